@@ -1,0 +1,1 @@
+"""Shared logic of the pipeline: plain, typed functions that the DVC stages call."""

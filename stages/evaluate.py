@@ -1,0 +1,88 @@
+"""evaluate: score models/model on train, valid and test; metrics, plots and test predictions via dvclive."""
+
+import numpy as np
+import pandas as pd
+from dvclive import Live
+
+from mlkit.errors import run_main
+from mlkit.io import read_table, replacing
+from mlkit.metrics import as_matrix, classification_metrics
+from mlkit.models import load_model
+from mlkit.params import load_params
+from mlkit.split import SPLITS
+
+MODEL = "models/model"
+SPLIT_DIR = "data/split"
+OUT = "metrics/eval"
+GAP_METRICS = ("accuracy", "f1_macro", "f1_weighted", "f1")
+
+
+def confusion_pairs(truth: list, predicted: list, task: str) -> tuple[list[str], list[str]]:
+    """(actual, predicted) pairs; a multilabel row gives one pair per true x predicted label."""
+    if task != "multilabel":
+        return list(truth), list(predicted)
+    actual, guessed = [], []
+    for true_set, pred_set in zip(truth, predicted):
+        for t in true_set:
+            for p in pred_set or ["(none)"]:
+                actual.append(t)
+                guessed.append(p)
+    return actual, guessed
+
+
+def curve_inputs(truth: list, scores: np.ndarray, task: str, labels: list[str], positive: str | None):
+    """Binary: the positive class. Otherwise one-vs-rest, micro-averaged over labels."""
+    if task == "binary":
+        return np.asarray([t == positive for t in truth], dtype=int), scores[:, labels.index(positive)]
+    indicator = as_matrix(truth if task == "multilabel" else [[t] for t in truth], labels)
+    return indicator.ravel(), scores.ravel()
+
+
+def main() -> None:
+    load_params()  # the whole file is checked even though evaluate reads no section of it
+    model = load_model(MODEL)
+    task, labels, positive = model.task, model.labels, model.positive_label
+    key = "labels" if task == "multilabel" else "label"
+    with replacing(OUT, is_dir=True) as folder:
+        live = Live(str(folder), dvcyaml=False, save_dvc_exp=False)
+        results = {}
+        for split in SPLITS:
+            frame = read_table(f"{SPLIT_DIR}/{split}.parquet")
+            truth = [list(v) if task == "multilabel" else v for v in frame[key]]
+            predicted = model.predict(frame)
+            results[split] = classification_metrics(truth, predicted, task, labels, positive)
+            for name, value in results[split].items():
+                if name == "per_class":
+                    for label, values in value.items():
+                        for metric, number in values.items():
+                            live.log_metric(f"{split}/per_class/{label}/{metric}", number, plot=False)
+                else:
+                    live.log_metric(f"{split}/{name}", value, plot=False)
+        for name in GAP_METRICS:
+            if name in results["test"]:
+                live.log_metric(f"gap/{name}", results["train"][name] - results["test"][name], plot=False)
+
+        # Plots and predictions describe the test split: the one a reviewer judges the model on.
+        scores = model.scores(frame)
+        live.log_sklearn_plot("confusion_matrix", *confusion_pairs(truth, predicted, task),
+                              name="confusion_matrix.json")
+        y_curve, s_curve = curve_inputs(truth, scores, task, labels, positive)
+        live.log_sklearn_plot("roc", y_curve, s_curve, name="roc.json")
+        live.log_sklearn_plot("precision_recall", y_curve, s_curve, name="precision_recall.json")
+        per_class = [{"class": label, "f1": v["f1"]} for label, v in results["test"]["per_class"].items()]
+        live.log_plot("per_class_f1", per_class, x="f1", y="class", template="bar_horizontal")
+        live.make_summary()
+
+        shown = (lambda v: "|".join(v)) if task == "multilabel" else str
+        pd.DataFrame({
+            "id": frame["id"],
+            "text": frame["text"] if "text" in frame.columns else "",
+            "label": [shown(v) for v in truth],
+            "prediction": [shown(v) for v in predicted],
+        }).to_csv(folder / "predictions.csv", index=False)
+    test = results["test"]
+    print("evaluate: test " + ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k != "per_class"))
+
+
+if __name__ == "__main__":
+    run_main(main)
