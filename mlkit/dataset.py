@@ -98,14 +98,14 @@ def clean_texts(frame: pd.DataFrame, conflicts: str) -> Cleaned:
 
     key = label_key(frame)
     target = frame[key].map(lambda v: v if isinstance(v, str) else "\x1f".join(v))  # hashable label
-    groups = frame.assign(_key=dedupe_key(frame["text"]), _target=target).groupby("_key", sort=False)
-    n_targets = groups["_target"].transform("nunique")
-    clean = frame[n_targets == 1]
-    dup = clean.assign(_key=dedupe_key(clean["text"])).duplicated("_key")
+    keyed = frame.assign(_key=dedupe_key(frame["text"]), _target=target)
+    n_targets = keyed.groupby("_key", sort=False)["_target"].transform("nunique")
+    clean = keyed[n_targets == 1]
+    dup = clean.duplicated("_key")
     dropped["duplicate text"] = int(dup.sum())
-    kept = [clean[~dup]]
+    kept = [clean[~dup].drop(columns=["_key", "_target"])]
 
-    conflicted = frame[n_targets > 1].assign(_key=dedupe_key(frame["text"]), _target=target)
+    conflicted = keyed[n_targets > 1]
     if len(conflicted):
         if conflicts == "drop":
             dropped["conflicting labels"] = len(conflicted)

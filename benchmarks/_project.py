@@ -1,0 +1,76 @@
+"""Shared benchmark helpers: a throw-away git copy of the project, dataset paths, timed commands, tables."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Our commits must not depend on the machine's git identity.
+GIT_ID = ["-c", "user.name=benchmark", "-c", "user.email=benchmark@example.invalid"]
+# `path: ../x` in a params or preset file: a dataset outside the repo, relative to the repo root.
+OUTSIDE_PATH = re.compile(r"^(\s*(?:-\s+)?path:\s*)(['\"]?)(\.\./[^'\"\s#]+)\2", re.MULTILINE)
+
+
+def env() -> dict[str, str]:
+    """This interpreter's bin first on PATH, so `dvc` and `python` resolve to the same venv."""
+    bin_dir = str(Path(sys.executable).parent)  # not resolved: a venv's python is a symlink
+    return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+
+
+def run(cmd: str, cwd: Path) -> float:
+    """Run a shell command; return its wall time in seconds, or fail with its output."""
+    started = time.perf_counter()
+    done = subprocess.run(cmd, shell=True, cwd=cwd, env=env(), capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"`{cmd}` failed ({done.returncode}) in {cwd}:\n{done.stdout}\n{done.stderr}")
+    return seconds
+
+
+def rewrite_dataset_paths(path: Path) -> None:
+    """Make `../...` dataset paths absolute against the original repo root (the copy lives elsewhere)."""
+    text = path.read_text(encoding="utf-8")
+    fixed = OUTSIDE_PATH.sub(lambda m: f"{m[1]}{m[2]}{(ROOT / m[3]).resolve()}{m[2]}", text)
+    if fixed != text:
+        path.write_text(fixed, encoding="utf-8")
+
+
+def commit(project: Path, message: str) -> None:
+    run(f"git add -A && git {' '.join(GIT_ID)} commit -q --allow-empty -m '{message}'", project)
+
+
+@contextmanager
+def project_copy() -> Iterator[Path]:
+    """A committed copy of the tracked and untracked-but-not-ignored files; deleted afterwards."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, check=True, capture_output=True).stdout.decode().split("\0")
+    with tempfile.TemporaryDirectory(prefix="mlkit-bench-") as tmp:
+        project = Path(tmp) / "project"
+        for name in filter(None, listed):
+            source = ROOT / name
+            if source.is_file():  # a deleted-but-tracked file is listed too
+                (project / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, project / name)
+        config = (project / ".dvc/config").read_text(encoding="utf-8")
+        assert re.search(r"analytics\s*=\s*false", config), ".dvc/config must set core.analytics = false"
+        rewrite_dataset_paths(project / "params.yaml")
+        run("git init -q", project)
+        commit(project, "benchmark copy")
+        yield project
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain-text table; floats to 4 places, None as '-'."""
+    cells = [[("-" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)) for v in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = lambda values: "  ".join(str(v).rjust(w) for v, w in zip(values, widths))  # noqa: E731
+    return "\n".join([line(headers), line("-" * w for w in widths), *map(line, cells)])

@@ -1,0 +1,65 @@
+"""What DVC costs on top of the stage scripts: `dvc exp run` vs the same scripts run by hand.
+
+    python benchmarks/exp_overhead.py
+
+Works in a temporary committed copy of the project on the default params; the working tree is untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+from pathlib import Path
+
+import yaml
+
+from _project import commit, project_copy, run, table
+
+GAMMAS = (0.5, 0.8, 1.2)  # each new, so train (and what follows it) really reruns every time
+NOOP_RUNS = 5
+DIRECT = "python -m stages.train && python -m stages.evaluate && python -m stages.compare"
+
+
+def set_gamma(project: Path, gamma: float) -> None:
+    """What `-S model.gamma=G` does to params.yaml, for the direct run."""
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    params["model"]["gamma"] = gamma
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+
+
+def main() -> None:
+    print(f"command: python {' '.join(sys.argv)} (cwd {Path.cwd()})")
+    print(f"machine: {platform.node()}, nproc {os.cpu_count()}, {platform.platform()}, "
+          f"python {platform.python_version()}")
+    with project_copy() as project:
+        # The first repro in a fresh copy, with an empty cache, is the from-scratch run (and the warm-up).
+        scratch = run("dvc repro", project)
+        commit(project, "default params: dvc.lock")
+        noop = [run("dvc repro", project) for _ in range(NOOP_RUNS)]
+
+        rows, exp_times, direct_times = [], [], []
+        for gamma in GAMMAS:  # alternate (a) and (b), so drift in the machine hits both alike
+            run("git checkout -q -- params.yaml dvc.lock", project)
+            exp_times.append(run(f"dvc exp run -S model.gamma={gamma}", project))
+            set_gamma(project, gamma)
+            direct_times.append(run(DIRECT, project))
+            rows.append([f"gamma={gamma}", exp_times[-1], direct_times[-1], exp_times[-1] / direct_times[-1]])
+        exp_med, direct_med = statistics.median(exp_times), statistics.median(direct_times)
+        rows.append(["median", exp_med, direct_med, exp_med / direct_med])
+
+    print(f"\n(a) dvc exp run -S model.gamma=G\n(b) set model.gamma in params.yaml; {DIRECT}\n")
+    print(table(["run", "(a) exp run s", "(b) direct s", "(a)/(b)"], rows))
+    verdict = "ok" if exp_med / direct_med <= 1.3 else "OVER"
+    print(f"\noverhead ratio {exp_med / direct_med:.2f} (aim <= 1.3: {verdict})")
+    print(f"\n`dvc repro`, nothing changed: median of {NOOP_RUNS} {statistics.median(noop):.2f} s "
+          f"(runs {', '.join(f'{t:.2f}' for t in noop)}; aim < 1.5 s: "
+          f"{'ok' if statistics.median(noop) < 1.5 else 'OVER'})")
+    print(f"`dvc repro` from scratch (fresh copy, empty cache), default params: {scratch:.1f} s "
+          f"(aim < 180 s: {'ok' if scratch < 180 else 'OVER'})")
+
+
+if __name__ == "__main__":
+    main()

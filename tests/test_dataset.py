@@ -1,0 +1,97 @@
+"""Cleaning and the data card: one row per text, conflicts settled by policy, labels checked."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import dataset
+from mlkit.dataset import build_dataset
+from mlkit.errors import PipelineError
+from mlkit.params import DataParams, FileSource
+from mlkit.sources import read_source
+
+
+def table(rows: list[tuple[str, str]], source: str = "s") -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["text", "label"])
+    return frame.assign(row=range(len(frame)), source=source)
+
+
+def params(**values) -> DataParams:
+    return DataParams(sources=[{"kind": "digits"}], **values)
+
+
+def test_whitespace_empty_and_duplicates() -> None:
+    rows = [("  a  good\n day ", "joy"), ("a good day", "joy"), ("A GOOD  DAY", "joy"), ("   ", "joy"),
+            ("a bad day", "sadness")]
+    data, card = build_dataset([table(rows)], params())
+    assert data["text"].tolist() == ["a good day", "a bad day"]
+    assert card["dropped"] == {"empty text": 1, "duplicate text": 2}
+    assert card["task"] == "binary" and card["rows"] == 2
+
+
+@pytest.mark.parametrize(("policy", "texts", "dropped"), [
+    ("drop", ["calm", "quake"], {"conflicting labels": 3}),
+    ("majority", ["calm", "quake", "storm"], {"conflicting labels, outvoted or duplicate": 2}),
+])
+def test_conflicting_labels_follow_the_policy(policy: str, texts: list[str], dropped: dict) -> None:
+    rows = [("storm", "disaster"), ("storm", "disaster"), ("storm", "calm"), ("calm", "calm"), ("quake", "disaster")]
+    data, card = build_dataset([table(rows)], params(conflicts=policy))
+    assert sorted(data["text"]) == sorted(texts)
+    assert card["dropped"] == dropped
+    if policy == "majority":
+        assert data.set_index("text").loc["storm", "label"] == "disaster"
+
+
+def test_disaster_tweets_conflicts_are_dropped_and_counted() -> None:
+    raw = read_source(FileSource(kind="file", path=str(dataset("disaster_tweets/train.csv")), label_column="target"))
+    data, card = build_dataset([raw], params(label_map={"0": "calm", "1": "disaster"}, positive_label="disaster"))
+    assert card["dropped"]["conflicting labels"] > 0
+    assert not data["text"].str.casefold().duplicated().any()
+    assert card["rows"] + sum(card["dropped"].values()) == 7613
+    assert card["positive_label"] == "disaster" and card["labels"] == ["calm", "disaster"]
+
+
+def test_label_map_merges_and_drop_labels_filters() -> None:
+    rows = [("a", "love"), ("b", "joy"), ("c", "fear"), ("d", "anger")]
+    data, card = build_dataset([table(rows)], params(label_map={"love": "joy"}, drop_labels=["anger"]))
+    assert card["rows_per_label"] == {"fear": 1, "joy": 2}
+    assert card["dropped"] == {"label in data.drop_labels": 1}
+
+
+def test_label_outside_the_declared_set_stops_fetch() -> None:
+    rows = [("a", "joy"), ("b", "sadness"), ("c", "boredom")]
+    with pytest.raises(PipelineError, match=r"source 's' row 2: label 'boredom' is not in data.labels \(joy, sadness\)"):
+        build_dataset([table(rows)], params(labels=["joy", "sadness"]))
+
+
+def test_no_rows_left_says_why() -> None:
+    with pytest.raises(PipelineError, match=r"data: no rows left after cleaning \(empty text: 2\)"):
+        build_dataset([table([(" ", "a"), ("", "b")])], params())
+
+
+def test_one_label_is_not_a_task() -> None:
+    with pytest.raises(PipelineError, match="only 1 label"):
+        build_dataset([table([("a", "x"), ("b", "x")])], params())
+
+
+def test_declared_task_must_match_the_data() -> None:
+    with pytest.raises(PipelineError, match=r"data.task: is 'binary' but the data is multiclass"):
+        build_dataset([table([("a", "x"), ("b", "y"), ("c", "z")])], params(task="binary"))
+
+
+def test_limit_keeps_a_seeded_sample_and_ids_are_stable() -> None:
+    rows = [(f"text {i}", "ab"[i % 2]) for i in range(100)]
+    first, card = build_dataset([table(rows)], params(limit=30))
+    again, _ = build_dataset([table(rows)], params(limit=30))
+    assert len(first) == 30 and card["dropped"] == {"over data.limit": 70}
+    assert first["id"].tolist() == again["id"].tolist()
+    assert first["id"].is_unique
+
+
+def test_emotion_sources_pool_with_a_source_column() -> None:
+    frames = [read_source(FileSource(kind="file", path=str(dataset(f"emotion/{n}.txt")))) for n in ("train", "val")]
+    data, card = build_dataset(frames, params())
+    assert card["rows_read"] == {"train": 16000, "val": 2000}
+    assert card["dropped"]["duplicate text"] + card["dropped"].get("conflicting labels", 0) >= 31 + 5
+    assert card["task"] == "multiclass" and len(card["labels"]) == 6

@@ -1,0 +1,174 @@
+"""Sources: every format and kind reads into the same table; every failure names the file and column."""
+
+from __future__ import annotations
+
+import http.server
+import shutil
+import socket
+import threading
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import dataset
+from mlkit.errors import PipelineError
+from mlkit.params import EmbeddedSource, FileSource, HubSource, UrlSource, DigitsSource
+from mlkit.sources import read_source
+
+ROWS = pd.DataFrame({"review": ["good film", "bad film", "fine film"], "stars": ["pos", "neg", "pos"]})
+
+
+def file_source(path: Path, **options) -> FileSource:
+    return FileSource(kind="file", path=str(path), text_column="review", label_column="stars", **options)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "jsonl", "parquet"])
+def test_each_table_format_reads_the_same_rows(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"reviews.{fmt}"
+    if fmt == "csv":
+        ROWS.to_csv(path, index=False)
+    elif fmt == "tsv":
+        ROWS.to_csv(path, sep="\t", index=False)
+    elif fmt == "jsonl":
+        ROWS.to_json(path, orient="records", lines=True)
+    else:
+        ROWS.to_parquet(path)
+    frame = read_source(file_source(path))
+    assert frame["text"].tolist() == ROWS["review"].tolist()
+    assert frame["label"].tolist() == ROWS["stars"].tolist()
+    assert set(frame["source"]) == {"reviews"}
+
+
+def test_csv_without_header_uses_column_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text("pos,good film\nneg,bad film\n")
+    spec = FileSource(kind="file", path=str(path), header=False, text_column="1", label_column="0")
+    assert read_source(spec)[["text", "label"]].values.tolist() == [["good film", "pos"], ["bad film", "neg"]]
+
+
+def test_lines_format_splits_on_the_last_separator(tmp_path: Path) -> None:
+    path = tmp_path / "lines.txt"
+    path.write_text("i feel good; really;joy\ni am sad;sadness\n")
+    frame = read_source(FileSource(kind="file", path=str(path)))
+    assert frame[["text", "label"]].values.tolist() == [["i feel good; really", "joy"], ["i am sad", "sadness"]]
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(PipelineError, match=r"nowhere.csv: no such file \(data.sources, kind: file\)"):
+        read_source(file_source(tmp_path / "nowhere.csv"))
+
+
+def test_missing_column_lists_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "reviews.csv"
+    ROWS.to_csv(path, index=False)
+    spec = FileSource(kind="file", path=str(path), text_column="body", label_column="stars")
+    with pytest.raises(PipelineError, match=r"reviews.csv: no column 'body'; columns are: review, stars"):
+        read_source(spec)
+
+
+def test_malformed_csv_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "broken.csv"
+    path.write_text('review,stars\n"good film,pos\nbad film,neg,extra,more\n')
+    with pytest.raises(PipelineError, match=r"broken.csv: malformed csv file"):
+        read_source(file_source(path))
+
+
+def test_unknown_extension_asks_for_format(tmp_path: Path) -> None:
+    path = tmp_path / "reviews.dat"
+    path.write_text("x")
+    with pytest.raises(PipelineError, match="set `format`"):
+        read_source(file_source(path))
+
+
+def test_multilabel_columns_become_label_lists(tmp_path: Path) -> None:
+    path = tmp_path / "ml.csv"
+    path.write_text("text,joy,fear\nhappy,1,0\nscared and happy,1,1\nnothing,0,0\n")
+    frame = read_source(FileSource(kind="file", path=str(path), label_columns=["joy", "fear"]))
+    assert frame["labels"].tolist() == [["joy"], ["joy", "fear"], []]
+
+
+def test_multilabel_column_must_be_binary(tmp_path: Path) -> None:
+    path = tmp_path / "ml.csv"
+    path.write_text("text,joy,fear\nhappy,1,0\nscared,yes,1\n")
+    with pytest.raises(PipelineError, match=r"ml.csv: label column 'joy' must hold 0/1 values \(found 'yes'\)"):
+        read_source(FileSource(kind="file", path=str(path), label_columns=["joy", "fear"]))
+
+
+def test_disaster_tweets_quoted_line_breaks_stay_in_their_text() -> None:
+    frame = read_source(FileSource(kind="file", path=str(dataset("disaster_tweets/train.csv")), label_column="target"))
+    assert len(frame) == 7613
+    assert frame["label"].value_counts().to_dict() == {"0": 4342, "1": 3271}
+
+
+def test_russian_multilabel_set_reads_with_its_label_counts() -> None:
+    labels = ["anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"]
+    frame = read_source(FileSource(kind="file", path=str(dataset("ru_emotion_cryptonite/valid.csv")),
+                                   label_columns=labels))
+    assert len(frame) == 5426
+    assert frame["labels"].map(len).value_counts().to_dict() == {1: 4946, 2: 468, 3: 12}
+    assert sum("disgust" in ls for ls in frame["labels"]) == 97
+
+
+def test_embedded_default_dataset_reads_offline() -> None:
+    frame = read_source(EmbeddedSource(kind="embedded"))
+    assert len(frame) == 38158
+    assert frame["label"].value_counts().to_dict() == {"negative": 16186, "neutral": 15018, "positive": 6954}
+
+
+def test_digits_have_features_not_text() -> None:
+    frame = read_source(DigitsSource(kind="digits"))
+    assert len(frame) == 1797 and "text" not in frame.columns
+    assert len(frame["features"].iloc[0]) == 64
+
+
+# ------------------------------------------------------------------ URL and Hub, served locally
+@pytest.fixture
+def http_folder(tmp_path: Path):
+    """A real HTTP server on 127.0.0.1 serving tmp_path; yields its base URL."""
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_url_source_downloads_and_parses(http_folder) -> None:
+    folder, base = http_folder
+    shutil.copy(dataset("emotion/val.txt"), folder / "val.txt")
+    frame = read_source(UrlSource(kind="url", url=f"{base}/val.txt"))
+    assert len(frame) == 2000 and set(frame["source"]) == {"val"}
+
+
+def test_url_missing_file_reports_http_status(http_folder) -> None:
+    _, base = http_folder
+    with pytest.raises(PipelineError, match=r"/gone.csv: download failed with HTTP 404"):
+        read_source(UrlSource(kind="url", url=f"{base}/gone.csv"))
+
+
+def test_unreachable_url_fails_fast() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(PipelineError, match=rf"http://127.0.0.1:{port}/a.csv: cannot reach the server"):
+        read_source(UrlSource(kind="url", url=f"http://127.0.0.1:{port}/a.csv", timeout=5))
+
+
+def test_hub_source_goes_through_load_dataset(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folder = tmp_path / "hub_dataset"
+    folder.mkdir()
+    pd.read_csv(dataset("disaster_tweets/train.csv")).head(300).to_csv(folder / "train.csv", index=False)
+    frame = read_source(HubSource(kind="hub", dataset=str(folder), split="train", label_column="target"))
+    assert len(frame) == 300 and frame["label"].isin(["0", "1"]).all()
+
+
+def test_unknown_hub_dataset_is_one_clear_error(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(PipelineError, match=r"hub dataset no-such-user/no-such-set: cannot load"):
+        read_source(HubSource(kind="hub", dataset="no-such-user/no-such-set"))
