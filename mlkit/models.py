@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import skops.io as sio
+from joblib import parallel_config
 from sklearn.base import ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -90,7 +91,10 @@ class SklearnModel:
         return frame["label"].astype(str).to_numpy()
 
     def fit(self, train: pd.DataFrame) -> SklearnModel:
-        self.pipeline.fit(inputs(train), self._targets(train))
+        # No memory-mapping for worker processes: SVC sorts sparse indices in place, which fails on
+        # joblib's read-only memmaps when one-vs-rest fits labels in parallel.
+        with parallel_config(max_nbytes=None):
+            self.pipeline.fit(inputs(train), self._targets(train))
         return self
 
     def predict(self, frame: pd.DataFrame) -> list:

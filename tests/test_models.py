@@ -1,0 +1,90 @@
+"""Models on real data: the figures the presets promise, and a saved model that reloads exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, dataset
+from mlkit.dataset import build_dataset, has_text
+from mlkit.metrics import classification_metrics
+from mlkit.models import SklearnModel, build_pipeline, load_model
+from mlkit.params import validate
+from mlkit.sources import read_source
+from mlkit.split import split_frame
+
+
+def prepared(preset: str, **model) -> tuple[dict[str, pd.DataFrame], dict, object]:
+    """A preset's data, read from ../shared/datasets, split as the pipeline splits it."""
+    raw = yaml.safe_load((ROOT / "presets" / f"{preset}.yaml").read_text())
+    for source in raw["data"]["sources"]:
+        if "path" in source:
+            source["path"] = str(dataset(source["path"].removeprefix("../shared/datasets/")))
+    raw["model"].update(model)
+    params = validate(raw)
+    frame, card = build_dataset([read_source(s) for s in params.data.sources], params.data)
+    return split_frame(frame, params.split), card, params
+
+
+def fit_and_score(preset: str, **model) -> tuple[SklearnModel, dict[str, dict]]:
+    parts, card, params = prepared(preset, **model)
+    pipeline = build_pipeline(params.features, params.model, card["task"], has_text(parts["train"]))
+    fitted = SklearnModel(pipeline, card["task"], card["labels"], card["positive_label"]).fit(parts["train"])
+    key = "labels" if card["task"] == "multilabel" else "label"
+    scores = {
+        name: classification_metrics(list(part[key]), fitted.predict(part), card["task"], card["labels"],
+                                     card["positive_label"])
+        for name, part in parts.items()
+    }
+    return fitted, scores
+
+
+def test_digits_svc_generalises_at_small_gamma() -> None:
+    _, scores = fit_and_score("digits", gamma=0.001)
+    assert scores["test"]["accuracy"] >= 0.97
+
+
+def test_digits_svc_overfits_at_large_gamma() -> None:
+    _, scores = fit_and_score("digits", gamma=0.5)
+    assert scores["train"]["accuracy"] == 1.0
+    assert scores["test"]["accuracy"] < 0.5
+
+
+def test_disaster_tweets_svc_positive_f1() -> None:
+    _, scores = fit_and_score("disaster_tweets")
+    assert scores["test"]["f1"] >= 0.75
+
+
+def test_emotion_best_sklearn_model_accuracy() -> None:
+    _, scores = fit_and_score("emotion")
+    assert scores["test"]["accuracy"] >= 0.87
+
+
+def test_russian_multilabel_weighted_f1_beats_the_hackathon_baseline() -> None:
+    _, scores = fit_and_score("ru_emotion")
+    assert scores["test"]["f1_weighted"] > 0.56
+
+
+def test_saved_model_reloads_with_identical_predictions(tmp_path: Path) -> None:
+    parts, card, params = prepared("emotion")
+    pipeline = build_pipeline(params.features, params.model, card["task"], True)
+    model = SklearnModel(pipeline, card["task"], card["labels"]).fit(parts["train"].head(2000))
+    model.save(tmp_path, {})
+    again = load_model(tmp_path)
+    assert again.predict(parts["test"]) == model.predict(parts["test"])
+    assert (again.scores(parts["test"]) == model.scores(parts["test"])).all()
+    assert not list(tmp_path.glob("*.pkl")) and (tmp_path / "model.skops").is_file()
+
+
+@pytest.mark.parametrize("model_type", ["svc", "linear_svc", "logreg", "random_forest"])
+def test_every_model_type_trains_on_every_task_kind(model_type: str) -> None:
+    for preset in ("disaster_tweets", "ru_emotion"):
+        parts, card, params = prepared(preset, type=model_type, n_estimators=20)
+        small = parts["train"].head(600)
+        pipeline = build_pipeline(params.features, params.model, card["task"], True)
+        model = SklearnModel(pipeline, card["task"], card["labels"], card["positive_label"]).fit(small)
+        scores = model.scores(parts["test"].head(50))
+        assert scores.shape == (50, len(card["labels"]))
