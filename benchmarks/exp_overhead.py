@@ -30,6 +30,10 @@ def set_gamma(project: Path, gamma: float) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
 
 
+def row(name: str, exp: float, direct: float) -> list[str]:
+    return [name, f"{exp:.2f}", f"{direct:.2f}", f"{exp / direct:.2f}"]
+
+
 def main() -> None:
     print(f"command: python {' '.join(sys.argv)} (cwd {Path.cwd()})")
     print(f"machine: {platform.node()}, nproc {os.cpu_count()}, {platform.platform()}, "
@@ -40,15 +44,17 @@ def main() -> None:
         commit(project, "default params: dvc.lock")
         noop = [run("dvc repro", project) for _ in range(NOOP_RUNS)]
 
-        rows, exp_times, direct_times = [], [], []
+        rows: list[list[str]] = []
+        exp_times: list[float] = []
+        direct_times: list[float] = []
         for gamma in GAMMAS:  # alternate (a) and (b), so drift in the machine hits both alike
             run("git checkout -q -- params.yaml dvc.lock", project)
             exp_times.append(run(f"dvc exp run -S model.gamma={gamma}", project))
             set_gamma(project, gamma)
             direct_times.append(run(DIRECT, project))
-            rows.append([f"gamma={gamma}", exp_times[-1], direct_times[-1], exp_times[-1] / direct_times[-1]])
+            rows.append(row(f"gamma={gamma}", exp_times[-1], direct_times[-1]))
         exp_med, direct_med = statistics.median(exp_times), statistics.median(direct_times)
-        rows.append(["median", exp_med, direct_med, exp_med / direct_med])
+        rows.append(row("median", exp_med, direct_med))
 
     print(f"\n(a) dvc exp run -S model.gamma=G\n(b) set model.gamma in params.yaml; {DIRECT}\n")
     print(table(["run", "(a) exp run s", "(b) direct s", "(a)/(b)"], rows))

@@ -30,7 +30,7 @@ def gamma_study(project: Path) -> list[list[object]]:
     for gamma in GAMMAS:
         seconds = run(f"dvc exp run -S model.gamma={gamma}", project)
         metrics = read(project, "metrics/eval/metrics.json")
-        rows.append([str(gamma), metrics["train"]["accuracy"], metrics["test"]["accuracy"], seconds])
+        rows.append([str(gamma), metrics["train"]["accuracy"], metrics["test"]["accuracy"], f"{seconds:.1f}"])
     return rows
 
 

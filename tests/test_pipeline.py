@@ -1,0 +1,87 @@
+"""End to end: real `dvc repro`, `dvc exp run`, metrics, plots and predict in a temporary git repository."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import Project, dataset
+
+STAGES = ["fetch", "split", "augment", "train", "evaluate", "compare"]
+OUTPUTS = ["data/raw.parquet", "data/split/train.parquet", "data/augmented/train.parquet", "models/model/model.skops",
+           "models/model/card.json", "metrics/eval/metrics.json", "metrics/eval/predictions.csv",
+           "metrics/compare.md", "metrics/data_card.json", "metrics/split.json"]
+
+
+def ran(output: str) -> list[str]:
+    return [s for s in STAGES if f"Running stage '{s}'" in output]
+
+
+def test_repro_experiment_metrics_and_plots(project: Project) -> None:
+    first = project.dvc("repro")
+    assert ran(first.stdout) == STAGES
+    for path in OUTPUTS:
+        assert project.file(path).is_file(), path
+    metrics = json.loads(project.file("metrics/eval/metrics.json").read_text())
+    assert {"train", "valid", "test", "gap"} <= metrics.keys()
+    assert 0.5 < metrics["test"]["accuracy"] <= 1
+    assert metrics["gap"]["accuracy"] == metrics["train"]["accuracy"] - metrics["test"]["accuracy"]
+    assert set(metrics["test"]["per_class"]) == {"sadness", "joy", "love", "anger", "fear", "surprise"}
+    assert "No baseline yet" in project.file("metrics/compare.md").read_text()
+
+    # Outputs are DVC's, not git's; a second repro does nothing.
+    assert project.run("git", "status", "--porcelain", "--", "data", "models", "metrics/eval").stdout.strip() == ""
+    assert "Data and pipelines are up to date" in project.dvc("repro").stdout
+
+    shown = json.loads(project.dvc("metrics", "show", "--json").stdout)
+    assert "metrics/eval/metrics.json" in json.dumps(shown)
+    plots = project.dvc("plots", "show", "-o", "plots_html")
+    assert project.file("plots_html/index.html").is_file(), plots.stdout
+
+    project.commit("baseline run")
+    experiment = project.dvc("exp", "run", "-S", "model.C=0.05")
+    assert ran(experiment.stdout) == ["train", "evaluate", "compare"]  # upstream stays cached
+    report = project.file("metrics/compare.md").read_text()
+    assert "Primary metric `test.f1_macro`" in report and "No baseline" not in report
+
+    table = json.loads(project.dvc("exp", "show", "--json").stdout)
+    assert "model.C" in json.dumps(table) or '"C": 0.05' in json.dumps(table)
+    diff = project.dvc("metrics", "diff", "--md").stdout
+    assert "test.accuracy" in diff
+
+
+def test_bad_parameter_leaves_outputs_untouched(project: Project) -> None:
+    project.dvc("repro")
+    project.commit("baseline run")
+    before = {p: project.file(p).read_bytes() for p in ["models/model/model.skops", "metrics/eval/metrics.json"]}
+    failed = project.dvc("exp", "run", "-S", "model.gamma=-1", check=False)
+    assert failed.returncode != 0
+    assert "error: params.yaml: model.gamma: must be a number > 0, 'scale' or 'auto' (got -1)" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert {p: project.file(p).read_bytes() for p in before} == before
+
+
+def test_predict_on_a_labelled_file(project: Project, tmp_path) -> None:
+    project.dvc("repro")
+    result = project.stage("predict", str(dataset("emotion/val.txt")), "--output", str(tmp_path / "out.csv"))
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout[result.stdout.index("{"):])
+    assert scores["accuracy"] > 0.5
+    assert len((tmp_path / "out.csv").read_text().splitlines()) == 2001
+
+
+def test_multilabel_and_digits_run_through_dvc(project: Project) -> None:
+    labels = ["anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"]
+    project.set_params(
+        data={"sources": [{"kind": "file", "path": str(dataset("ru_emotion_cryptonite/valid.csv")),
+                           "label_columns": labels}], "labels": None, "limit": 2000},
+        features={"word_ngrams": None, "char_ngrams": [1, 4], "min_df": 2},
+    )
+    project.dvc("repro")
+    metrics = json.loads(project.file("metrics/eval/metrics.json").read_text())
+    assert "f1_micro" in metrics["test"] and len(metrics["test"]["per_class"]) == 7
+    assert project.file("metrics/eval/plots/sklearn/roc.json").is_file()
+
+    (project.path / "params.yaml").write_text((project.path / "presets/digits.yaml").read_text())
+    project.dvc("repro")
+    metrics = json.loads(project.file("metrics/eval/metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.97
