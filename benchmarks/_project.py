@@ -48,18 +48,23 @@ def commit(project: Path, message: str) -> None:
     run(f"git add -A && git {' '.join(GIT_ID)} commit -q --allow-empty -m '{message}'", project)
 
 
-@contextmanager
-def project_copy() -> Iterator[Path]:
-    """A committed copy of the tracked and untracked-but-not-ignored files; deleted afterwards."""
+def copy_tracked(project: Path) -> None:
+    """Copy the tracked and untracked-but-not-ignored files: what a fresh clone (plus your edits) holds."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             cwd=ROOT, check=True, capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():  # a deleted-but-tracked file is listed too
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, project / name)
+
+
+@contextmanager
+def project_copy() -> Iterator[Path]:
+    """A committed copy of the project (see copy_tracked); deleted afterwards."""
     with tempfile.TemporaryDirectory(prefix="mlkit-bench-") as tmp:
         project = Path(tmp) / "project"
-        for name in filter(None, listed):
-            source = ROOT / name
-            if source.is_file():  # a deleted-but-tracked file is listed too
-                (project / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, project / name)
+        copy_tracked(project)
         config = (project / ".dvc/config").read_text(encoding="utf-8")
         assert re.search(r"analytics\s*=\s*false", config), ".dvc/config must set core.analytics = false"
         rewrite_dataset_paths(project / "params.yaml")
