@@ -11,6 +11,7 @@ import pandas as pd
 
 from mlkit.errors import PipelineError
 from mlkit.params import DataParams
+from mlkit.table import dedupe_key, has_text, label_counts, label_key, natural
 
 
 @dataclass
@@ -19,18 +20,10 @@ class Cleaned:
     dropped: Counter = field(default_factory=Counter)
 
 
-def label_key(frame: pd.DataFrame) -> str:
-    """The column holding the target: `labels` (a list per row) for multilabel, else `label`."""
-    return "labels" if "labels" in frame.columns else "label"
 
 
-def has_text(frame: pd.DataFrame) -> bool:
-    return "text" in frame.columns
 
 
-def dedupe_key(texts: pd.Series) -> pd.Series:
-    """Texts that differ only in case or spacing count as the same text."""
-    return texts.str.casefold()
 
 
 def normalise_whitespace(texts: pd.Series) -> pd.Series:
@@ -130,7 +123,7 @@ def decide_task(frame: pd.DataFrame, params: DataParams) -> tuple[str, list[str]
         labels = sorted({label for ls in frame["labels"] for label in ls})
         task = "multilabel"
     else:
-        labels = sorted(frame["label"].unique(), key=_natural)
+        labels = sorted(frame["label"].unique(), key=natural)
         task = "binary" if len(labels) == 2 else "multiclass"
     if params.labels is not None:
         labels = [label for label in params.labels if label in set(labels)]
@@ -143,8 +136,6 @@ def decide_task(frame: pd.DataFrame, params: DataParams) -> tuple[str, list[str]
     return task, labels
 
 
-def _natural(value: str) -> tuple[int, Any]:
-    return (0, int(value)) if value.lstrip("-").isdigit() else (1, value)
 
 
 def positive_label(task: str, labels: list[str], params: DataParams) -> str | None:
@@ -190,10 +181,3 @@ def build_dataset(frames: list[pd.DataFrame], params: DataParams) -> tuple[pd.Da
         "dropped": dict(dropped),
     }
     return frame, card
-
-
-def label_counts(frame: pd.DataFrame) -> dict[str, int]:
-    key = label_key(frame)
-    values = frame[key] if key == "label" else frame[key].explode()
-    counts = values.value_counts()
-    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: _natural(str(kv[0])))}

@@ -134,6 +134,7 @@ class SklearnModel:
         return cls(sio.load(path, trusted=TRUSTED_TYPES), card["task"], card["labels"], card.get("positive_label"))
 
 
+
 def library_versions() -> dict[str, str]:
     names = ["scikit-learn", "skops", "pandas", "numpy", "dvc", "dvclive"]
     return {"python": platform.python_version(), **{name: version(name) for name in names}}

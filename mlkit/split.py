@@ -8,7 +8,7 @@ from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from mlkit.dataset import dedupe_key, has_text, label_key
+from mlkit.table import dedupe_key, has_text, label_key
 from mlkit.errors import PipelineError
 from mlkit.params import SplitParams
 

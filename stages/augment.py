@@ -1,6 +1,6 @@
 """augment: the train split only -> data/augmented/train.parquet (passes through with methods: [])."""
 
-from mlkit.dataset import label_counts
+from mlkit.table import label_counts
 from mlkit.errors import run_main
 from mlkit.io import read_table, write_json, write_table
 from mlkit.params import load_params

@@ -51,6 +51,8 @@ def main() -> None:
             truth = [list(v) if task == "multilabel" else v for v in frame[key]]
             predicted = model.predict(frame)
             results[split] = classification_metrics(truth, predicted, task, labels, positive)
+            if split == "test":
+                test_frame, test_truth, test_predicted = frame, truth, predicted
             for name, value in results[split].items():
                 if name == "per_class":
                     for label, values in value.items():
@@ -63,10 +65,10 @@ def main() -> None:
                 live.log_metric(f"gap/{name}", results["train"][name] - results["test"][name], plot=False)
 
         # Plots and predictions describe the test split: the one a reviewer judges the model on.
-        scores = model.scores(frame)
+        frame, truth, predicted = test_frame, test_truth, test_predicted
         live.log_sklearn_plot("confusion_matrix", *confusion_pairs(truth, predicted, task),
                               name="confusion_matrix.json")
-        y_curve, s_curve = curve_inputs(truth, scores, task, labels, positive)
+        y_curve, s_curve = curve_inputs(truth, model.scores(frame), task, labels, positive)
         live.log_sklearn_plot("roc", y_curve, s_curve, name="roc.json")
         live.log_sklearn_plot("precision_recall", y_curve, s_curve, name="precision_recall.json")
         per_class = [{"class": label, "f1": v["f1"]} for label, v in results["test"]["per_class"].items()]

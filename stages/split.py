@@ -1,6 +1,6 @@
 """split: data/raw.parquet -> data/split/{train,valid,test}.parquet, stratified, no text in two splits."""
 
-from mlkit.dataset import label_counts
+from mlkit.table import label_counts
 from mlkit.errors import PipelineError, run_main
 from mlkit.io import read_table, replacing, write_json
 from mlkit.params import load_params

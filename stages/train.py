@@ -2,7 +2,7 @@
 
 import time
 
-from mlkit.dataset import has_text
+from mlkit.table import has_text
 from mlkit.errors import run_main
 from mlkit.io import md5_file, read_json, read_table, replacing
 from mlkit.models import SklearnModel, build_pipeline
@@ -25,7 +25,6 @@ def main() -> None:
     card = {
         "params": {"features": params.features.model_dump(mode="json"), "model": params.model.model_dump(mode="json")},
         "train_data": {"path": TRAIN, "md5": md5_file(TRAIN), "rows": len(train)},
-        "fit_seconds": round(seconds, 2),
     }
     with replacing(OUT, is_dir=True) as folder:
         model.save(folder, card)

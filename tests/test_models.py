@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, dataset
-from mlkit.dataset import build_dataset, has_text
+from mlkit.dataset import build_dataset
+from mlkit.table import has_text
 from mlkit.metrics import classification_metrics
 from mlkit.models import SklearnModel, build_pipeline, load_model
 from mlkit.params import validate

@@ -28,6 +28,11 @@ def test_repro_experiment_metrics_and_plots(project: Project) -> None:
     assert set(metrics["test"]["per_class"]) == {"sadness", "joy", "love", "anger", "fear", "surprise"}
     assert "No baseline yet" in project.file("metrics/compare.md").read_text()
 
+    # Seeded end to end: training again gives the same metrics.
+    project.dvc("repro", "-f", "-s", "train")
+    project.dvc("repro")
+    assert json.loads(project.file("metrics/eval/metrics.json").read_text()) == metrics
+
     # Outputs are DVC's, not git's; a second repro does nothing.
     assert project.run("git", "status", "--porcelain", "--", "data", "models", "metrics/eval").stdout.strip() == ""
     assert "Data and pipelines are up to date" in project.dvc("repro").stdout
