@@ -129,21 +129,66 @@ class SplitParams(Section):
         return self
 
 
-AUGMENT_METHODS: tuple[str, ...] = ()  # filled by the augment issue; [] passes train through
+AUGMENT_METHODS = ("synonyms", "backtranslate", "emoji", "asr_noise")
+Rate = Annotated[float, Field(ge=0, le=1)]
 
 
-class AugmentParams(Section):
-    methods: list[str] = Field(default_factory=list)
-    seed: int = 42
+class SynonymParams(Section):
+    rate: Rate = Field(default=0.15, description="share of eligible words replaced")
+    copies: int = Field(default=1, ge=1, description="augmented copies per text")
+
+
+class BacktranslateParams(Section):
+    backend: Literal["apertium", "marian"] = "apertium"
+    pivot: str = Field(default="es", description="the language texts travel through and back from")
+    checkpoint_to: str | None = Field(default=None, description="marian: text -> pivot model (Hub id or folder)")
+    checkpoint_back: str | None = Field(default=None, description="marian: pivot -> text model")
+    batch_size: int = Field(default=32, ge=1)
+
+
+class EmojiParams(Section):
+    mode: Literal["words", "remove"] = "words"
+
+
+class AsrNoiseParams(Section):
+    typo_rate: Rate = Field(default=0.03, description="chance that a character is swapped, dropped or doubled")
+    drop_rate: Rate = Field(default=0.1, description="chance that a word is dropped")
+    copies: int = Field(default=1, ge=1)
+
+
+class BalanceParams(Section):
+    target_share: Rate | None = Field(default=None, description="each class (label) at least this share of train")
+    max_copies: int = Field(default=3, ge=1, description="at most this many augmented copies of one text")
+    methods: list[str] = Field(default_factory=lambda: ["synonyms"], min_length=1)
 
     @field_validator("methods")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
-        for method in value:
-            if method not in AUGMENT_METHODS:
-                allowed = ", ".join(AUGMENT_METHODS) or "none yet; use []"
-                raise ValueError(f"unknown method {method!r}; allowed: {allowed}")
-        return value
+        return _known_methods(value)
+
+
+def _known_methods(value: list[str]) -> list[str]:
+    for method in value:
+        if method not in AUGMENT_METHODS:
+            raise ValueError(f"unknown method {method!r}; allowed: {', '.join(AUGMENT_METHODS)}")
+    return value
+
+
+class AugmentParams(Section):
+    methods: list[str] = Field(default_factory=list, description="applied to every train text, in order")
+    language: str = Field(default="en", description="the texts' language (ISO 639-1)")
+    seed: int = 42
+    n_jobs: int = Field(default=2, ge=1, description="processes for the CPU methods")
+    synonyms: SynonymParams = SynonymParams()
+    backtranslate: BacktranslateParams = BacktranslateParams()
+    emoji: EmojiParams = EmojiParams()
+    asr_noise: AsrNoiseParams = AsrNoiseParams()
+    balance: BalanceParams = BalanceParams()
+
+    @field_validator("methods")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        return _known_methods(value)
 
 
 class FeatureParams(Section):

@@ -1,28 +1,25 @@
-"""augment: the train split only -> data/augmented/train.parquet (passes through with methods: [])."""
+"""augment: the train split -> data/augmented/train.parquet; valid and test are read only to refuse copies of them."""
 
-from mlkit.table import label_counts
+import pandas as pd
+
+from mlkit.augment import augment_train
 from mlkit.errors import run_main
 from mlkit.io import read_table, write_json, write_table
 from mlkit.params import load_params
 
-TRAIN = "data/split/train.parquet"
+SPLIT_DIR = "data/split"
 OUT = "data/augmented/train.parquet"
 CARD = "metrics/augment.json"
 
 
 def main() -> None:
     params = load_params()
-    train = read_table(TRAIN)
-    augmented = train  # each method of params.augment.methods will add rows here
+    train = read_table(f"{SPLIT_DIR}/train.parquet")
+    held_out = pd.concat([read_table(f"{SPLIT_DIR}/{name}.parquet")["text"] for name in ("valid", "test")])
+    augmented, card = augment_train(train, held_out, params.augment)  # methods: [] passes train through
     write_table(OUT, augmented)
-    write_json(CARD, {
-        "methods": params.augment.methods,
-        "rows_before": len(train),
-        "rows_after": len(augmented),
-        "labels_before": label_counts(train),
-        "labels_after": label_counts(augmented),
-    })
-    print(f"augment: {len(train)} -> {len(augmented)} rows (methods: {params.augment.methods or 'none'})")
+    write_json(CARD, card)
+    print(f"augment: {len(train)} -> {len(augmented)} rows; per method {card['rows_per_method']}")
 
 
 if __name__ == "__main__":
