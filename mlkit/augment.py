@@ -177,11 +177,13 @@ def translate_marian(texts: list[str], checkpoint: str, batch_size: int) -> list
         raise PipelineError(f"augment.backtranslate: cannot load {checkpoint!r} ({str(exc).splitlines()[0]})") from None
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).eval()
+    longest = min(256, getattr(model.config, "max_position_embeddings", 512) - 1)  # never past the model's positions
     out: list[str] = []
     for start in tqdm(range(0, len(texts), batch_size), desc=f"translate {checkpoint}", leave=False):
-        batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, truncation=True)
+        batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, truncation=True,
+                          max_length=longest)
         with torch.inference_mode():
-            generated = model.generate(**batch.to(device), max_new_tokens=128)
+            generated = model.generate(**batch.to(device), max_new_tokens=longest)
         out += tokenizer.batch_decode(generated, skip_special_tokens=True)
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,3 +39,12 @@ def classification_metrics(y_true: Any, y_pred: Any, task: str, labels: list[str
         for label, p, r, f, s in zip(labels, precision, recall, f1, support)
     }
     return result
+
+
+def bootstrap_interval(score: Callable[[np.ndarray], float], n_rows: int, resamples: int = 1000,
+                       seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of `score(rows)` over resampled row indices."""
+    rng = np.random.default_rng(seed)
+    values = [score(rng.integers(0, n_rows, n_rows)) for _ in range(resamples)]
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))

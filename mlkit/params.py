@@ -178,7 +178,7 @@ class AugmentParams(Section):
     methods: list[str] = Field(default_factory=list, description="applied to every train text, in order")
     language: str = Field(default="en", description="the texts' language (ISO 639-1)")
     seed: int = 42
-    n_jobs: int = Field(default=2, ge=1, description="processes for the CPU methods")
+    n_jobs: int = Field(default=1, ge=1, description="processes for the CPU methods")
     synonyms: SynonymParams = SynonymParams()
     backtranslate: BacktranslateParams = BacktranslateParams()
     emoji: EmojiParams = EmojiParams()

@@ -162,3 +162,41 @@ def test_bad_augment_params_keep_the_old_train_set(project: Project) -> None:
     failed = project.dvc("exp", "run", "-S", "augment.methods=[paraphrase]", check=False)
     assert "augment.methods: unknown method 'paraphrase'; allowed: synonyms, backtranslate, emoji, asr_noise" in failed.stderr
     assert project.file("data/augmented/train.parquet").read_bytes() == before
+
+
+def tiny_seq2seq(folder) -> str:
+    """A 2-layer MarianMT with random weights and a word-level tokenizer: the Marian code path, offline."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import MarianConfig, MarianMTModel, PreTrainedTokenizerFast
+
+    words = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    words.pre_tokenizer = pre_tokenizers.Whitespace()
+    words.train_from_iterator(["the storm destroyed many houses near the river", "la tormenta destruyó casas"],
+                              trainers.WordLevelTrainer(special_tokens=["<pad>", "</s>", "<unk>"]))
+    words.decoder = decoders.WordPiece()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=words, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    config = MarianConfig(vocab_size=tokenizer.vocab_size, d_model=16, encoder_layers=1, decoder_layers=1,
+                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
+                          max_position_embeddings=24, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    tokenizer.save_pretrained(folder)
+    MarianMTModel(config).save_pretrained(folder)
+    return str(folder)
+
+
+def test_marian_back_translation_runs_batched_through_transformers(tmp_path) -> None:
+    pytest.importorskip("torch")
+    model = tiny_seq2seq(tmp_path / "marian")
+    params = AugmentParams(methods=["backtranslate"], backtranslate={
+        "backend": "marian", "checkpoint_to": model, "checkpoint_back": model, "batch_size": 2})
+    texts = ["the storm destroyed many houses", "near the river", "many houses", "the storm"]
+    back = backtranslate(texts, params)
+    assert len(back) == 4 and all(isinstance(t, str) and t for t in back)
+
+
+def test_unknown_marian_checkpoint_is_one_clear_error(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    params = AugmentParams(methods=["backtranslate"], backtranslate={
+        "backend": "marian", "checkpoint_to": str(tmp_path / "nothing"), "checkpoint_back": str(tmp_path / "nothing")})
+    with pytest.raises(PipelineError, match="augment.backtranslate: cannot load"):
+        backtranslate(["a text"], params)

@@ -1,0 +1,66 @@
+"""Sentences per second of each augmentation method on the Disaster Tweets train split.
+
+    python benchmarks/augment_speed.py
+
+Timed on the whole train split with one process and with both cores, each from cold: fresh worker
+processes and an empty synonym cache. WordNet's one-off load per process is timed on its own.
+Back-translation (one apertium process per direction) and emoji run in one process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from _project import ROOT, table
+
+sys.path.insert(0, str(ROOT))
+from joblib.externals.loky import get_reusable_executor  # noqa: E402
+
+from mlkit.augment import synonyms_of, variants  # noqa: E402
+from mlkit.dataset import build_dataset  # noqa: E402
+from mlkit.params import AugmentParams, DataParams, FileSource, SplitParams  # noqa: E402
+from mlkit.sources import read_source  # noqa: E402
+from mlkit.split import split_frame  # noqa: E402
+from mlkit.wordnet import load  # noqa: E402
+
+DATA = ROOT / ".." / "shared" / "datasets" / "disaster_tweets" / "train.csv"
+
+
+def train_texts() -> list[str]:
+    raw = read_source(FileSource(kind="file", path=str(DATA.resolve()), label_column="target"))
+    frame, _ = build_dataset([raw], DataParams(sources=[{"kind": "digits"}]))
+    return split_frame(frame, SplitParams())["train"]["text"].tolist()
+
+
+def rate(method: str, texts: list[str], jobs: int) -> float:
+    params = AugmentParams(n_jobs=jobs)
+    get_reusable_executor().shutdown(wait=True)  # fresh workers: each loads WordNet again
+    synonyms_of.cache_clear()
+    started = time.perf_counter()
+    variants(method, texts, params)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    texts = train_texts()
+    started = time.perf_counter()
+    load().synsets("dog")
+    loaded = time.perf_counter() - started
+    print(f"command: python benchmarks/augment_speed.py; nproc {os.cpu_count()}; "
+          f"{len(texts)} Disaster Tweets train texts\n")
+    rows = []
+    for method in ("synonyms", "asr_noise", "emoji", "backtranslate"):
+        single = rate(method, texts, 1)
+        both = rate(method, texts, 2) if method in ("synonyms", "asr_noise") else None
+        rows.append([method, f"{single:,.0f}", "-" if both is None else f"{both:,.0f}",
+                     "-" if both is None else f"{both / single:.2f}"])
+    print(table(["method", "1 process /s", "2 processes /s", "speed-up"], rows))
+    print(f"\nWordNet load, once per process: {loaded:.1f} s (inside the 2-process figure, not the 1-process one)")
+
+
+if __name__ == "__main__":
+    main()

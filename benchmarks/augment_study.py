@@ -1,0 +1,96 @@
+"""Does augmentation help? One `dvc exp run` per setting on two tasks, same model and split.
+
+    python benchmarks/augment_study.py [disaster_tweets|ru_emotion ...]
+
+Each task runs in a temporary copy of the project with its preset. The table is read back with
+`dvc exp show --json`-equivalent files per run; the interval is a 95% percentile bootstrap of the
+test metric over the test predictions (1,000 resamples).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pandas as pd
+from _project import ROOT, commit, project_copy, rewrite_dataset_paths, run, table
+
+sys.path.insert(0, str(ROOT))
+from sklearn.metrics import f1_score  # noqa: E402
+
+from mlkit.metrics import as_matrix, bootstrap_interval  # noqa: E402
+
+# One fast model per task for every setting, so the settings are what differs.
+STUDIES = {
+    "disaster_tweets": {
+        "model": ["model.type=linear_svc", "model.C=0.1"],
+        "metric": "f1",
+        "settings": {
+            "none": [],
+            "synonyms": ["augment.methods=[synonyms]"],
+            "backtranslate": ["augment.methods=[backtranslate]"],
+            "emoji": ["augment.methods=[emoji]"],
+            "asr_noise": ["augment.methods=[asr_noise]"],
+            "synonyms+backtranslate": ["augment.methods=[synonyms,backtranslate]"],
+            "all four": ["augment.methods=[synonyms,backtranslate,emoji,asr_noise]"],
+        },
+    },
+    "ru_emotion": {
+        "model": [],
+        "metric": "f1_weighted",
+        "settings": {
+            "none": [],
+            "asr_noise": ["augment.methods=[asr_noise]"],
+            "emoji": ["augment.methods=[emoji]"],
+            "balance 5% (asr_noise)": ["augment.balance.target_share=0.05"],
+            "balance 10% (asr_noise)": ["augment.balance.target_share=0.1"],
+            "asr_noise + balance 5%": ["augment.methods=[asr_noise]", "augment.balance.target_share=0.05"],
+        },
+    },
+}
+
+
+def test_score(project, metric: str) -> tuple[float, float, float]:
+    """The test metric and its bootstrap interval, from the run's test predictions."""
+    card = json.loads((project / "models/model/card.json").read_text())
+    frame = pd.read_csv(project / "metrics/eval/predictions.csv", keep_default_na=False)
+    if card["task"] == "multilabel":
+        truth = as_matrix([v.split("|") if v else [] for v in frame["label"]], card["labels"])
+        guess = as_matrix([v.split("|") if v else [] for v in frame["prediction"]], card["labels"])
+        score = lambda rows: f1_score(truth[rows], guess[rows], average="weighted", zero_division=0)  # noqa: E731
+    else:
+        truth, guess = frame["label"].astype(str).to_numpy(), frame["prediction"].astype(str).to_numpy()
+        score = lambda rows: f1_score(truth[rows], guess[rows], pos_label=card["positive_label"], zero_division=0)  # noqa: E731
+    low, high = bootstrap_interval(score, len(frame))
+    return score(slice(None)), low, high
+
+
+def main(tasks: list[str]) -> None:
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    print(f"command: python benchmarks/augment_study.py {' '.join(tasks)}; nproc {os.cpu_count()}")
+    for task in tasks:
+        study = STUDIES[task]
+        rows = []
+        with project_copy() as project:
+            run(f"python -m mlkit.preset {task}", project)
+            rewrite_dataset_paths(project / "params.yaml")
+            commit(project, task)
+            for name, settings in study["settings"].items():
+                flags = " ".join(f"-S '{s}'" for s in study["model"] + settings)
+                seconds = run(f"dvc exp run {flags}", project)
+                augment = json.loads((project / "metrics/augment.json").read_text())
+                value, low, high = test_score(project, study["metric"])
+                rows.append([name, augment["rows_after"], f"{value:.4f}", f"[{low:.4f}, {high:.4f}]", f"{seconds:.0f}"])
+                print(f"done: {task} {name}", flush=True)
+        model = ", ".join(study["model"]) or "the preset's model"
+        print(f"\n{task}: test {study['metric']} ({model}); train rows after augmentation\n")
+        print(table(["augmentation", "train rows", f"test {study['metric']}", "95% bootstrap CI", "exp run s"], rows))
+
+
+if __name__ == "__main__":
+    chosen = sys.argv[1:] or list(STUDIES)
+    unknown = sorted(set(chosen) - set(STUDIES))
+    if unknown:
+        sys.exit(f"unknown task(s): {', '.join(unknown)}; available: {', '.join(STUDIES)}")
+    main(chosen)
