@@ -2,19 +2,20 @@
 
     python benchmarks/augment_study.py [disaster_tweets|ru_emotion ...]
 
-Each task runs in a temporary copy of the project with its preset. The table is read back with
-`dvc exp show --json`-equivalent files per run; the interval is a 95% percentile bootstrap of the
-test metric over the test predictions (1,000 resamples).
+Each task runs in a temporary copy of the project with its preset; after each run the test metric and
+its 95% percentile bootstrap interval (1,000 resamples of the test predictions) are read from the
+workspace, and at the end `dvc exp show` prints the same experiments as DVC records them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 
 import pandas as pd
-from _project import ROOT, commit, project_copy, rewrite_dataset_paths, run, table
+from _project import ROOT, commit, env, project_copy, rewrite_dataset_paths, run, table
 
 sys.path.insert(0, str(ROOT))
 from sklearn.metrics import f1_score  # noqa: E402
@@ -44,7 +45,7 @@ STUDIES = {
             "asr_noise": ["augment.methods=[asr_noise]"],
             "emoji": ["augment.methods=[emoji]"],
             "balance 5% (asr_noise)": ["augment.balance.target_share=0.05"],
-            "balance 10% (asr_noise)": ["augment.balance.target_share=0.1"],
+            "balance 10% (asr_noise, 6 copies)": ["augment.balance.target_share=0.1", "augment.balance.max_copies=6"],
             "asr_noise + balance 5%": ["augment.methods=[asr_noise]", "augment.balance.target_share=0.05"],
         },
     },
@@ -83,9 +84,13 @@ def main(tasks: list[str]) -> None:
                 value, low, high = test_score(project, study["metric"])
                 rows.append([name, augment["rows_after"], f"{value:.4f}", f"[{low:.4f}, {high:.4f}]", f"{seconds:.0f}"])
                 print(f"done: {task} {name}", flush=True)
+            keep = rf"Experiment|augment\.methods|augment\.balance\.target_share|test\.{study['metric']}$"
+            shown = subprocess.run(["dvc", "exp", "show", "--no-pager", "--drop", ".*", "--keep", keep],
+                                   cwd=project, env={**env(), "COLUMNS": "200"}, capture_output=True, text=True)
         model = ", ".join(study["model"]) or "the preset's model"
         print(f"\n{task}: test {study['metric']} ({model}); train rows after augmentation\n")
         print(table(["augmentation", "train rows", f"test {study['metric']}", "95% bootstrap CI", "exp run s"], rows))
+        print(f"\n`dvc exp show` of the same runs:\n{shown.stdout}")
 
 
 if __name__ == "__main__":
