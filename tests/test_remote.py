@@ -24,6 +24,7 @@ BUCKET = "dvc"
 REMOTE_URL = f"s3://{BUCKET}/store"
 OUTPUT_DIRS = ("data", "models", "metrics")
 UP_TO_DATE = "Data and pipelines are up to date"
+OBJECT = re.compile(r"[0-9a-f]{30}(\.dir)?")  # files/md5/XX/<30 hex>: a cache object's name on the remote
 
 
 def sh(project: Project | Path, *args: str, env: dict | None = None, check: bool = True,
@@ -192,7 +193,8 @@ def test_push_killed_midway_resumes_with_only_the_missing_files(project: Project
         server.start()
         use_s3(project, server)
         dvc(project, "remote", "modify", "storage", "jobs", "2")
-        done = lambda: [p for p in server.objects(BUCKET) if not p.name.endswith(".partial")]  # noqa: E731
+        # Complete objects only: rclone writes an upload under a temporary name and renames it when done.
+        done = lambda: [p for p in server.objects(BUCKET) if OBJECT.fullmatch(p.name)]  # noqa: E731
         push = subprocess.Popen([sys.executable, "-m", "dvc", "push"], cwd=project.path, env=ENV,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out: list[str] = []
@@ -214,7 +216,12 @@ def test_push_killed_midway_resumes_with_only_the_missing_files(project: Project
         assert pushed(resumed.stdout) == total - before  # only what was missing
         assert "in sync" in dvc(project, "status", "-c").stdout
         assert cache_snapshot(project) == cache
-        assert total == len([p for p in (project.path / ".dvc/cache/files/md5").rglob("*") if p.is_file()])
+        cached = project.path / ".dvc/cache/files/md5"
+        assert {str(p.relative_to(server.root / BUCKET / "store/files/md5")) for p in done()} == {
+            str(p.relative_to(cached)) for p in cached.rglob("*") if p.is_file()}
+        for obj in done():  # every object whole: its content hashes to its name
+            if not obj.name.endswith(".dir"):
+                assert hashlib.md5(obj.read_bytes()).hexdigest() == obj.parent.name + obj.name
     finally:
         server.stop()
 
