@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from mlkit.errors import PipelineError
 from mlkit.params import AugmentParams
-from mlkit.table import dedupe_key, label_counts, label_key
+from mlkit.table import dedupe_key, has_text, label_counts, label_key
 
 CHUNK = 500  # texts per task; fixed so results do not depend on the number of processes
 PROTECTED = re.compile(r"^(?:[#@]|https?://|www\.)")  # hashtags, mentions and URLs stay as they are
@@ -314,6 +314,13 @@ def balance(pool: Pool, train: pd.DataFrame, params: AugmentParams) -> dict[str,
 def augment_train(train: pd.DataFrame, held_out: pd.Series, params: AugmentParams) -> tuple[pd.DataFrame, dict]:
     """The augmented train set (originals first) and its card."""
     methods = list(params.methods) + (list(params.balance.methods) if params.balance.target_share else [])
+    if not has_text(train):
+        if methods:
+            raise PipelineError("augment: this dataset has numeric features, no text to augment; "
+                                "set augment.methods: [] and augment.balance.target_share: null")
+        return train, {"methods": [], "rows_before": len(train), "rows_after": len(train),
+                       "rows_per_method": {"original": len(train)},
+                       "labels_before": label_counts(train), "labels_after": label_counts(train)}
     check(params, methods)
     pool = Pool(train, set(dedupe_key(held_out)))
     for method in params.methods:

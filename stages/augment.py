@@ -15,7 +15,8 @@ CARD = "metrics/augment.json"
 def main() -> None:
     params = load_params()
     train = read_table(f"{SPLIT_DIR}/train.parquet")
-    held_out = pd.concat([read_table(f"{SPLIT_DIR}/{name}.parquet")["text"] for name in ("valid", "test")])
+    held_out = pd.concat([read_table(f"{SPLIT_DIR}/{name}.parquet").get("text", pd.Series(dtype=str))
+                          for name in ("valid", "test")])
     augmented, card = augment_train(train, held_out, params.augment)  # methods: [] passes train through
     write_table(OUT, augmented)
     write_json(CARD, card)

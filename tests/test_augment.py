@@ -200,3 +200,12 @@ def test_unknown_marian_checkpoint_is_one_clear_error(tmp_path, monkeypatch) -> 
         "backend": "marian", "checkpoint_to": str(tmp_path / "nothing"), "checkpoint_back": str(tmp_path / "nothing")})
     with pytest.raises(PipelineError, match="augment.backtranslate: cannot load"):
         backtranslate(["a text"], params)
+
+
+def test_digits_pass_through_and_refuse_methods() -> None:
+    digits = pd.DataFrame({"id": ["a", "b"], "features": [[0.0, 1.0], [1.0, 0.0]], "label": ["0", "1"],
+                           "source": "digits"})
+    passed, card = augment_train(digits, pd.Series(dtype=str), AugmentParams())
+    assert passed is digits and card["rows_after"] == 2
+    with pytest.raises(PipelineError, match="augment: this dataset has numeric features, no text to augment"):
+        augment_train(digits, pd.Series(dtype=str), AugmentParams(methods=["emoji"]))
