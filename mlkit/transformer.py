@@ -233,7 +233,8 @@ class TransformerModel:
         valid_set = self._encode(valid, targets=True) if valid is not None and len(valid) else None
         self.timings["tokenize_seconds"] = time.perf_counter() - started
         bf16 = gpu and torch.cuda.is_bf16_supported()
-        callbacks: list[Any] = [EpochProgress()]
+        progress = EpochProgress()
+        callbacks: list[Any] = [progress]
         if self.live is not None:
             callbacks.append(DVCLiveCallback(live=self.live))
         if valid_set and p.patience:
@@ -276,6 +277,9 @@ class TransformerModel:
             self.timings["train_seconds"] = time.perf_counter() - begun
             self.timings["epochs"] = float(trainer.state.epoch or 0)
             self.timings["train_samples_per_second"] = result.metrics.get("train_samples_per_second", 0.0)
+            self.timings["loop_seconds"] = progress.loop_seconds
+            self.timings["loop_samples_per_second"] = len(train_set) * self.timings["epochs"] / max(
+                progress.loop_seconds, 1e-9)
         self.model = trainer.model
         if self.task == "multilabel" and valid is not None and len(valid):
             self.thresholds = tune_thresholds(self._probabilities(valid), np.asarray(self._targets(valid)))
@@ -389,10 +393,16 @@ def _epoch_progress_class() -> type:
     class _EpochProgress(TrainerCallback):
         """One line per epoch with the time left (the step bar from tqdm shows it within an epoch)."""
 
+        loop_seconds = 0.0  # inside the epochs' training steps: no evaluation, no checkpoints
+
         def on_train_begin(self, args, state, control, **kwargs):
             self.started = time.perf_counter()
 
+        def on_epoch_begin(self, args, state, control, **kwargs):
+            self.epoch_started = time.perf_counter()
+
         def on_epoch_end(self, args, state, control, **kwargs):
+            self.loop_seconds += time.perf_counter() - self.epoch_started
             done = state.epoch or 0
             elapsed = time.perf_counter() - self.started
             left = elapsed / done * (args.num_train_epochs - done) if done else 0
