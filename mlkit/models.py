@@ -22,6 +22,7 @@ from sklearn.svm import SVC, LinearSVC
 
 from mlkit.errors import PipelineError
 from mlkit.params import FeatureParams, ModelParams
+from mlkit.transformer import TransformerModel  # imports torch and transformers only when used
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
@@ -90,7 +91,8 @@ class SklearnModel:
             return matrix
         return frame["label"].astype(str).to_numpy()
 
-    def fit(self, train: pd.DataFrame) -> SklearnModel:
+    def fit(self, train: pd.DataFrame, valid: pd.DataFrame | None = None) -> SklearnModel:
+        """`valid` is taken for the common interface; scikit-learn models are tuned by experiments instead."""
         # No memory-mapping for worker processes: SVC sorts sparse indices in place, which fails on
         # joblib's read-only memmaps when one-vs-rest fits labels in parallel.
         with parallel_config(max_nbytes=None):
@@ -140,7 +142,7 @@ def library_versions() -> dict[str, str]:
     return {"python": platform.python_version(), **{name: version(name) for name in names}}
 
 
-BACKENDS = {"sklearn": SklearnModel}
+BACKENDS = {"sklearn": SklearnModel, "transformer": TransformerModel}
 
 
 def read_card(directory: Path | str) -> dict[str, Any]:
@@ -150,7 +152,7 @@ def read_card(directory: Path | str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_model(directory: Path | str) -> SklearnModel:
+def load_model(directory: Path | str) -> SklearnModel | TransformerModel:
     """Load any saved model; callers never ask which backend it is."""
     directory = Path(directory)
     card = read_card(directory)

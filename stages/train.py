@@ -1,34 +1,69 @@
-"""train: data/augmented/train.parquet -> models/model (skops file + model card)."""
+"""train: data/augmented/train.parquet (+ data/split/valid.parquet) -> models/model, metrics/train (dvclive).
+
+scikit-learn models are saved with skops; transformers are fine-tuned with transformers' Trainer (early
+stopping on the valid split, the best epoch kept, curves logged by DVCLiveCallback) and saved with
+safetensors and their tokenizer. Both write the model card that evaluate and predict read.
+"""
 
 import time
 
-from mlkit.table import has_text
+from dvclive import Live
+
 from mlkit.errors import run_main
 from mlkit.io import md5_file, read_json, read_table, replacing
 from mlkit.models import SklearnModel, build_pipeline
 from mlkit.params import load_params
+from mlkit.table import has_text
 
 TRAIN = "data/augmented/train.parquet"
+VALID = "data/split/valid.parquet"
 DATA_CARD = "metrics/data_card.json"
 OUT = "models/model"
+CURVES = "metrics/train"
 
 
 def main() -> None:
     params = load_params()
     data_card = read_json(DATA_CARD)
     train = read_table(TRAIN)
-    pipeline = build_pipeline(params.features, params.model, data_card["task"], has_text(train))
-    model = SklearnModel(pipeline, data_card["task"], data_card["labels"], data_card["positive_label"])
-    started = time.perf_counter()
-    model.fit(train)
-    seconds = time.perf_counter() - started
-    card = {
-        "params": {"features": params.features.model_dump(mode="json"), "model": params.model.model_dump(mode="json")},
-        "train_data": {"path": TRAIN, "md5": md5_file(TRAIN), "rows": len(train)},
-    }
-    with replacing(OUT, is_dir=True) as folder:
+    task, labels, positive = data_card["task"], data_card["labels"], data_card["positive_label"]
+    transformer = params.model.type == "transformer"
+    if transformer:
+        from mlkit.transformer import TransformerModel
+
+        if not has_text(train):
+            from mlkit.errors import PipelineError
+
+            raise PipelineError("params.yaml: model.type: transformer needs text data (these rows are features)")
+        model = TransformerModel.build(params.model, task, labels, positive)  # checks before any work
+        valid = read_table(VALID)
+    else:
+        model = SklearnModel(build_pipeline(params.features, params.model, task, has_text(train)),
+                             task, labels, positive)
+        valid = None
+    # Both outputs are built in scratch folders and swapped in together only when training succeeded.
+    with replacing(CURVES, is_dir=True) as curves, replacing(OUT, is_dir=True) as folder:
+        live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
+        (curves / "plots" / "metrics").mkdir(parents=True, exist_ok=True)  # the plots out exists for sklearn too
+        model.live = live
+        started = time.perf_counter()
+        model.fit(train, valid)
+        seconds = time.perf_counter() - started
+        live.log_metric("fit_seconds", round(seconds, 2), plot=False)
+        for name, value in getattr(model, "timings", {}).items():
+            live.log_metric(name, round(value, 4), plot=False)
+        live.make_summary()
+        (curves / "params.yaml").unlink(missing_ok=True)  # DVCLiveCallback's copy of TrainingArguments
+        card = {
+            "params": {"features": params.features.model_dump(mode="json"),
+                       "model": params.model.model_dump(mode="json")},
+            "train_data": {"path": TRAIN, "md5": md5_file(TRAIN), "rows": len(train)},
+        }
+        if valid is not None:
+            card["valid_data"] = {"path": VALID, "md5": md5_file(VALID), "rows": len(valid)}
         model.save(folder, card)
-    print(f"train: {params.model.type} on {len(train)} rows in {seconds:.1f} s")
+    what = f"{params.model.type} ({params.model.checkpoint})" if transformer else params.model.type
+    print(f"train: {what} on {len(train)} rows in {seconds:.1f} s")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,60 @@
+"""Fine-tuning figures: a preset's data with the `emotion_transformer` model section, through `dvc repro`.
+
+    python benchmarks/transformer_tasks.py emotion --rows 3000 --epochs 1
+    python benchmarks/transformer_tasks.py disaster_tweets --epochs 2 --max-length 64
+
+`--rows` limits the data (`data.limit`, a seeded sample; default: all rows). Prints the test metrics,
+the epochs run and the seconds per epoch (Trainer's runtime over epochs: training plus the per-epoch
+evaluation on the valid split), in a temporary copy of the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._project import ROOT, project_copy, rewrite_dataset_paths, run, table  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("preset", help="whose data section to use, e.g. emotion, disaster_tweets, ru_emotion")
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--max-length", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None)
+    args = parser.parse_args()
+    print(f"command: python {' '.join(sys.argv)}; nproc {os.cpu_count()}")
+
+    params = yaml.safe_load((ROOT / "presets" / f"{args.preset}.yaml").read_text())
+    params["model"] = yaml.safe_load((ROOT / "presets" / "emotion_transformer.yaml").read_text())["model"]
+    params["data"]["limit"] = args.rows
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "max_length": args.max_length, "lr": args.lr}
+    params["model"].update({k: v for k, v in overrides.items() if v is not None})
+    with project_copy() as project:
+        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        rewrite_dataset_paths(project / "params.yaml")
+        seconds = run("dvc repro", project)
+        metrics = json.loads((project / "metrics/eval/metrics.json").read_text())
+        curves = json.loads((project / "metrics/train/metrics.json").read_text())
+        split = json.loads((project / "metrics/split.json").read_text())
+
+    test = metrics["test"]
+    epochs = curves["epochs"]
+    print(f"model: {json.dumps(params['model'])}")
+    print(table(
+        ["data", "train/valid/test", "epochs", "s/epoch", "tokenize s", "test acc", "test f1_macro", "test f1", "repro s"],
+        [[args.preset, "/".join(str(split[s]["rows"]) for s in ("train", "valid", "test")), f"{epochs:g}", f"{curves['train_seconds'] / epochs:.1f}",
+          f"{curves['tokenize_seconds']:.2f}", test["accuracy"], test.get("f1_macro"), test.get("f1"),
+          f"{seconds:.0f}"]]))
+
+
+if __name__ == "__main__":
+    main()

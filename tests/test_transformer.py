@@ -1,0 +1,139 @@
+"""Fine-tuning MiniLM through real `dvc repro` on CPU: small slices, one epoch, short texts."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT, Project, copy_project, dataset
+
+# Small and fast on 2 cores, yet enough steps for MiniLM to learn more than the majority class.
+FAST = {"epochs": 1, "batch_size": 8, "max_length": 48, "lr": 4e-4, "warmup_ratio": 0.0}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The emotion_transformer preset on 600 rows of the emotion set, run once through `dvc repro`."""
+    project = copy_project(tmp_path_factory.mktemp("hf") / "project")
+    (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion_transformer.yaml").read_text())
+    project.set_params(
+        data={"sources": [{"kind": "file", "path": str(dataset("emotion/train.txt")), "format": "lines", "sep": ";"}],
+              "limit": 600},
+        model=FAST,
+    )
+    project.commit("transformer project")
+    project.dvc("repro")
+    return project
+
+
+def test_fine_tune_beats_majority_and_reloads(trained: Project) -> None:
+    metrics = json.loads(trained.file("metrics/eval/metrics.json").read_text())
+    test = pd.read_parquet(trained.file("data/split/test.parquet"))
+    majority = test["label"].value_counts(normalize=True).max()
+    assert metrics["test"]["accuracy"] >= majority + 0.1, (metrics["test"], majority)
+
+    folder = trained.file("models/model")
+    assert {"model.safetensors", "config.json", "tokenizer.json", "card.json"} <= {p.name for p in folder.iterdir()}
+    card = json.loads((folder / "card.json").read_text())
+    assert card["backend"] == "transformer" and card["labels"] == json.loads(
+        trained.file("metrics/data_card.json").read_text())["labels"]
+    config = json.loads((folder / "config.json").read_text())
+    assert sorted(config["label2id"]) == sorted(card["labels"])
+
+    # Curves per epoch from DVCLiveCallback, next to the fit time.
+    curves = json.loads(trained.file("metrics/train/metrics.json").read_text())
+    assert {"loss", "f1_macro", "accuracy"} <= curves["eval"].keys() and curves["fit_seconds"] > 0
+    assert trained.file("metrics/train/plots/metrics/eval/loss.tsv").is_file()
+    assert "metrics/train/metrics.json" in trained.dvc("metrics", "show", "--json").stdout
+    trained.dvc("plots", "show", "-o", "plots_html")
+    assert "eval/loss.tsv" in trained.file("plots_html/index.html").read_text()
+
+    # The saved model reloads through the common loader and predicts the labels evaluate wrote.
+    reload = (
+        "import pandas as pd; from mlkit.models import load_model; m = load_model('models/model'); "
+        "t = pd.read_parquet('data/split/test.parquet'); print('\\n'.join(m.predict(t)))"
+    )
+    again = trained.run(__import__("sys").executable, "-c", reload).stdout.split()
+    written = pd.read_csv(trained.file("metrics/eval/predictions.csv"))["prediction"].tolist()
+    assert again == written
+    assert "Data and pipelines are up to date" in trained.dvc("repro").stdout
+
+
+def bad_train(project: Project, **model: object) -> str:
+    """Run the train stage with these model params; it must fail in one line and keep the last model."""
+    before = project.file("models/model/model.safetensors").read_bytes()
+    saved = project.params()
+    project.set_params(model=model)
+    try:
+        started = time.perf_counter()
+        result = project.stage("train")
+        seconds = time.perf_counter() - started
+    finally:
+        (project.path / "params.yaml").write_text(__import__("yaml").safe_dump(saved, sort_keys=False))
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert project.file("models/model/model.safetensors").read_bytes() == before
+    assert seconds < 30, f"took {seconds:.0f} s to fail"
+    return lines[0]
+
+
+def test_unknown_checkpoint_fails_once_and_fast(trained: Project) -> None:
+    line = bad_train(trained, checkpoint="no-such-org/no-such-model-xyz")
+    assert line.startswith("error: params.yaml: model.checkpoint: ") and "no-such-org/no-such-model-xyz" in line
+
+
+def test_batch_size_zero(trained: Project) -> None:
+    assert bad_train(trained, batch_size=0) == \
+        "error: params.yaml: model.batch_size: Input should be greater than or equal to 1 (got 0)"
+
+
+def test_learning_rate_zero(trained: Project) -> None:
+    assert bad_train(trained, lr=0) == "error: params.yaml: model.lr: Input should be greater than 0 (got 0)"
+
+
+def test_max_length_over_the_model_limit(trained: Project) -> None:
+    assert bad_train(trained, max_length=4096) == (
+        "error: params.yaml: model.max_length: 4096 is over the limit of sentence-transformers/all-MiniLM-L6-v2 "
+        "(512 tokens)")
+
+
+def test_labels_the_head_cannot_hold(trained: Project, tmp_path: Path) -> None:
+    # A checkpoint already fine-tuned for two labels cannot take the six emotions.
+    make = (
+        "import sys; from mlkit.transformer import resolve_checkpoint; "
+        "from transformers import AutoModelForSequenceClassification as M, AutoTokenizer as T; "
+        "src, _ = resolve_checkpoint('sentence-transformers/all-MiniLM-L6-v2'); "
+        "M.from_pretrained(src, num_labels=2, id2label={0: 'negative', 1: 'positive'}).save_pretrained(sys.argv[1]); "
+        "T.from_pretrained(src).save_pretrained(sys.argv[1])"
+    )
+    trained.run(__import__("sys").executable, "-c", make, str(tmp_path / "binary"))
+    line = bad_train(trained, checkpoint=str(tmp_path / "binary"))
+    assert line.startswith("error: params.yaml: model.checkpoint: the classification head of ")
+    assert "holds 2 labels (negative, positive); the data has 6, 6 it cannot hold: sadness, joy" in line
+
+
+def test_multilabel_russian_format(tmp_path: Path) -> None:
+    labels = ["anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"]
+    project = copy_project(tmp_path / "project")
+    (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion_transformer.yaml").read_text())
+    project.set_params(
+        data={"sources": [{"kind": "file", "path": str(dataset("ru_emotion_cryptonite/valid.csv")),
+                           "label_columns": labels}], "labels": None, "limit": 300},
+        model={**FAST, "max_length": 32, "class_weight": "balanced"},
+        compare={"metric": "f1_weighted"},
+    )
+    project.commit("multilabel")
+    project.dvc("repro")
+    card = json.loads(project.file("models/model/card.json").read_text())
+    assert card["task"] == "multilabel" and len(card["thresholds"]) == 7
+    assert all(0 < t < 1 for t in card["thresholds"])
+    config = json.loads(project.file("models/model/config.json").read_text())
+    assert config["problem_type"] == "multi_label_classification"
+    metrics = json.loads(project.file("metrics/eval/metrics.json").read_text())
+    assert "f1_micro" in metrics["test"] and len(metrics["test"]["per_class"]) == 7
+    assert project.file("metrics/eval/plots/sklearn/roc.json").is_file()
