@@ -100,7 +100,7 @@ def test_class_too_small_to_stratify(good: Project, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("section", "values", "expected"), [
-    ("model", {"type": "xgboost"}, "model.type: Input should be 'svc', 'linear_svc', 'logreg' or 'random_forest'"),
+    ("model", {"type": "xgboost"}, "model.type: Input should be 'svc', 'linear_svc', 'logreg', 'random_forest' or 'transformer'"),
     ("model", {"gamma": -1}, "model.gamma: must be a number > 0, 'scale' or 'auto' (got -1)"),
     ("model", {"C": 0}, "model.C: Input should be greater than 0 (got 0)"),
     ("split", {"train": 0.6}, "split: train + valid + test must sum to 1"),
@@ -115,7 +115,7 @@ def test_unknown_preset(good: Project) -> None:
     result = good.run("python", "-m", "mlkit.preset", "imdb", check=False)
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "error: preset 'imdb': unknown; available: default, digits, disaster_tweets, emotion, ru_emotion")
+        "error: preset 'imdb': unknown; available: default, digits, disaster_tweets, emotion, emotion_transformer, ru_emotion")
 
 
 def test_predict_without_a_model(good: Project, tmp_path: Path) -> None:
