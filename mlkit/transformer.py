@@ -407,7 +407,7 @@ def _epoch_progress_class() -> type:
             elapsed = time.perf_counter() - self.started
             left = elapsed / done * (args.num_train_epochs - done) if done else 0
             print(f"train: epoch {done:.0f}/{args.num_train_epochs:.0f} after {elapsed:.0f} s; "
-                  f"about {left:.0f} s left at most", flush=True)
+                  f"about {left:.0f} s left (less if early stopping ends it)", flush=True)
 
     return _EpochProgress
 
