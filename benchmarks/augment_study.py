@@ -46,7 +46,8 @@ STUDIES = {
             "emoji": ["augment.methods=[emoji]"],
             "balance 5% (asr_noise)": ["augment.balance.target_share=0.05"],
             "balance 10% (asr_noise, 6 copies)": ["augment.balance.target_share=0.1", "augment.balance.max_copies=6"],
-            "asr_noise + balance 5%": ["augment.methods=[asr_noise]", "augment.balance.target_share=0.05"],
+            "asr_noise + balance 5% (6 copies)": ["augment.methods=[asr_noise]", "augment.balance.target_share=0.05",
+                                                  "augment.balance.max_copies=6"],
         },
     },
 }
@@ -78,6 +79,8 @@ def main(tasks: list[str]) -> None:
             rewrite_dataset_paths(project / "params.yaml")
             commit(project, task)
             for name, settings in study["settings"].items():
+                # `dvc exp run` leaves its params in the workspace: start each setting from the commit.
+                run("git checkout -- params.yaml dvc.lock", project)
                 flags = " ".join(f"-S '{s}'" for s in study["model"] + settings)
                 seconds = run(f"dvc exp run {flags}", project)
                 augment = json.loads((project / "metrics/augment.json").read_text())

@@ -9,7 +9,7 @@ import time
 
 from dvclive import Live
 
-from mlkit.errors import run_main
+from mlkit.errors import PipelineError, run_main
 from mlkit.io import md5_file, read_json, read_table, replacing
 from mlkit.models import SklearnModel, build_pipeline
 from mlkit.params import load_params
@@ -32,8 +32,6 @@ def main() -> None:
         from mlkit.transformer import TransformerModel
 
         if not has_text(train):
-            from mlkit.errors import PipelineError
-
             raise PipelineError("params.yaml: model.type: transformer needs text data (these rows are features)")
         model = TransformerModel.build(params.model, task, labels, positive)  # checks before any work
         valid = read_table(VALID)
