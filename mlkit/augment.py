@@ -178,13 +178,17 @@ def translate_marian(texts: list[str], checkpoint: str, batch_size: int) -> list
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).eval()
     longest = min(256, getattr(model.config, "max_position_embeddings", 512) - 1)  # never past the model's positions
-    out: list[str] = []
-    for start in tqdm(range(0, len(texts), batch_size), desc=f"translate {checkpoint}", leave=False):
-        batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, truncation=True,
+    # An empty text (say, a first leg that came back empty) has nothing to translate: it stays empty.
+    todo = [i for i, text in enumerate(texts) if text.strip()]
+    out = [""] * len(texts)
+    for start in tqdm(range(0, len(todo), batch_size), desc=f"translate {checkpoint}", leave=False):
+        rows = todo[start:start + batch_size]
+        batch = tokenizer([texts[i] for i in rows], return_tensors="pt", padding=True, truncation=True,
                           max_length=longest)
         with torch.inference_mode():
             generated = model.generate(**batch.to(device), max_new_tokens=longest)
-        out += tokenizer.batch_decode(generated, skip_special_tokens=True)
+        for i, text in zip(rows, tokenizer.batch_decode(generated, skip_special_tokens=True)):
+            out[i] = text
     return out
 
 
