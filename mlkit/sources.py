@@ -151,13 +151,18 @@ def _multilabel(columns: pd.DataFrame, location: str) -> list[list[str]]:
     return [[n for n, on in zip(names, row) if on] for row in flags.itertuples(index=False)]
 
 
-def read_file(spec: FileSource) -> pd.DataFrame:
+def read_file_table(spec: FileSource, role: str = "data.sources, kind: file") -> tuple[pd.DataFrame, str]:
+    """The file's table with every column as read, and its format (columns are picked afterwards)."""
     path = Path(spec.path)
     if not path.is_file():
-        raise PipelineError(f"{spec.path}: no such file (data.sources, kind: file)")
+        raise PipelineError(f"{spec.path}: no such file ({role})")
     fmt = resolve_format(spec, spec.path)
     with open(path, "rb") as handle:
-        frame = parse_table(handle, spec, fmt, spec.path)
+        return parse_table(handle, spec, fmt, spec.path), fmt
+
+
+def read_file(spec: FileSource) -> pd.DataFrame:
+    frame, fmt = read_file_table(spec)
     return select_columns(frame, spec, spec.path, fmt)
 
 

@@ -19,7 +19,7 @@ from mlkit.errors import PipelineError, run_main
 from mlkit.metrics import classification_metrics
 from mlkit.models import load_model
 from mlkit.params import FileSource
-from mlkit.sources import parse_table, resolve_format, select_columns
+from mlkit.sources import read_file_table, select_columns
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,11 +46,7 @@ def main(argv: list[str] | None = None) -> None:
                           label_columns=args.label_columns.split(",") if args.label_columns else None)
     except ValidationError as exc:
         raise PipelineError(f"predict: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
-    if not Path(spec.path).is_file():
-        raise PipelineError(f"{spec.path}: no such file")
-    fmt = resolve_format(spec, spec.path)
-    with open(spec.path, "rb") as handle:
-        table = parse_table(handle, spec, fmt, spec.path)
+    table, fmt = read_file_table(spec, role="the file to predict")
     labelled = fmt == "lines" or all(c in table.columns for c in (spec.label_columns or [spec.label_column]))
     if not labelled:
         spec = spec.model_copy(update={"label_column": None, "label_columns": None})
