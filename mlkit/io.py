@@ -33,6 +33,10 @@ def replacing(target: Path | str, *, is_dir: bool = False) -> Iterator[Path]:
     try:
         yield work
         if target.is_dir() and not target.is_symlink():
+            # A folder of several outputs (metrics/eval) also holds DVC's .gitignore for them: git's, not ours.
+            ignore = target / ".gitignore"
+            if ignore.is_file() and not (work / ".gitignore").exists():
+                shutil.copy2(ignore, work / ".gitignore")
             old = scratch / ".old"
             target.rename(old)  # a directory cannot be swapped in one step: move aside, then in
             work.rename(target)
