@@ -14,13 +14,12 @@ import os
 import subprocess
 import sys
 
-import pandas as pd
 from _project import ROOT, commit, env, project_copy, rewrite_dataset_paths, run, table
 
 sys.path.insert(0, str(ROOT))
-from sklearn.metrics import f1_score  # noqa: E402
 
-from mlkit.metrics import as_matrix, bootstrap_interval  # noqa: E402
+from mlkit.metrics import bootstrap_interval, read_predictions, targets  # noqa: E402
+from mlkit.metrics import score as metric_score  # noqa: E402
 
 # One fast model per task for every setting, so the settings are what differs.
 STUDIES = {
@@ -56,14 +55,9 @@ STUDIES = {
 def test_score(project, metric: str) -> tuple[float, float, float]:
     """The test metric and its bootstrap interval, from the run's test predictions."""
     card = json.loads((project / "models/model/card.json").read_text())
-    frame = pd.read_csv(project / "metrics/eval/predictions.csv", keep_default_na=False)
-    if card["task"] == "multilabel":
-        truth = as_matrix([v.split("|") if v else [] for v in frame["label"]], card["labels"])
-        guess = as_matrix([v.split("|") if v else [] for v in frame["prediction"]], card["labels"])
-        score = lambda rows: f1_score(truth[rows], guess[rows], average="weighted", zero_division=0)  # noqa: E731
-    else:
-        truth, guess = frame["label"].astype(str).to_numpy(), frame["prediction"].astype(str).to_numpy()
-        score = lambda rows: f1_score(truth[rows], guess[rows], pos_label=card["positive_label"], zero_division=0)  # noqa: E731
+    frame = read_predictions(project / "metrics/eval/predictions.csv", card["task"])
+    truth, guess = (targets(frame[c], card["task"], card["labels"]) for c in ("label", "prediction"))
+    score = lambda rows: metric_score(metric, truth[rows], guess[rows], card["labels"], card["positive_label"])  # noqa: E731
     low, high = bootstrap_interval(score, len(frame))
     return score(slice(None)), low, high
 

@@ -269,8 +269,15 @@ class ModelParams(Section):
 
 
 class CompareParams(Section):
-    baseline: str = Field(default="HEAD", description="git revision whose metrics are the baseline")
+    # The champion is the model the registry (GTO) assigns to `champion_stage`, unless `champion_rev` names a
+    # git revision outright (a commit, tag or branch). No champion yet: the new model is promoted.
+    champion_stage: str = Field(default="prod", min_length=1)
+    champion_rev: str | None = Field(default=None, min_length=1)
     metric: Literal["accuracy", "f1", "f1_macro", "f1_weighted", "f1_micro"] = "f1_macro"
+    resamples: int = Field(default=1000, ge=1, description="paired bootstrap resamples of the test split")
+    seed: int = 42
+    level: float = Field(default=0.95, gt=0, lt=1, description="confidence level of the interval")
+    min_gain: float = Field(default=0.0, ge=0, description="promote when the interval's lower end is above this")
 
 
 class Params(Section):

@@ -1,67 +1,137 @@
-"""compare: the new metrics against a baseline revision's -> metrics/compare.{json,md}."""
+"""compare: the new model against the champion on the same test split -> metrics/compare.{json,md}.
 
-import json
+A paired bootstrap of `compare.metric`: both models' predictions on the same resampled test rows, so the
+interval is about the difference, not about how hard the split is. The champion is re-scored on the
+current test split unless its own predictions were made on exactly these rows.
+"""
 
-import dvc.api
-from dvc.exceptions import DvcException
-from scmrepo.exceptions import SCMError
+from __future__ import annotations
 
-from mlkit.errors import run_main
-from mlkit.io import read_json, replacing, write_json
-from mlkit.params import load_params
+import io
 
-METRICS = "metrics/eval/metrics.json"
+import numpy as np
+import pandas as pd
+
+from mlkit.errors import PipelineError, run_main
+from mlkit.io import read_table, replacing, write_json
+from mlkit.metrics import (PairedBootstrap, classification_metrics, metric_names, paired_bootstrap,
+                           predictions_frame, read_predictions)
+from mlkit.models import load_model, read_card
+from mlkit.params import CompareParams, load_params
+from mlkit.registry import Champion, find_champion, model_at, read_at
+from mlkit.table import dedupe_key
+
+MODEL = "models/model"
+TEST = "data/split/test.parquet"
+PREDICTIONS = "metrics/eval/predictions.csv"
+ROW_COLUMNS = ["id", "text", "label"]  # the same test rows, in the same order
+CHAMPION_TRAIN = "data/split/train.parquet"  # before augmentation: the texts themselves
 OUT_JSON = "metrics/compare.json"
 OUT_MD = "metrics/compare.md"
-ROWS = [(split, name) for split in ("test", "valid") for name in ("accuracy", "f1", "f1_macro", "f1_weighted", "f1_micro")]
-ROWS += [("gap", "accuracy"), ("gap", "f1_macro")]
 
 
-def read_baseline(rev: str) -> tuple[dict | None, str]:
-    """The baseline's metrics through DVC (git or DVC cache at `rev`), or None and why not."""
-    try:
-        return json.loads(dvc.api.read(METRICS, rev=rev)), ""
-    except (DvcException, SCMError, FileNotFoundError) as exc:
-        return None, " ".join(str(exc).split()) or type(exc).__name__
+def champion_predictions(champion: Champion, test: pd.DataFrame, truth: list, task: str) -> tuple[list, np.ndarray, str]:
+    """The champion's predictions on the test rows, which rows count, and how they were obtained.
+
+    Its own saved predictions when they cover exactly these rows; otherwise its model re-scores the
+    current test split, and rows it was trained on (another split put them in its train) are left out.
+    """
+    saved = read_at(PREDICTIONS, champion.rev)
+    if saved is not None:
+        theirs = pd.read_csv(io.BytesIO(saved), dtype=str, keep_default_na=False)
+        ours = predictions_frame(test, truth, truth, task).astype(str)
+        if theirs[ROW_COLUMNS].equals(ours[ROW_COLUMNS]):
+            return read_predictions(io.BytesIO(saved), task)["prediction"].tolist(), np.ones(len(test), bool), \
+                "its own predictions on this same test split"
+    trained_on = read_at(CHAMPION_TRAIN, champion.rev)
+    if trained_on is None:
+        raise PipelineError(f"champion at {champion.rev[:12]}: cannot read {CHAMPION_TRAIN}, so the test rows it "
+                            "trained on cannot be told apart; `dvc pull` its data or check the remote")
+    seen = set(row_key(pd.read_parquet(io.BytesIO(trained_on))))
+    unseen = ~row_key(test).isin(seen).to_numpy()
+    if not unseen.any():
+        raise PipelineError(f"champion at {champion.rev[:12]}: trained on every row of the current test split; "
+                            "nothing is left to compare on (split.seed or the data differ from its run)")
+    with model_at(champion.rev) as folder:
+        predicted = load_model(folder).predict(test)
+    return predicted, unseen, (f"re-scored on the {int(unseen.sum())} of {len(test)} current test rows it did "
+                               "not train on")
+
+
+def row_key(frame: pd.DataFrame) -> pd.Series:
+    """What makes two rows the same example: the text, or the row id for numeric data (digits)."""
+    return dedupe_key(frame["text"]) if "text" in frame.columns else frame["id"].astype(str)
+
+
+def decide(result: PairedBootstrap | None, params: CompareParams) -> tuple[str, str]:
+    """promote only when the whole interval lies above `min_gain`; no champion at all: promote."""
+    if result is None:
+        return "promote", "there is no champion yet"
+    level = f"{params.level:.0%}"
+    if result.low > params.min_gain:
+        return "promote", f"the new model is better: the {level} interval of the difference lies above {params.min_gain:g}"
+    if result.high < 0:
+        return "keep", f"the new model is worse: the {level} interval of the difference lies below 0"
+    return "keep", f"no clear gain: the {level} interval of the difference does not lie above {params.min_gain:g}"
+
+
+def report(champion: Champion | None, how: str, result: PairedBootstrap | None, decision: str, reason: str,
+           table: list[tuple[str, float | None, float]], params: CompareParams, metric: str) -> str:
+    verdict = f"**Decision: {decision}.** {reason[0].upper()}{reason[1:]}."
+    if champion is None:
+        lines = [f"No champion: nothing is assigned to stage `{params.champion_stage}` of the registry.", verdict]
+    else:
+        lines = [f"Champion: {champion.described} (commit `{champion.rev[:12]}`), {how}.", "",
+                 f"Test `{metric}`: champion {result.champion:.4f}, new {result.new:.4f}, difference "
+                 f"**{result.difference:+.4f}** ({params.level:.0%} interval {result.low:+.4f} to {result.high:+.4f}, "
+                 f"p = {result.p_value:.4f}, one-sided, {params.resamples} paired bootstrap resamples).", "", verdict]
+    lines = ["# Champion vs challenger", "", *lines, ""]
+    fmt = lambda v, sign="": "—" if v is None else f"{v:{sign}.4f}"  # noqa: E731
+    lines += ["| test metric | champion | new | change |", "|---|---:|---:|---:|"]
+    for name, old, new in table:
+        shown = f"**{name}**" if name == metric else name
+        lines.append(f"| {shown} | {fmt(old)} | {fmt(new)} | {fmt(None if old is None else new - old, '+')} |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     params = load_params().compare
-    current = read_json(METRICS)
-    baseline, why = read_baseline(params.baseline)
-    rows = []
-    for split, name in ROWS:
-        if name not in current.get(split, {}):
-            continue
-        new = current[split][name]
-        old = baseline.get(split, {}).get(name) if baseline else None
-        rows.append({"metric": f"{split}.{name}", "baseline": old, "new": new,
-                     "change": None if old is None else new - old})
-    primary = f"test.{params.metric}"
-    found = next((r for r in rows if r["metric"] == primary), None)
-    summary = {
-        "baseline_rev": params.baseline,
-        "baseline_found": baseline is not None,
-        "metric": primary,
-        "new": found["new"] if found else None,
-        "change": found["change"] if found else None,
-    }
-    lines = [f"# Model comparison: workspace vs `{params.baseline}`", ""]
-    if baseline is None:
-        lines += [f"No baseline yet: `{METRICS}` could not be read at `{params.baseline}` ({why}).",
-                  "Commit this run (`git add`, `git commit`, `dvc push`) and it becomes the next baseline.", ""]
-    elif found is not None and found["change"] is not None:
-        lines += [f"Primary metric `{primary}`: {found['baseline']:.4f} -> {found['new']:.4f} "
-                  f"({found['change']:+.4f}).", ""]
-    lines += ["| metric | baseline | new | change |", "|---|---:|---:|---:|"]
-    fmt = lambda v, sign="": "—" if v is None else f"{v:{sign}.4f}"  # noqa: E731
-    for row in rows:
-        name = f"**{row['metric']}**" if row["metric"] == primary else row["metric"]
-        lines.append(f"| {name} | {fmt(row['baseline'])} | {fmt(row['new'])} | {fmt(row['change'], '+')} |")
+    card = read_card(MODEL)
+    task, labels, positive = card["task"], card["labels"], card.get("positive_label")
+    if params.metric not in metric_names(task, positive):
+        raise PipelineError(f"compare.metric: {params.metric!r} does not apply to a {task} task; "
+                            f"allowed: {', '.join(metric_names(task, positive))}")
+    test = read_table(TEST)
+    new = read_predictions(PREDICTIONS, task)["prediction"].tolist()
+    truth = [list(v) for v in test["labels"]] if task == "multilabel" else test["label"].astype(str).tolist()
+    champion = find_champion(params)
+    result, how, old_scores = None, "", {}
+    if champion is not None:
+        old, rows, how = champion_predictions(champion, test, truth, task)
+        truth, new, old = ([v for v, keep in zip(values, rows) if keep] for values in (truth, new, old))
+        result = paired_bootstrap(truth, new, old, params.metric, task, labels, positive,
+                                  params.resamples, params.seed, params.level)
+        old_scores = classification_metrics(truth, old, task, labels, positive)
+    new_scores = classification_metrics(truth, new, task, labels, positive)
+    decision, reason = decide(result, params)
+    table = [(name, old_scores.get(name), new_scores[name]) for name in metric_names(task, positive)]
+    text = report(champion, how, result, decision, reason, table, params, params.metric)
     with replacing(OUT_MD) as tmp:
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    write_json(OUT_JSON, summary)
-    print("\n".join(lines))
+        tmp.write_text(text, encoding="utf-8")
+    write_json(OUT_JSON, {
+        "champion": champion.described if champion else None,
+        "champion_rev": champion.rev if champion else None,
+        "metric": f"test.{params.metric}",
+        "new": new_scores[params.metric],
+        "rows": len(truth),
+        **({"champion_score": result.champion, "difference": result.difference, "low": result.low,
+            "high": result.high, "p_value": result.p_value} if result else {}),
+        "resamples": params.resamples,
+        "decision": decision,
+        "promote": decision == "promote",
+        "reason": reason,
+    })
+    print(text)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,11 @@
 """evaluate: score models/model on train, valid and test; metrics, plots and test predictions via dvclive."""
 
 import numpy as np
-import pandas as pd
 from dvclive import Live
 
 from mlkit.errors import run_main
 from mlkit.io import read_table, replacing
-from mlkit.metrics import as_matrix, classification_metrics
+from mlkit.metrics import as_matrix, classification_metrics, predictions_frame
 from mlkit.models import load_model
 from mlkit.params import load_params
 from mlkit.split import SPLITS
@@ -75,13 +74,7 @@ def main() -> None:
         live.log_plot("per_class_f1", per_class, x="f1", y="class", template="bar_horizontal")
         live.make_summary()
 
-        shown = (lambda v: "|".join(v)) if task == "multilabel" else str
-        pd.DataFrame({
-            "id": frame["id"],
-            "text": frame["text"] if "text" in frame.columns else "",
-            "label": [shown(v) for v in truth],
-            "prediction": [shown(v) for v in predicted],
-        }).to_csv(folder / "predictions.csv", index=False)
+        predictions_frame(frame, truth, predicted, task).to_csv(folder / "predictions.csv", index=False)
     test = results["test"]
     print("evaluate: test " + ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k != "per_class"))
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from mlkit.dataset import normalise_whitespace
 from mlkit.errors import PipelineError, run_main
-from mlkit.metrics import classification_metrics
+from mlkit.metrics import PREDICTION_SEPARATOR, classification_metrics
 from mlkit.models import load_model
 from mlkit.params import FileSource
 from mlkit.sources import read_file_table, select_columns
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     frame = select_columns(table, spec, spec.path, fmt)
     frame["text"] = normalise_whitespace(frame["text"])
     predicted = model.predict(frame)
-    shown = (lambda v: "|".join(v)) if model.task == "multilabel" else str
+    shown = PREDICTION_SEPARATOR.join if model.task == "multilabel" else str
     out = pd.DataFrame({"text": frame["text"], "prediction": [shown(p) for p in predicted]})
     key = "labels" if model.task == "multilabel" else "label"
     if labelled:

@@ -70,10 +70,9 @@ def copy_project(dest: Path) -> Project:
     return project
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
+def emotion_project(dest: Path) -> Project:
     """The project, committed, on a 1,500-row slice of the real emotion set (fast enough for many runs)."""
-    project = copy_project(tmp_path / "project")
+    project = copy_project(dest)
     (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion.yaml").read_text())
     project.set_params(data={
         "sources": [{"kind": "file", "path": str(dataset("emotion/train.txt")), "format": "lines", "sep": ";"}],
@@ -81,3 +80,8 @@ def project(tmp_path: Path) -> Project:
     })
     project.commit("project under test")
     return project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return emotion_project(tmp_path / "project")

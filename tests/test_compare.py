@@ -1,0 +1,145 @@
+"""Champion vs challenger: the paired bootstrap in compare, the GTO registry, the promote command."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import Project, emotion_project
+from mlkit.metrics import paired_bootstrap
+
+
+def decision(project: Project) -> dict:
+    result = json.loads(project.file("metrics/compare.json").read_text())
+    print(f"\n{result['decision']}: {result.get('difference', 0):+.4f} "
+          f"[{result.get('low', 0):+.4f}, {result.get('high', 0):+.4f}] p={result.get('p_value')}: {result['reason']}")
+    return result
+
+
+def promote(project: Project, check: bool = True):
+    return project.run(sys.executable, "-m", "mlkit.registry", "promote", check=check)
+
+
+def tags(project: Project) -> list[str]:
+    return project.run("git", "tag").stdout.split()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A deliberately weak model (C=0.05), committed and promoted to `prod`: there was no champion."""
+    project = emotion_project(tmp_path_factory.mktemp("registry") / "project")
+    project.set_params(model={"C": 0.05})
+    project.dvc("repro")
+    first = decision(project)
+    assert first["decision"] == "promote" and first["reason"] == "there is no champion yet"
+    assert first["champion_rev"] is None
+    project.commit("weak model")
+    out = promote(project).stdout
+    assert "v0.0.1" in out and "stage `prod`" in out
+    assert tags(project) == ["text-classifier#prod#1", "text-classifier@v0.0.1"]
+    return project
+
+
+@pytest.fixture
+def champion(registry: Project) -> Iterator[Project]:
+    """The registry project; afterwards its workspace is back at its last commit (experiments apply theirs)."""
+    yield registry
+    registry.run("git", "checkout", "--", "params.yaml", "dvc.lock")
+    registry.dvc("checkout", "--force")
+
+
+def test_champion_from_another_split_is_rescored_on_rows_it_never_trained_on(champion: Project) -> None:
+    champion.dvc("exp", "run", "-S", "model.C=1", "-S", "split.seed=7")
+    result = decision(champion)
+    report = champion.file("metrics/compare.md").read_text()
+    assert "re-scored on the" in report and "current test rows it did not train on" in report
+    test_rows = len(champion.file("metrics/eval/predictions.csv").read_text().splitlines()) - 1
+    assert 0 < result["rows"] < test_rows  # seed 7's test split overlaps the champion's train split
+
+
+def test_queued_experiment_sees_the_registry(champion: Project) -> None:
+    """Queued runs happen in a fresh repo under .dvc/tmp/exps without tags: compare reads the project's."""
+    champion.dvc("exp", "run", "--queue", "-S", "model.C=1", "-n", "queued")
+    champion.dvc("queue", "start")
+    for _ in range(180):
+        status = champion.dvc("queue", "status").stdout
+        if "Running" not in status and "Queued" not in status:
+            break
+        time.sleep(1)
+    assert "Success" in status, status + champion.dvc("queue", "logs", "queued", check=False).stdout
+    shown = json.dumps(json.loads(champion.dvc("exp", "show", "--json").stdout))
+    assert "in stage `prod`" in shown and '"decision": "promote"' in shown
+
+
+@pytest.mark.parametrize(("override", "expected"), [
+    ("compare.champion_rev=no-such-rev",
+     "error: compare.champion_rev: no git revision 'no-such-rev' in this repository"),
+    ("compare.resamples=0", "error: params.yaml: compare.resamples: Input should be greater than or equal to 1"),
+    ("compare.metric=f1", "error: compare.metric: 'f1' does not apply to a multiclass task"),
+])
+def test_bad_compare_input_fails_in_one_line_keeping_the_report(champion: Project, override: str,
+                                                                 expected: str) -> None:
+    before = champion.file("metrics/compare.md").read_bytes()
+    failed = champion.dvc("exp", "run", "-S", override, check=False)
+    assert failed.returncode != 0 and expected in failed.stderr, failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert champion.file("metrics/compare.md").read_bytes() == before
+
+
+def test_promote_refuses_uncommitted_work(champion: Project) -> None:
+    champion.dvc("exp", "run", "-S", "model.C=1")
+    refused = promote(champion, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().startswith("error: promote: commit dvc.lock, params.yaml first"), refused.stderr
+
+
+def test_paired_bootstrap_on_known_predictions() -> None:
+    """100 rows: the new model right on 90, the champion on 60, wrong exactly where the new one is wrong too."""
+    truth = ["a", "b"] * 50
+    flip = {"a": "b", "b": "a"}
+    new = [flip[t] if i < 10 else t for i, t in enumerate(truth)]
+    old = [flip[t] if i < 40 else t for i, t in enumerate(truth)]
+    result = paired_bootstrap(truth, new, old, "accuracy", "multiclass", ["a", "b"], resamples=2000, seed=1)
+    assert result.new == 0.9 and result.champion == 0.6 and np.isclose(result.difference, 0.3)
+    assert 0.2 < result.low < 0.3 < result.high < 0.4 and result.p_value == 1 / 2001
+    same = paired_bootstrap(truth, new, new, "accuracy", "multiclass", ["a", "b"], resamples=100)
+    assert same.difference == same.low == same.high == 0 and same.p_value == 1
+
+
+def test_better_challenger_is_promoted_worse_is_kept(champion: Project) -> None:
+    """Last in this file: it promotes a new champion."""
+    head = champion.run("git", "rev-parse", "HEAD").stdout.strip()
+
+    champion.dvc("exp", "run", "-S", "model.C=1")
+    better = decision(champion)
+    assert better["decision"] == "promote" and better["champion_rev"] == head
+    assert better["low"] > 0 and better["p_value"] < 0.05 and better["difference"] > 0.05
+    report = champion.file("metrics/compare.md").read_text()
+    assert "`text-classifier` v0.0.1 in stage `prod`" in report and "its own predictions on this same test split" in report
+    assert "**Decision: promote.**" in report
+
+    champion.dvc("exp", "run", "-S", "model.C=0.01")
+    worse = decision(champion)
+    assert worse["decision"] == "keep" and worse["high"] < 0
+    assert "**Decision: keep.** The new model is worse" in champion.file("metrics/compare.md").read_text()
+    # promote does nothing on keep (after committing, so that it gets as far as reading the decision)
+    champion.commit("worse model")
+    assert "keep: the new model is worse" in promote(champion).stdout
+    assert tags(champion) == ["text-classifier#prod#1", "text-classifier@v0.0.1"]
+
+    # The better one, committed and promoted, becomes the champion; compared with itself it is kept.
+    champion.dvc("exp", "run", "-S", "model.C=1")
+    champion.commit("better model")
+    assert "v0.0.2" in promote(champion).stdout
+    assert {"text-classifier@v0.0.2", "text-classifier#prod#2"} <= set(tags(champion))
+    shown = champion.run(str(Path(sys.executable).parent / "gto"), "show", "text-classifier@greatest").stdout
+    assert "v0.0.2" in shown and "prod" in shown
+    champion.dvc("repro", "-f", "-s", "compare")
+    same = decision(champion)
+    assert same["decision"] == "keep" and same["difference"] == 0
