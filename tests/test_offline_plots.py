@@ -45,7 +45,7 @@ def test_plots_show_and_diff_render_offline(project: Project) -> None:
     page = project.file("dvc_plots/index.html")
     assert page.is_file(), shown.stdout
     verdict = rendered(page)
-    assert len(verdict) == 4 and not any(verdict.values()), verdict
+    assert len(verdict) >= 4 and not any(verdict.values()), verdict  # dvc.yaml's 4 plots at least
 
     project.commit("run")
     project.set_params(model={"C": 0.05})
@@ -54,7 +54,7 @@ def test_plots_show_and_diff_render_offline(project: Project) -> None:
     diff_page = project.file("diff_plots/index.html")
     assert "HEAD" in diff_page.read_text(encoding="utf-8")
     verdict = rendered(diff_page)
-    assert len(verdict) == 4 and not any(verdict.values()), verdict
+    assert len(verdict) >= 4 and not any(verdict.values()), verdict  # dvc.yaml's 4 plots at least
 
     # The same project with DVC's default page: it loads the libraries from a CDN, so nothing renders
     # under the same conditions (this is what the test would see if the template were not used).
@@ -63,5 +63,5 @@ def test_plots_show_and_diff_render_offline(project: Project) -> None:
     cdn_page = project.file("cdn_plots/index.html")
     assert "cdn.jsdelivr.net/npm/vega@" in cdn_page.read_text(encoding="utf-8")
     verdict = rendered(cdn_page)
-    assert len(verdict) == 4 and all(verdict.values()), verdict
+    assert len(verdict) >= 4 and all(verdict.values()), verdict
 
