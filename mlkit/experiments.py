@@ -406,6 +406,17 @@ class SweepResult:
         return [o for o in self.outcomes if o.status != "Success"]
 
 
+def raise_failures(result: SweepResult, root: Path = Path(".")) -> None:
+    """Each failed experiment's name and the end of its queue log on stderr, then one error (exit 1)."""
+    if not result.failed:
+        return
+    for outcome in result.failed:
+        print(f"\nexperiment {outcome.name} failed; the end of `dvc queue logs {outcome.name}`:", file=sys.stderr)
+        print(failure_log(outcome.rev, root), file=sys.stderr)
+    names = ", ".join(o.name for o in result.failed)
+    raise PipelineError(f"{len(result.failed)} of {len(result.outcomes)} experiment(s) failed: {names}")
+
+
 def prepare(set_params: Sequence[str], prefix: str | None, root: Path) -> Grid:
     """Every check that can fail, before anything is queued."""
     grid = expand(set_params)

@@ -55,12 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         shown = ", ".join(f"{k}={ex.param_cell(ex.value(winner, k))}" for k in result.grid.keys)
         print(f"\nbest by {args.best}: {winner['Experiment']} ({ex.cell(ex.number(ex.value(winner, args.best)))}; "
               f"{shown}); `dvc exp apply {winner['Experiment']}` brings it into the workspace")
-    if result.failed:
-        for outcome in result.failed:
-            print(f"\nexperiment {outcome.name} failed; the end of `dvc queue logs {outcome.name}`:", file=sys.stderr)
-            print(ex.failure_log(outcome.rev, Path(".")), file=sys.stderr)
-        names = ", ".join(o.name for o in result.failed)
-        raise PipelineError(f"{len(result.failed)} of {len(result.outcomes)} experiment(s) failed: {names}")
+    ex.raise_failures(result)
 
 
 if __name__ == "__main__":
