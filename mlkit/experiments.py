@@ -8,6 +8,7 @@ queue API (what `dvc queue status` prints), failure logs from `dvc queue logs`.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -32,6 +33,8 @@ DEFAULT_METRICS = ("train.accuracy", "valid.accuracy", "test.accuracy", "valid.f
                    "valid.f1", "test.f1", "gap.accuracy")
 LOG_TAIL = 25
 DONE = ("Success", "Failed")
+WORKERS = Path(".dvc/tmp/exps/celery")  # DVC's queue workers: NAME.json (pid, returncode), NAME.out (log)
+ORPHAN_GRACE = 15.0  # seconds without a live worker before an unfinished task counts as lost
 
 
 # ---------------------------------------------------------------- running DVC
@@ -222,12 +225,47 @@ def queue_status(root: Path) -> list[dict[str, Any]]:
         return repo.experiments.celery_queue.status()
 
 
-def check_queue_idle(root: Path) -> None:
+def live_workers(root: Path) -> list[int]:
+    """Process ids of this repository's queue workers still alive (DVC's records in WORKERS)."""
+    pids = []
+    for record in (root / WORKERS).glob("dvc-exp-worker-*.json"):
+        try:
+            info = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        pid = info.get("pid")
+        if info.get("returncode") is None and isinstance(pid, int) and _alive(pid):
+            pids.append(pid)
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def check_queue_idle(root: Path, linger: float = 30.0) -> None:
+    """Nothing else queued or running, and no worker of an earlier run still about to exit.
+
+    A worker stays up to 10 s after the queue empties; a task queued in that window can be taken by a
+    worker that is shutting down and then shows `Running` forever. So a new sweep waits for them to end.
+    """
     busy = [e for e in queue_status(root) if e["status"] not in DONE]
     if busy:
         raise PipelineError(f"the experiment queue already holds {len(busy)} queued or running experiment(s) "
                             "(`dvc queue status`); queue workers would run them with this sweep: wait for them, "
                             "or `dvc queue remove --queued`")
+    deadline = time.monotonic() + linger
+    while pids := live_workers(root):
+        if time.monotonic() > deadline:
+            raise PipelineError(f"queue workers of an earlier run are still alive (pid {', '.join(map(str, pids))}) "
+                                "with nothing to do; `dvc queue stop` ends them")
+        time.sleep(0.5)
 
 
 def enqueue(grid: Grid, prefix: str | None, root: Path) -> list[str]:
@@ -260,7 +298,8 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
     code whether an experiment failed: the queue's state does.
     """
     start_workers(jobs, root)
-    started = last_change = time.monotonic()
+    started = time.monotonic()
+    idle_since: float | None = None
     seen: dict[str, str] = {}
     try:
         while True:
@@ -271,16 +310,26 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
                     name = states[rev].get("name") or rev[:7]
                     report(f"{finished[rev].lower()}: {name} ({len(finished)}/{len(revs)}, "
                            f"{time.monotonic() - started:.0f} s)")
-                seen, last_change = finished, time.monotonic()
+                seen = finished
             if len(finished) == len(revs):
                 return [Outcome(r, states[r].get("name") or r[:7], states[r]["status"]) for r in revs]
             if timeout is not None and time.monotonic() - started > timeout:
                 raise PipelineError(f"--timeout {timeout:g} s: {len(revs) - len(finished)} experiment(s) still "
                                     "queued or running (they go on: `dvc queue status`, `dvc queue kill NAME`)")
-            running = any(e["status"] == "Running" for e in states.values())
-            if not running and time.monotonic() - last_change > 30:
-                start_workers(jobs, root)  # a worker ended early: start what is missing
-                last_change = time.monotonic()
+            if live_workers(root):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > ORPHAN_GRACE:
+                queued = [r for r, e in states.items() if e["status"] == "Queued"]
+                if queued:  # the workers ended early (or were stopped): start what is missing
+                    start_workers(jobs, root)
+                    idle_since = None
+                else:
+                    lost = [states[r].get("name") or r[:7] for r in revs if r not in finished]
+                    raise PipelineError(f"experiment(s) {', '.join(lost)} show as running, but no queue worker is "
+                                        "alive: DVC lost the task(s); `dvc queue status`, `dvc queue remove "
+                                        "--all` clears the queue's records, then run the sweep again")
             time.sleep(poll)
     except KeyboardInterrupt:
         raise PipelineError("interrupted: the queued experiments go on in the background "
