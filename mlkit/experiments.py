@@ -306,9 +306,9 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
             states = {e["rev"]: e for e in queue_status(root) if e["rev"] in revs}
             finished = {r: e["status"] for r, e in states.items() if e["status"] in DONE}
             if finished != seen:
-                for rev in finished.keys() - seen.keys():
+                for count, rev in enumerate(sorted(finished.keys() - seen.keys()), start=len(seen) + 1):
                     name = states[rev].get("name") or rev[:7]
-                    report(f"{finished[rev].lower()}: {name} ({len(finished)}/{len(revs)}, "
+                    report(f"{finished[rev].lower()}: {name} ({count}/{len(revs)}, "
                            f"{time.monotonic() - started:.0f} s)")
                 seen = finished
             if len(finished) == len(revs):
