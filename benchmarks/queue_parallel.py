@@ -1,0 +1,114 @@
+"""The experiment queue in parallel: a 6-point sweep with -j 2 against -j 1, and against the stage scripts.
+
+    python benchmarks/queue_parallel.py            # default preset, model.gamma x model.C, ~20 s per point
+    python benchmarks/queue_parallel.py --quick    # digits, 2 points: checks that the script works
+
+(a) python -m mlkit.sweep -S model.gamma=... -S model.C=... -j 2
+(b) the same grid with -j 1
+(c) per point: set the two params in params.yaml; python -m stages.train && python -m stages.evaluate
+    && python -m stages.compare (what an experiment reruns), one point after another
+
+Works in a temporary committed copy of the project whose baseline `dvc repro` is committed, so fetch, split
+and augment come from the cache in every mode. DVC's run cache is emptied before each mode: otherwise the
+second mode would restore the first one's results instead of training. DVC's overhead per experiment is
+((b) - (c)) / points: queueing, the temporary folder each queued run gets, checkouts, exp_show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from _project import ROOT, commit, project_copy, run, table
+
+sys.path.insert(0, str(ROOT))
+from mlkit.experiments import live_workers  # noqa: E402
+
+GRIDS = {
+    "default": {"model.gamma": ["0.5", "0.8", "1.2"], "model.C": ["1", "2"]},
+    "digits": {"model.gamma": ["0.0005", "0.002"], "model.C": ["1"]},
+}
+DIRECT = "python -m stages.train && python -m stages.evaluate && python -m stages.compare"
+
+
+def load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
+def set_point(project: Path, point: dict[str, str]) -> None:
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for key, text in point.items():
+        section, name = key.split(".")
+        params[section][name] = yaml.safe_load(text)
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+
+
+def settle(project: Path) -> None:
+    """Before a timed mode: no worker of the last one still idling, no run cache to restore from."""
+    run("dvc queue stop", project)
+    while live_workers(project):
+        time.sleep(0.5)
+    shutil.rmtree(project / ".dvc" / "cache" / "runs", ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="digits preset, 2 points: a smoke test, not a figure")
+    args = parser.parse_args()
+    preset = "digits" if args.quick else "default"
+    grid = GRIDS[preset]
+    points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    set_args = [a for key, values in grid.items() for a in ("-S", f"{key}={','.join(values)}")]
+    sweep = f"python -m mlkit.sweep {' '.join(repr(a) if '=' in a else a for a in set_args)}"
+
+    print(f"command: python {' '.join(sys.argv)} (cwd {Path.cwd()})")
+    print(f"machine: {platform.node()}, nproc {os.cpu_count()}, {platform.platform()}, "
+          f"python {platform.python_version()}; {load()}")
+    with project_copy() as project:
+        run(f"python -m mlkit.preset {preset}", project)
+        run("dvc repro", project)
+        commit(project, f"{preset}: baseline run")
+        times: dict[str, float] = {}
+        loads: dict[str, str] = {}
+        for label, jobs in (("(a) queue -j 2", 2), ("(b) queue -j 1", 1)):
+            settle(project)
+            loads[label] = load()
+            times[label] = run(f"{sweep} -j {jobs} --name j{jobs}", project)
+        settle(project)
+        loads["(c) direct"] = load()
+        seconds = 0.0
+        for point in points:
+            set_point(project, point)
+            seconds += run(DIRECT, project)
+        times["(c) direct"] = seconds
+        run("git checkout -q -- params.yaml", project)
+
+    n = len(points)
+    print(f"\n{n} points: {', '.join(' '.join(f'{k}={v}' for k, v in p.items()) for p in points)} ({preset} preset)")
+    print(f"(a)/(b): {sweep} -j 2 | -j 1\n(c) per point, in sequence: {DIRECT}\n")
+    print(table(["mode", "wall s", "s per point", "load before"],
+                [[label, f"{t:.1f}", f"{t / n:.1f}", loads[label]] for label, t in times.items()]))
+    speedup = times["(b) queue -j 1"] / times["(a) queue -j 2"]
+    overhead = (times["(b) queue -j 1"] - times["(c) direct"]) / n
+    print(f"\nspeed-up -j 2 over -j 1: {speedup:.2f} (aim >= 1.8: {'ok' if speedup >= 1.8 else 'UNDER'})")
+    print(f"DVC overhead per experiment ((b) - (c)) / {n}: {overhead:.2f} s (aim < 1 s: "
+          f"{'ok' if overhead < 1 else 'OVER'})")
+    print(f"-j 2 against the scripts in sequence: {times['(c) direct'] / times['(a) queue -j 2']:.2f}x")
+    if args.quick:
+        print("\n--quick: digits runs take a few seconds, so these figures are mostly fixed costs; not a measurement")
+
+
+if __name__ == "__main__":
+    main()

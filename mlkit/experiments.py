@@ -1,0 +1,500 @@
+"""Sweeps through DVC's experiment queue: expand a `-S` grid, validate every point, queue, run, read back.
+
+The grid syntax is DVC's own (`-S 'model.C=0.5,1,2'`, `range(...)`, lists in brackets): it is expanded
+and applied with the same code `dvc exp run --queue` uses (dvc.utils.hydra), so what is validated here
+is what the queued experiments will hold. Results come from `dvc.api.exp_show`, queue states from DVC's
+queue API (what `dvc queue status` prints), failure logs from `dvc queue logs`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlkit.errors import PipelineError
+from mlkit.params import PARAMS_FILE, read_yaml, validate
+
+# A queued experiment is built from a git stash of the workspace: uncommitted edits here would either be
+# missing from it (untracked files) or make it differ from the commit it is recorded against.
+WATCHED = ("params.yaml", "dvc.yaml", "stages", "mlkit")
+METRIC_SPLITS = ("train", "valid", "test", "gap")
+DEFAULT_METRICS = ("train.accuracy", "valid.accuracy", "test.accuracy", "valid.f1_macro", "test.f1_macro",
+                   "valid.f1", "test.f1", "gap.accuracy")
+LOG_TAIL = 25
+DONE = ("Success", "Failed")
+WORKERS = Path(".dvc/tmp/exps/celery")  # DVC's queue workers: NAME.json (pid, returncode), NAME.out (log)
+ORPHAN_GRACE = 15.0  # seconds without a live worker before an unfinished task counts as lost
+
+
+# ---------------------------------------------------------------- running DVC
+def env() -> dict[str, str]:
+    """This interpreter's bin first on PATH: DVC spawns its queue workers as `dvc` from PATH."""
+    bin_dir = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+
+
+def run(args: Sequence[str], root: Path, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(list(args), cwd=root, env=env(), capture_output=True, text=True)
+    if check and done.returncode != 0:
+        lines = [ln for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
+        raise PipelineError(f"`{' '.join(args)}` failed: {lines[-1] if lines else f'exit {done.returncode}'}")
+    return done
+
+
+def dvc(*args: str, root: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "dvc", *args], root, check)
+
+
+def start_workers(jobs: int, root: Path) -> None:
+    """`dvc queue start -j JOBS`. The workers it spawns inherit its stdout and stderr: through pipes,
+    reading them to the end would wait for the last worker to exit, so they go to a file instead."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        done = subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "-j", str(jobs)], cwd=root,
+                              env=env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            out.seek(0)
+            lines = [ln for ln in out.read().splitlines() if ln.strip()]
+            raise PipelineError(f"`dvc queue start -j {jobs}` failed: {lines[-1] if lines else done.returncode}")
+
+
+# ---------------------------------------------------------------- the grid
+@dataclass
+class Grid:
+    """`-S` arguments and the experiments they expand to (each a list of overrides for params.yaml)."""
+
+    set_params: list[str]
+    points: list[list[str]]
+    keys: list[str]  # the parameters named, in order, without hydra's +/~ prefixes
+    is_sweep: bool  # DVC names a sweep's experiments PREFIX-1..N, a single run just PREFIX
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+def override_key(override: str) -> str:
+    return override.partition("=")[0].lstrip("+~")
+
+
+def expand(set_params: Sequence[str]) -> Grid:
+    """Expand DVC `-S` arguments (params.yaml only) into the experiments `dvc exp run --queue` makes."""
+    from dvc.utils.cli_parse import to_path_overrides
+    from dvc.utils.hydra import get_hydra_sweeps, to_hydra_overrides
+    from hydra.errors import HydraException
+
+    if not set_params:
+        raise PipelineError("nothing to sweep: give at least one -S KEY=VALUES")
+    by_path = to_path_overrides(set_params)
+    others = sorted(set(by_path) - {str(PARAMS_FILE)})
+    if others:
+        raise PipelineError(f"-S: only params.yaml holds this project's parameters (got {', '.join(others)})")
+    overrides = by_path[str(PARAMS_FILE)]
+    try:
+        parsed = to_hydra_overrides(overrides)
+        sweeps = get_hydra_sweeps(by_path)
+    except (HydraException, ValueError) as exc:
+        raise PipelineError(f"-S {' -S '.join(overrides)}: {_first_line(exc)}") from None
+    keys = list(dict.fromkeys(override_key(o) for o in overrides))
+    return Grid(list(set_params), [s[str(PARAMS_FILE)] for s in sweeps], keys,
+                any(o.is_sweep_override() for o in parsed))
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc
+    text = str(cause).strip() or type(cause).__name__
+    return " ".join(text.splitlines()[0].split())
+
+
+def apply_overrides(params: Path, overrides: Sequence[str]) -> dict[str, Any]:
+    """params.yaml with `overrides` applied exactly as DVC applies them; the file itself is not touched."""
+    from dvc.utils.hydra import apply_overrides as dvc_apply
+
+    with tempfile.TemporaryDirectory(prefix="mlkit-sweep-") as tmp:
+        copy = Path(tmp) / "params.yaml"
+        shutil.copyfile(params, copy)
+        dvc_apply(copy, list(overrides))
+        return read_yaml(copy)
+
+
+def validate_grid(grid: Grid, params: Path = PARAMS_FILE) -> None:
+    """Every point of the grid through the params schema; the first bad one stops with one message."""
+    read_yaml(params)  # a missing or broken params.yaml is named as such
+    checked: set[tuple[str, ...]] = set()
+    for point in grid.points:
+        _check_each(point, params, checked)
+        shown = " ".join(f"-S {o}" for o in point)
+        try:
+            raw = apply_overrides(params, point)
+        except Exception as exc:  # noqa: BLE001 - DVC's InvalidArgumentError; each override was fine alone
+            raise PipelineError(f"{params} with {shown}: {_first_line(exc)}") from None
+        validate(raw, f"{params} with {shown}")
+
+
+def _check_each(point: Sequence[str], params: Path, checked: set[tuple[str, ...]]) -> None:
+    """Apply each override alone first, so an error names the one that is wrong."""
+    from dvc.exceptions import InvalidArgumentError
+
+    for override in point:
+        if (override,) in checked:
+            continue
+        checked.add((override,))
+        try:
+            raw = apply_overrides(params, [override])
+        except InvalidArgumentError as exc:
+            raise PipelineError(_explain(override, params, exc)) from None
+        validate(raw, f"{params} with -S {override}")
+
+
+def _explain(override: str, params: Path, exc: Exception) -> str:
+    """Why DVC refuses an override: mostly a key params.yaml lacks. Is it one the schema knows?"""
+    from dvc.exceptions import InvalidArgumentError
+
+    key = override_key(override)
+    if not override.startswith(("+", "~")) and "Could not override" in str(exc.__cause__):
+        try:
+            raw = apply_overrides(params, ["+" + override])
+        except InvalidArgumentError:
+            pass
+        else:
+            try:
+                validate(raw, f"{params} with -S {override}")
+            except PipelineError as unknown:
+                return str(unknown)
+            return (f"{params} with -S {override}: {key}: not in {params}; DVC adds a key only when asked "
+                    f"(-S +{override})")
+    return f"{params} with -S {override}: {_first_line(exc)}"
+
+
+# ---------------------------------------------------------------- preconditions
+def check_committed(root: Path) -> None:
+    """Queued experiments start from the commit (a git stash of tracked files): refuse uncommitted code."""
+    done = run(["git", "status", "--porcelain", "--untracked-files=all", "--", *WATCHED], root, check=False)
+    if done.returncode != 0:
+        raise PipelineError(f"{root}: not a git repository (DVC experiments need one): {done.stderr.strip()}")
+    changed = [line[3:] for line in done.stdout.splitlines() if line.strip()]
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise PipelineError(f"uncommitted changes in {shown}: queued experiments run from the last commit and "
+                            "would not see them; commit them (or `git stash`) first")
+
+
+def head(root: Path) -> str:
+    done = run(["git", "rev-parse", "--verify", "-q", "HEAD"], root, check=False)
+    if done.returncode != 0:
+        raise PipelineError("no commit yet: DVC experiments are recorded against one; commit the project first")
+    return done.stdout.strip()
+
+
+def experiment_names(grid: Grid, prefix: str | None) -> list[str] | None:
+    """The names DVC will give (`dvc exp run --queue -n PREFIX`); None: DVC picks random ones."""
+    if prefix is None:
+        return None
+    return [f"{prefix}-{i}" for i in range(1, len(grid) + 1)] if grid.is_sweep else [prefix]
+
+
+def check_names(names: Iterable[str], root: Path) -> None:
+    """DVC refuses to queue a name this commit already has an experiment under; say so before queueing."""
+    names = list(names)
+    for name in names:
+        if run(["git", "check-ref-format", f"refs/exps/x/{name}"], root, check=False).returncode != 0:
+            raise PipelineError(f"--name: {name!r} is not a valid experiment name (a git ref name)")
+    sha = head(root)
+    refs = run(["git", "for-each-ref", "--format=%(refname)", f"refs/exps/{sha[:2]}/{sha[2:]}/"], root).stdout
+    taken = sorted({r.rsplit("/", 1)[-1] for r in refs.split()} & set(names))
+    if taken:
+        raise PipelineError(f"--name: experiment(s) {', '.join(taken)} already exist for this commit; choose "
+                            f"another --name or remove them (dvc exp remove {' '.join(taken)})")
+
+
+# ---------------------------------------------------------------- the queue
+def queue_status(root: Path) -> list[dict[str, Any]]:
+    """What `dvc queue status` lists: dicts with rev (the task's stash commit), name and status."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        return repo.experiments.celery_queue.status()
+
+
+def live_workers(root: Path) -> list[int]:
+    """Process ids of this repository's queue workers still alive (DVC's records in WORKERS)."""
+    pids = []
+    for record in (root / WORKERS).glob("dvc-exp-worker-*.json"):
+        try:
+            info = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        pid = info.get("pid")
+        if info.get("returncode") is None and isinstance(pid, int) and _alive(pid):
+            pids.append(pid)
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def check_queue_idle(root: Path, linger: float = 30.0) -> None:
+    """Nothing else queued or running, and no worker of an earlier run still about to exit.
+
+    A worker stays up to 10 s after the queue empties; a task queued in that window can be taken by a
+    worker that is shutting down and then shows `Running` forever. So a new sweep waits for them to end.
+    """
+    busy = [e for e in queue_status(root) if e["status"] not in DONE]
+    if busy:
+        raise PipelineError(f"the experiment queue already holds {len(busy)} queued or running experiment(s) "
+                            "(`dvc queue status`); queue workers would run them with this sweep: wait for them, "
+                            "or `dvc queue remove --queued`")
+    deadline = time.monotonic() + linger
+    while pids := live_workers(root):
+        if time.monotonic() > deadline:
+            raise PipelineError(f"queue workers of an earlier run are still alive (pid {', '.join(map(str, pids))}) "
+                                "with nothing to do; `dvc queue stop` ends them")
+        time.sleep(0.5)
+
+
+def enqueue(grid: Grid, prefix: str | None, root: Path) -> list[str]:
+    """`dvc exp run --queue -S ...` once for the whole grid; returns the new tasks' stash revs."""
+    before = {e["rev"] for e in queue_status(root)}
+    args = ["exp", "run", "--queue", *(a for s in grid.set_params for a in ("-S", s))]
+    if prefix is not None:
+        args += ["-n", prefix]
+    dvc(*args, root=root)
+    new = [e["rev"] for e in queue_status(root) if e["rev"] not in before]
+    if len(new) != len(grid):
+        raise PipelineError(f"queued {len(new)} experiment(s) where the grid has {len(grid)}: another queue "
+                            "user at the same time? See `dvc queue status`")
+    return new
+
+
+@dataclass
+class Outcome:
+    rev: str
+    name: str
+    status: str
+
+
+def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeout: float | None = None,
+         report: Callable[[str], None] = lambda line: None) -> list[Outcome]:
+    """`dvc queue start -j JOBS`, then follow the queue until every one of `revs` succeeded or failed.
+
+    `dvc queue start` returns at once (the workers are background processes that end when the queue is
+    empty); `dvc exp run --run-all` follows every queued task's log in turn. Neither says in its exit
+    code whether an experiment failed: the queue's state does.
+    """
+    start_workers(jobs, root)
+    started = time.monotonic()
+    idle_since: float | None = None
+    seen: dict[str, str] = {}
+    try:
+        while True:
+            states = {e["rev"]: e for e in queue_status(root) if e["rev"] in revs}
+            finished = {r: e["status"] for r, e in states.items() if e["status"] in DONE}
+            if finished != seen:
+                for count, rev in enumerate(sorted(finished.keys() - seen.keys()), start=len(seen) + 1):
+                    name = states[rev].get("name") or rev[:7]
+                    report(f"{finished[rev].lower()}: {name} ({count}/{len(revs)}, "
+                           f"{time.monotonic() - started:.0f} s)")
+                seen = finished
+            if len(finished) == len(revs):
+                return [Outcome(r, states[r].get("name") or r[:7], states[r]["status"]) for r in revs]
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise PipelineError(f"--timeout {timeout:g} s: {len(revs) - len(finished)} experiment(s) still "
+                                    "queued or running (they go on: `dvc queue status`, `dvc queue kill NAME`)")
+            if live_workers(root):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > ORPHAN_GRACE:
+                queued = [r for r, e in states.items() if e["status"] == "Queued"]
+                if queued:  # the workers ended early (or were stopped): start what is missing
+                    start_workers(jobs, root)
+                    idle_since = None
+                else:
+                    lost = [states[r].get("name") or r[:7] for r in revs if r not in finished]
+                    raise PipelineError(f"experiment(s) {', '.join(lost)} show as running, but no queue worker is "
+                                        "alive: DVC lost the task(s); `dvc queue status`, `dvc queue remove "
+                                        "--all` clears the queue's records, then run the sweep again")
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        raise PipelineError("interrupted: the queued experiments go on in the background "
+                            "(`dvc queue status`; stop them with `dvc queue kill NAME` or `dvc queue stop --kill`)")
+
+
+def failure_log(rev: str, root: Path, lines: int = LOG_TAIL) -> str:
+    """The end of `dvc queue logs` for one task."""
+    done = dvc("queue", "logs", rev, root=root, check=False)
+    text = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
+    return "\n".join(text[-lines:])
+
+
+# ---------------------------------------------------------------- results
+def exp_rows(root: Path, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Successful experiments of HEAD from dvc.api.exp_show; only `names` when given."""
+    import dvc.api
+
+    wanted = None if names is None else set(names)
+    rows = []
+    for row in dvc.api.exp_show(repo=str(root)):
+        if row.get("typ") == "baseline" or not row.get("Experiment") or row.get("State") == "Failed":
+            continue
+        if wanted is None or row["Experiment"] in wanted:
+            rows.append(row)
+    return rows
+
+
+def value(row: dict[str, Any], key: str) -> Any:
+    """A column of an exp_show row; exp_show prefixes a name with its file only where two files share it."""
+    if key in row:
+        return row[key]
+    for column, v in row.items():
+        if column.endswith(":" + key):
+            return v
+    return None
+
+
+def number(v: Any) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def check_metric_key(key: str) -> None:
+    if key.split(".", 1)[0] not in METRIC_SPLITS or "." not in key:
+        raise PipelineError(f"--best {key}: a key of metrics/eval/metrics.json, e.g. valid.f1_macro, "
+                            "valid.accuracy, valid.f1 (binary: the positive class)")
+
+
+def best(rows: Sequence[dict[str, Any]], metric: str, minimize: bool = False) -> dict[str, Any]:
+    scored = [r for r in rows if number(value(r, metric)) is not None]
+    if not scored:
+        raise PipelineError(f"--best {metric}: no experiment has this metric (binary tasks have valid.f1; "
+                            "every task valid.accuracy, valid.f1_macro)")
+    pick = min if minimize else max
+    return pick(scored, key=lambda r: number(value(r, metric)))
+
+
+def sort_key(row: dict[str, Any], keys: Sequence[str]) -> tuple:
+    parts = []
+    for key in keys:
+        v = value(row, key)
+        n = number(v)
+        parts.append((0, n, "") if n is not None else (1, 0.0, str(v)))
+    return (*parts, str(row.get("Experiment")))
+
+
+def metric_columns(rows: Sequence[dict[str, Any]], wanted: Sequence[str] | None, extra: str | None) -> list[str]:
+    columns = list(wanted or [m for m in DEFAULT_METRICS if any(value(r, m) is not None for r in rows)])
+    if extra and extra not in columns:
+        columns.append(extra)
+    return columns
+
+
+def cell(v: Any) -> str:
+    """A metric: 4 decimals; anything else (a param) as written."""
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def param_cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], markdown: bool = False) -> str:
+    cells = [[cell(v) for v in row] for row in rows]
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if i == 0 else "---:"
+                                                                  for i in range(len(headers))) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in cells])
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    line = lambda values: "  ".join(v.rjust(w) for v, w in zip(values, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, cells)])
+
+
+def sweep_table(rows: Sequence[dict[str, Any]], keys: Sequence[str], metrics: Sequence[str],
+                best_name: str | None = None, markdown: bool = False) -> str:
+    ordered = sorted(rows, key=lambda r: sort_key(r, keys))
+    body = [[r["Experiment"] + (" *" if r["Experiment"] == best_name else ""),
+             *(param_cell(value(r, k)) for k in keys), *(number(value(r, m)) for m in metrics)] for r in ordered]
+    return format_table(["experiment", *keys, *metrics], body, markdown)
+
+
+# ---------------------------------------------------------------- the whole sweep
+@dataclass
+class SweepResult:
+    grid: Grid
+    outcomes: list[Outcome]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status != "Success"]
+
+
+def raise_failures(result: SweepResult, root: Path = Path(".")) -> None:
+    """Each failed experiment's name and the end of its queue log on stderr, then one error (exit 1)."""
+    if not result.failed:
+        return
+    for outcome in result.failed:
+        print(f"\nexperiment {outcome.name} failed; the end of `dvc queue logs {outcome.name}`:", file=sys.stderr)
+        print(failure_log(outcome.rev, root), file=sys.stderr)
+    names = ", ".join(o.name for o in result.failed)
+    raise PipelineError(f"{len(result.failed)} of {len(result.outcomes)} experiment(s) failed: {names}")
+
+
+def prepare(set_params: Sequence[str], prefix: str | None, root: Path) -> Grid:
+    """Every check that can fail, before anything is queued."""
+    grid = expand(set_params)
+    check_committed(root)
+    names = experiment_names(grid, prefix)
+    if names is not None:
+        check_names(names, root)
+    else:
+        head(root)
+    validate_grid(grid, root / PARAMS_FILE)
+    check_queue_idle(root)
+    return grid
+
+
+def sweep(set_params: Sequence[str], *, jobs: int = 2, prefix: str | None = None, root: Path = Path("."),
+          timeout: float | None = None, report: Callable[[str], None] = lambda line: None) -> SweepResult:
+    grid = prepare(set_params, prefix, root)
+    revs = enqueue(grid, prefix, root)
+    report(f"queued {len(revs)} experiment(s); running them with {jobs} queue worker(s)")
+    outcomes = wait(revs, jobs, root, timeout=timeout, report=report)
+    names = [o.name for o in outcomes if o.status == "Success"]
+    return SweepResult(grid, outcomes, exp_rows(root, names) if names else [])
+
+
+def comma_list(text: str, kind: Callable[[str], Any] = float) -> list[Any]:
+    items = [t.strip() for t in re.split(r",", text) if t.strip()]
+    if not items:
+        raise PipelineError(f"{text!r}: expected comma-separated values")
+    try:
+        return [kind(t) for t in items]
+    except ValueError:
+        raise PipelineError(f"{text!r}: expected comma-separated {kind.__name__} values") from None

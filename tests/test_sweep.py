@@ -1,0 +1,138 @@
+"""Sweeps and the resplit study through DVC's real queue, in temporary git repositories on the digits preset."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+import dvc.api
+import pytest
+
+from conftest import ROOT, Project, copy_project
+from mlkit import experiments as ex
+from mlkit.errors import PipelineError
+
+
+def digits_project(path) -> Project:
+    """The project on the digits preset, committed (queued experiments start from the commit)."""
+    project = copy_project(path)
+    (project.path / "params.yaml").write_text((ROOT / "presets" / "digits.yaml").read_text())
+    project.commit("digits")
+    return project
+
+
+@pytest.fixture
+def digits(tmp_path) -> Project:
+    project = digits_project(tmp_path / "project")
+    yield project
+    project.dvc("queue", "stop", check=False)  # idle workers would otherwise linger ~10 s before exiting
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Project:
+    """Digits with the baseline run committed: queued experiments take unchanged stages from the cache.
+    The tests that run experiments share it, each under its own name prefix."""
+    project = digits_project(tmp_path_factory.mktemp("sweep") / "project")
+    project.dvc("repro")
+    project.commit("digits: baseline run")
+    yield project
+    project.dvc("queue", "stop", check=False)
+
+
+def tool(project: Project, module: str, *args: str):
+    return project.run(sys.executable, "-m", module, *args, check=False)
+
+
+def experiments(project: Project, prefix: str) -> dict[str, dict]:
+    rows = dvc.api.exp_show(repo=str(project.path))
+    return {r["Experiment"]: r for r in rows
+            if r.get("typ") != "baseline" and str(r.get("Experiment")).startswith(prefix + "-")}
+
+
+def untouched(project: Project, params_before: str) -> None:
+    assert project.file("params.yaml").read_text() == params_before
+    assert project.run("git", "status", "--porcelain").stdout == ""
+
+
+def test_grid_expands_as_dvc_does() -> None:
+    grid = ex.expand(["model.C=0.5,1,1.5,2", "model.gamma=0.5,1", "augment.methods=[synonyms,emoji]"])
+    assert len(grid) == 8 and grid.is_sweep
+    assert grid.keys == ["model.C", "model.gamma", "augment.methods"]
+    assert grid.points[0] == ["model.C=0.5", "model.gamma=0.5", "augment.methods=[synonyms,emoji]"]
+    single = ex.expand(["augment.methods=[synonyms,emoji]"])  # a list value, not a sweep
+    assert len(single) == 1 and not single.is_sweep
+    assert len(ex.expand(["model.C=range(1,4)"])) == 3
+    with pytest.raises(PipelineError, match="only params.yaml"):
+        ex.expand(["other.yaml:model.C=1"])
+
+
+def test_a_grid_runs_in_parallel_and_leaves_the_workspace_alone(built: Project) -> None:
+    digits = built
+    params = digits.file("params.yaml").read_text()
+    done = tool(digits, "mlkit.sweep", "-S", "model.gamma=0.001,0.01", "-S", "model.C=1,2", "-j", "2",
+                "--name", "g", "--best", "valid.accuracy")
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = experiments(digits, "g")
+    assert sorted(found) == ["g-1", "g-2", "g-3", "g-4"]
+    assert {(r["model.gamma"], r["model.C"]) for r in found.values()} == {(0.001, 1), (0.001, 2), (0.01, 1), (0.01, 2)}
+    assert all(r["State"] == "Success" and r["valid.accuracy"] > 0.5 for r in found.values())
+    top = max(found.values(), key=lambda r: r["valid.accuracy"])
+    assert f"best by valid.accuracy: {top['Experiment']}" in done.stdout
+    for name in found:
+        assert name in done.stdout  # the table
+    untouched(digits, params)  # queued runs happen in temporary folders
+
+
+def test_a_failed_experiment_exits_1_with_its_log(built: Project) -> None:
+    digits = built
+    # data.limit=5 passes the schema, but 5 digits cannot be split stratified: the split stage fails.
+    done = tool(digits, "mlkit.sweep", "-S", "data.limit=5,1797", "--name", "f")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "experiment f-1 failed" in done.stderr
+    assert "stratified splitting needs at least 3" in done.stderr  # from `dvc queue logs f-1`
+    assert done.stderr.strip().splitlines()[-1] == "error: 1 of 2 experiment(s) failed: f-1"
+    assert "f-2" in done.stdout and "f-1" not in done.stdout  # the table holds the one that ran
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("model.gama=1", "params.yaml with -S model.gama=1: model.gama: unknown key"),
+    ("model.gamma=0.001,-1", "params.yaml with -S model.gamma=-1: model.gamma: must be a number > 0"),
+])
+def test_a_bad_grid_queues_nothing(digits: Project, override: str, expected: str) -> None:
+    done = tool(digits, "mlkit.sweep", "-S", "model.C=1,2", "-S", override)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), done.stderr
+    assert "No experiment tasks in the queue." in digits.dvc("queue", "status").stdout
+    assert digits.run("git", "for-each-ref", "refs/exps").stdout == ""
+
+
+def test_uncommitted_code_is_refused(digits: Project) -> None:
+    with digits.file("stages/train.py").open("a") as f:
+        f.write("# an edit the queued runs would not see\n")
+    done = tool(digits, "mlkit.sweep", "-S", "model.C=1,2")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: uncommitted changes in stages/train.py") and done.stderr.count("\n") == 1
+    assert "No experiment tasks in the queue." in digits.dvc("queue", "status").stdout
+
+
+def test_resplit_report_flags_the_overfitted_gamma(built: Project) -> None:
+    digits = built
+    done = tool(digits, "mlkit.resplit", "run", "--gamma", "0.001,0.1", "--seeds", "1,2", "-j", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(experiments(digits, "resplit")) == 4
+
+    again = tool(digits, "mlkit.resplit", "report", "--out", "study", "--threshold", "0.1")  # from exp_show only
+    assert again.returncode == 0, again.stderr
+    assert "queued" not in again.stderr and len(experiments(digits, "resplit")) == 4
+    with digits.file("study/curves.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["gamma"]) for r in rows] == [0.001, 0.1]
+    assert [r["overfit"] for r in rows] == ["0", "1"]
+    assert all(r["runs"] == "2" for r in rows)
+    assert float(rows[1]["train_accuracy_mean"]) == 1.0 and float(rows[1]["test_accuracy_mean"]) < 0.3
+    assert float(rows[0]["test_accuracy_mean"]) > 0.95
+    table = digits.file("study/report.md").read_text()
+    assert table.count("**yes**") == 1 and "| 0.1 | 2 |" in table
+    assert digits.file("study/accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
