@@ -171,9 +171,9 @@ def git(*args: str, cwd: Path) -> str:
 
 
 def check_committed(root: Path) -> None:
-    dirty = git("status", "--porcelain", "--untracked-files=all", "--", *TRACKED, cwd=root)
-    if dirty:
-        files = ", ".join(line[3:] for line in dirty.splitlines())
+    dirty = _run(["git", "status", "--porcelain", "--untracked-files=all", "--", *TRACKED], root).stdout
+    if dirty.strip():
+        files = ", ".join(line[3:] for line in dirty.splitlines() if line.strip())
         raise PipelineError(f"uncommitted changes in {files}: queued experiments see only what git tracks; "
                             "commit (or stash) them first")
 
