@@ -345,6 +345,14 @@ def search(args: argparse.Namespace) -> int:
     check_space(space, base)
     check_committed(root)
     study, engine = open_study(args, space)
+    if not study.get_trials(deepcopy=False):
+        # A new study would name its trials like the old ones here; their pushes would then be refused.
+        names = {ref.rsplit("/", 1)[-1] for ref in git("for-each-ref", "--format=%(refname)", "refs/exps", cwd=root).split()}
+        clash = sorted(n for n in names if re.fullmatch(rf"{re.escape(args.study)}-t\d+", n))
+        if clash:
+            raise PipelineError(f"study {args.study} is new in {args.storage}, but experiments {', '.join(clash[:3])}"
+                                f"{' ...' if len(clash) > 3 else ''} already exist here: choose another --study "
+                                f"name, or `dvc exp remove {' '.join(clash[:3])} ...` first")
     budget = Budget(engine, study, args.trials)
     distributions = {d.key: d.distribution for d in space}
     worker = f"{socket.gethostname()}:{os.getpid()}"
