@@ -347,7 +347,8 @@ def search(args: argparse.Namespace) -> int:
     study, engine = open_study(args, space)
     if not study.get_trials(deepcopy=False):
         # A new study would name its trials like the old ones here; their pushes would then be refused.
-        names = {ref.rsplit("/", 1)[-1] for ref in git("for-each-ref", "--format=%(refname)", "refs/exps", cwd=root).split()}
+        refs = git("for-each-ref", "--format=%(refname)", "refs/exps", cwd=root).split()
+        names = {ref.rsplit("/", 1)[-1] for ref in refs}
         clash = sorted(n for n in names if re.fullmatch(rf"{re.escape(args.study)}-t\d+", n))
         if clash:
             raise PipelineError(f"study {args.study} is new in {args.storage}, but experiments {', '.join(clash[:3])}"
