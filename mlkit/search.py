@@ -14,6 +14,7 @@ lists every trial.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -114,7 +115,7 @@ def check_space(dimensions: list[Dimension], base: dict) -> None:
         raise PipelineError(f"--space: a key is given twice ({', '.join(k for k in keys if keys.count(k) > 1)})")
     for dimension in dimensions:
         for value in dimension.corners():
-            params = json.loads(json.dumps(base))  # a deep copy of plain YAML data
+            params = copy.deepcopy(base)
             _set(params, dimension.key, value)
             validate(params, f"--space {dimension.key}={dimension.spec}")
 
@@ -126,9 +127,7 @@ def override(key: str, value: Any, base: dict) -> str:
     elif isinstance(value, bool):
         text = str(value).lower()
     elif isinstance(value, float):
-        text = repr(value)
-        if "e" in text and "." not in text:
-            text = text.replace("e", ".0e")  # 1e-05 is text to YAML 1.1; 1.0e-05 is a number
+        text = repr(value)  # round-trips exactly: the experiment gets the value Optuna recorded
     elif isinstance(value, int):
         text = str(value)
     else:
@@ -253,8 +252,8 @@ class Clone:
                 pids.append(int(json.loads(info.read_text())["pid"]))
             except (ValueError, KeyError, OSError):
                 pass
-        if pids:
-            dvc("queue", "stop", cwd=self.path, check=False)
+        if pids:  # --kill: experiments still running (an interrupted search) end too
+            dvc("queue", "stop", "--kill", cwd=self.path, check=False)
         deadline = time.monotonic() + 30
         for pid in pids:
             while _alive(pid) and time.monotonic() < deadline:
@@ -359,6 +358,7 @@ def search(args: argparse.Namespace) -> int:
     worker = f"{socket.gethostname()}:{os.getpid()}"
     mine: dict[int, bool] = {}  # trial number -> completed
     clone = Clone.create(root, args.study)
+    batch: dict[str, optuna.Trial] = {}
     try:
         spent = False
         while not spent:
@@ -397,6 +397,10 @@ def search(args: argparse.Namespace) -> int:
                     study.tell(trial, state=TrialState.FAIL)
                     print(f"trial {trial.number} FAILED: {name}: {value}", flush=True)
             clone.push([name for name, trial in batch.items() if mine[trial.number]])
+    except BaseException:  # interrupted: the trials in flight are not left RUNNING in the study
+        for trial in batch.values():
+            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+        raise
     finally:
         clone.remove()
     return report(study, args, mine)
@@ -443,6 +447,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main() -> None:
+    # Stopped by SIGTERM as by Ctrl+C: trials in flight are told FAIL, the queue and the clone are cleaned up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(search(parse_args()))
 
 
