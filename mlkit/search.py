@@ -25,7 +25,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ KINDS = ("float", "log", "int", "choice")
 KEY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LOG_TAIL = 15
+POLL_SECONDS = 2.0
+RESTART_AFTER = 20.0  # seconds with entries queued and none running before the workers are started again
 
 
 # ---------------------------------------------------------------- the search space
@@ -183,6 +185,7 @@ class Clone:
 
     path: Path
     origin: Path
+    workers: set[int] = field(default_factory=set)  # queue worker pids, every one this clone started
 
     @classmethod
     def create(cls, root: Path, study: str) -> Clone:
@@ -207,9 +210,52 @@ class Clone:
         done = dvc(*args, cwd=self.path, check=False)
         return None if done.returncode == 0 else (done.stderr or done.stdout).strip()
 
-    def run_queue(self, jobs: int) -> None:
-        # Waits for every queued entry; exits 0 even when one failed, so each is checked by name afterwards.
-        dvc("exp", "run", "--run-all", "--jobs", str(jobs), cwd=self.path, check=False)
+    def run_queue(self, names: list[str], jobs: int) -> None:
+        """Start the clone's queue workers and wait until every named entry succeeded or failed.
+
+        Not `dvc exp run --run-all`: it can hang after its experiments finished (treeverse/dvc#10398),
+        and workers can stop with entries left queued (treeverse/dvc#10562); here the queue's status is
+        polled (what `dvc queue status` prints, as data) and the workers restarted when entries wait alone.
+        """
+        self.start_workers(jobs)
+        waiting_alone = 0.0
+        while True:
+            time.sleep(POLL_SECONDS)
+            states = {name: state for name, state in self.queue_status().items() if name in names}
+            if len(states) == len(names) and all(state in ("Success", "Failed") for state in states.values()):
+                break
+            running = any(state == "Running" for state in states.values())
+            waiting_alone = 0.0 if running else waiting_alone + POLL_SECONDS
+            if waiting_alone >= RESTART_AFTER:
+                self.start_workers(jobs)
+                waiting_alone = 0.0
+        self.stop_workers()  # idle now; one can hang while it shuts down by itself
+
+    def start_workers(self, jobs: int) -> None:
+        dvc("queue", "start", "--jobs", str(jobs), cwd=self.path)
+        for info in (self.path / ".dvc" / "tmp" / "exps" / "celery").glob("dvc-exp-worker-*.json"):
+            try:
+                self.workers.add(int(json.loads(info.read_text())["pid"]))
+            except (ValueError, KeyError, TypeError, OSError):
+                pass
+
+    def stop_workers(self) -> None:
+        """TERM this clone's queue workers; KILL any still there after a grace period."""
+        for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            deadline = time.monotonic() + grace
+            for pid in self.workers:
+                if _alive(pid):
+                    os.kill(pid, sig)
+                while _alive(pid) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+        self.workers = {pid for pid in self.workers if _alive(pid)}
+
+    def queue_status(self) -> dict[str, str]:
+        """Entry name -> Queued | Running | Success | Failed."""
+        from dvc.repo import Repo
+
+        with Repo(str(self.path)) as repo:
+            return {entry["name"]: entry["status"] for entry in repo.experiments.celery_queue.status()}
 
     def results(self, names: list[str], metric: str) -> dict[str, float | str]:
         """Name -> the metric's value, or why the experiment has none (a failed one's row holds the
@@ -244,22 +290,10 @@ class Clone:
                       f"{done.stderr.strip()[-400:]}", file=sys.stderr)
 
     def remove(self) -> None:
-        """Stop this clone's idle queue workers, wait for them, delete the clone."""
-        celery = self.path / ".dvc" / "tmp" / "exps" / "celery"
-        pids = []
-        for info in celery.glob("dvc-exp-worker-*.json"):
-            try:
-                pids.append(int(json.loads(info.read_text())["pid"]))
-            except (ValueError, KeyError, OSError):
-                pass
-        if pids:  # --kill: experiments still running (an interrupted search) end too
+        """End what still runs (an interrupted search: its experiments, then the workers); delete the clone."""
+        if self.workers:
             dvc("queue", "stop", "--kill", cwd=self.path, check=False)
-        deadline = time.monotonic() + 30
-        for pid in pids:
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.5)
-            if _alive(pid):
-                os.kill(pid, signal.SIGTERM)
+            self.stop_workers()
         shutil.rmtree(self.path, ignore_errors=True)
 
 
@@ -385,7 +419,7 @@ def search(args: argparse.Namespace) -> int:
                     batch[name] = trial
             if not batch:
                 continue
-            clone.run_queue(len(batch))
+            clone.run_queue(list(batch), len(batch))
             results = clone.results(list(batch), args.metric)
             for name, trial in batch.items():
                 value = results[name]
