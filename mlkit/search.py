@@ -232,7 +232,9 @@ class Clone:
         self.stop_workers()  # idle now; one can hang while it shuts down by itself
 
     def start_workers(self, jobs: int) -> None:
-        dvc("queue", "start", "--jobs", str(jobs), cwd=self.path)
+        # Not through pipes: the detached workers inherit them, and reading them would wait for the workers.
+        subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "--jobs", str(jobs)], cwd=self.path,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         for info in (self.path / ".dvc" / "tmp" / "exps" / "celery").glob("dvc-exp-worker-*.json"):
             try:
                 self.workers.add(int(json.loads(info.read_text())["pid"]))
@@ -434,6 +436,9 @@ def search(args: argparse.Namespace) -> int:
     except BaseException:  # interrupted: the trials in flight are not left RUNNING in the study
         for trial in batch.values():
             study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+        if batch:
+            print(f"interrupted: trials {', '.join(str(t.number) for t in batch.values())} told FAIL; "
+                  "their experiments are stopped", file=sys.stderr)
         raise
     finally:
         clone.remove()
