@@ -1,0 +1,117 @@
+"""python -m mlkit.search end to end: Optuna asks, real DVC experiments run through the queue, Optuna is told."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+
+from conftest import ENV, ROOT, Project, copy_project
+
+SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.005"]
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The digits preset (seconds per run), reproduced and committed: trials rerun only train onwards."""
+    project = copy_project(tmp_path_factory.mktemp("search") / "project")
+    (project.path / "params.yaml").write_text((ROOT / "presets" / "digits.yaml").read_text())
+    project.commit("digits")
+    project.dvc("repro")
+    project.commit("digits: dvc.lock")
+    return project
+
+
+def search(project: Project, study: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return project.run(sys.executable, "-m", "mlkit.search", "--study", study, "--metric", "valid.accuracy",
+                       *args, check=check)
+
+
+def experiments(project: Project, study: str) -> dict[str, float]:
+    """Experiment name -> valid.accuracy, from `dvc exp show --json -A`."""
+    found = {}
+    for commit in json.loads(project.dvc("exp", "show", "--json", "-A").stdout):
+        for exp in commit.get("experiments") or []:
+            if (exp.get("name") or "").startswith(f"{study}-t"):
+                data = exp["revs"][0]["data"]
+                found[exp["name"]] = data["metrics"]["metrics/eval/metrics.json"]["data"]["valid"]["accuracy"]
+    return found
+
+
+def trials(project: Project, study: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=study, storage=f"sqlite:///{project.file('optuna.db')}").trials
+
+
+def test_search_runs_trials_as_dvc_experiments(digits: Project) -> None:
+    done = search(digits, "one", "--trials", "4", "--parallel", "2", "--space", "model.kernel=choice:rbf,linear",
+                  *SPACE)
+    names = [f"one-t{i:03d}" for i in range(4)]
+    shown = experiments(digits, "one")
+    assert sorted(shown) == names
+    study = trials(digits, "one")
+    assert [t.state for t in study] == [optuna.trial.TrialState.COMPLETE] * 4
+    assert {t.user_attrs["experiment"]: t.value for t in study} == shown  # told exactly what DVC recorded
+    assert len({(t.params["model.C"], t.params["model.gamma"]) for t in study}) == 4
+
+    best = max(study, key=lambda t: t.value)
+    assert f"experiment: {best.user_attrs['experiment']}" in done.stdout
+    digits.dvc("exp", "apply", best.user_attrs["experiment"])  # the printed name is a real experiment
+    assert digits.params()["model"]["C"] == pytest.approx(best.params["model.C"])
+    digits.run("git", "checkout", "--", "params.yaml", "dvc.lock")
+    assert not list(digits.file(".dvc/tmp/search").iterdir())  # the worker's clone is gone
+
+
+def test_two_workers_share_one_study_and_its_budget(digits: Project) -> None:
+    command = [sys.executable, "-m", "mlkit.search", "--study", "two", "--metric", "valid.accuracy",
+               "--trials", "3", "--parallel", "1", *SPACE]
+    workers = [subprocess.Popen(command, cwd=digits.path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=300) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+
+    study = trials(digits, "two")
+    # Three slots for two workers of one trial at a time: the second to finish finds the budget spent.
+    assert sorted(t.number for t in study) == [0, 1, 2]  # the global budget, no number twice
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study)
+    assert len({t.user_attrs["worker"] for t in study}) == 2  # both workers ran trials
+    assert experiments(digits, "two") == {t.user_attrs["experiment"]: t.value for t in study}
+
+
+def test_a_failed_trial_is_told_as_fail(digits: Project) -> None:
+    # Schema-valid, but no class can reach half of the train rows: the augment stage stops.
+    done = search(digits, "bad", "--trials", "1", "--space", "augment.balance.target_share=float:0.5:0.9",
+                  check=False)
+    assert done.returncode == 1
+    assert "trial 0 FAILED: bad-t000: the experiment failed" in done.stdout
+    assert "    | " in done.stdout  # the log tail
+    assert done.stderr.strip().splitlines()[-1].startswith("error: study bad: every trial failed")
+    assert [t.state for t in trials(digits, "bad")] == [optuna.trial.TrialState.FAIL]
+
+
+@pytest.mark.parametrize("space, message", [
+    ("model.gama=log:0.1:1", "error: --space model.gama=log:0.1:1: model.gama: unknown key"),
+    ("model.gamma=float:-1:1", "error: --space model.gamma=float:-1:1: model.gamma: must be a number > 0, "
+                               "'scale' or 'auto' (got -1.0)"),
+])
+def test_a_bad_space_stops_before_anything_is_queued(digits: Project, space: str, message: str) -> None:
+    done = search(digits, "never", "--trials", "2", "--space", space, "--storage", "sqlite:///never.db", check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [message]
+    assert not digits.file("never.db").exists()  # no study either
+    assert experiments(digits, "never") == {}
+    assert "never-t" not in digits.dvc("queue", "status").stdout
+
+
+def test_uncommitted_code_or_params_are_refused(digits: Project) -> None:
+    digits.set_params(model={"C": 3})
+    try:
+        done = search(digits, "dirty", "--trials", "1", *SPACE, check=False)
+    finally:
+        digits.run("git", "checkout", "--", "params.yaml")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: uncommitted changes in params.yaml: queued experiments see only")
