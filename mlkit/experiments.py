@@ -13,6 +13,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,10 @@ def dvc(*args: str, root: Path, check: bool = True) -> subprocess.CompletedProce
     return run([sys.executable, "-m", "dvc", *args], root, check)
 
 
+def git(*args: str, root: Path) -> str:
+    return run(["git", *args], root).stdout.strip()
+
+
 def start_workers(jobs: int, root: Path) -> None:
     """`dvc queue start -j JOBS`. The workers it spawns inherit its stdout and stderr: through pipes,
     reading them to the end would wait for the last worker to exit, so they go to a file instead."""
@@ -66,6 +71,20 @@ def start_workers(jobs: int, root: Path) -> None:
             out.seek(0)
             lines = [ln for ln in out.read().splitlines() if ln.strip()]
             raise PipelineError(f"`dvc queue start -j {jobs}` failed: {lines[-1] if lines else done.returncode}")
+
+
+def stop_workers(root: Path) -> None:
+    """TERM this repository's queue workers; KILL any still there after a grace period. An idle worker
+    otherwise lingers about 10 s, and one can hang while it shuts down by itself."""
+    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        deadline = time.monotonic() + grace
+        for pid in live_workers(root):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:  # ended since it was listed
+                continue
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
 
 
 # ---------------------------------------------------------------- the grid
@@ -184,8 +203,8 @@ def check_committed(root: Path) -> None:
     changed = [line[3:] for line in done.stdout.splitlines() if line.strip()]
     if changed:
         shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
-        raise PipelineError(f"uncommitted changes in {shown}: queued experiments run from the last commit and "
-                            "would not see them; commit them (or `git stash`) first")
+        raise PipelineError(f"uncommitted changes in {shown}: queued experiments see only what the last commit "
+                            "holds and would not see them; commit them (or `git stash`) first")
 
 
 def head(root: Path) -> str:
@@ -209,7 +228,7 @@ def check_names(names: Iterable[str], root: Path) -> None:
         if run(["git", "check-ref-format", f"refs/exps/x/{name}"], root, check=False).returncode != 0:
             raise PipelineError(f"--name: {name!r} is not a valid experiment name (a git ref name)")
     sha = head(root)
-    refs = run(["git", "for-each-ref", "--format=%(refname)", f"refs/exps/{sha[:2]}/{sha[2:]}/"], root).stdout
+    refs = git("for-each-ref", "--format=%(refname)", f"refs/exps/{sha[:2]}/{sha[2:]}/", root=root)
     taken = sorted({r.rsplit("/", 1)[-1] for r in refs.split()} & set(names))
     if taken:
         raise PipelineError(f"--name: experiment(s) {', '.join(taken)} already exist for this commit; choose "
@@ -244,9 +263,12 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # someone else's process, but there
+        pass
+    try:  # a zombie (exited, not yet reaped by DVC's wrapper process) has finished too
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
         return True
-    return True
 
 
 def check_queue_idle(root: Path, linger: float = 30.0) -> None:
@@ -290,12 +312,15 @@ class Outcome:
 
 
 def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeout: float | None = None,
-         report: Callable[[str], None] = lambda line: None) -> list[Outcome]:
+         stop: bool = False, report: Callable[[str], None] = lambda line: None) -> list[Outcome]:
     """`dvc queue start -j JOBS`, then follow the queue until every one of `revs` succeeded or failed.
 
     `dvc queue start` returns at once (the workers are background processes that end when the queue is
-    empty); `dvc exp run --run-all` follows every queued task's log in turn. Neither says in its exit
-    code whether an experiment failed: the queue's state does.
+    empty); `dvc exp run --run-all` follows every queued task's log in turn, and can hang after its
+    experiments finished (treeverse/dvc#10398). Neither says in its exit code whether an experiment
+    failed: the queue's state does. Workers can also stop with tasks left queued (treeverse/dvc#10562):
+    they are started again. `stop`: the caller owns the queue's workers (search, in its private clone):
+    they are stopped at the end, and an interruption is left to the caller to clean up.
     """
     start_workers(jobs, root)
     started = time.monotonic()
@@ -312,7 +337,7 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
                            f"{time.monotonic() - started:.0f} s)")
                 seen = finished
             if len(finished) == len(revs):
-                return [Outcome(r, states[r].get("name") or r[:7], states[r]["status"]) for r in revs]
+                break
             if timeout is not None and time.monotonic() - started > timeout:
                 raise PipelineError(f"--timeout {timeout:g} s: {len(revs) - len(finished)} experiment(s) still "
                                     "queued or running (they go on: `dvc queue status`, `dvc queue kill NAME`)")
@@ -329,11 +354,16 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
                     lost = [states[r].get("name") or r[:7] for r in revs if r not in finished]
                     raise PipelineError(f"experiment(s) {', '.join(lost)} show as running, but no queue worker is "
                                         "alive: DVC lost the task(s); `dvc queue status`, `dvc queue remove "
-                                        "--all` clears the queue's records, then run the sweep again")
+                                        "--all` clears the queue's records, then start again")
             time.sleep(poll)
     except KeyboardInterrupt:
+        if stop:
+            raise
         raise PipelineError("interrupted: the queued experiments go on in the background "
                             "(`dvc queue status`; stop them with `dvc queue kill NAME` or `dvc queue stop --kill`)")
+    if stop:
+        stop_workers(root)
+    return [Outcome(r, states[r].get("name") or r[:7], states[r]["status"]) for r in revs]
 
 
 def failure_log(rev: str, root: Path, lines: int = LOG_TAIL) -> str:

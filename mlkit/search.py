@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import math
 import os
 import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +33,16 @@ import yaml
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
+from mlkit import experiments as ex
 from mlkit.errors import PipelineError, run_main
 from mlkit.params import validate
 
 METRICS_FILE = "metrics/eval/metrics.json"
-# Queued experiments see only what git tracks: these must be committed before a search.
-TRACKED = ["params.yaml", "dvc.yaml", "stages", "mlkit"]
 KINDS = ("float", "log", "int", "choice")
 KEY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LOG_TAIL = 15
 POLL_SECONDS = 2.0
-RESTART_AFTER = 20.0  # seconds with entries queued and none running before the workers are started again
 
 
 # ---------------------------------------------------------------- the search space
@@ -155,51 +151,27 @@ def check_metric(metric: str) -> None:
         raise PipelineError(f"--metric {metric}: expected a key of {METRICS_FILE} such as valid.f1_macro")
 
 
-# ---------------------------------------------------------------- git and DVC
-def _run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
-    if check and done.returncode != 0:
-        raise PipelineError(f"`{' '.join(args)}` failed in {cwd}: {(done.stderr or done.stdout).strip()[-800:]}")
-    return done
-
-
-def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    return _run([sys.executable, "-m", "dvc", *args], cwd, check)
-
-
-def git(*args: str, cwd: Path) -> str:
-    return _run(["git", *args], cwd).stdout.strip()
-
-
-def check_committed(root: Path) -> None:
-    dirty = _run(["git", "status", "--porcelain", "--untracked-files=all", "--", *TRACKED], root).stdout
-    if dirty.strip():
-        files = ", ".join(line[3:] for line in dirty.splitlines() if line.strip())
-        raise PipelineError(f"uncommitted changes in {files}: queued experiments see only what git tracks; "
-                            "commit (or stash) them first")
-
-
+# ---------------------------------------------------------------- a worker's clone
 @dataclass
 class Clone:
     """A worker's private clone: its own DVC queue, the origin repository's DVC cache."""
 
     path: Path
     origin: Path
-    workers: set[int] = field(default_factory=set)  # queue worker pids, every one this clone started
 
     @classmethod
     def create(cls, root: Path, study: str) -> Clone:
         from dvc.repo import Repo
 
-        head = git("rev-parse", "HEAD", cwd=root)
+        head = ex.head(root)
         path = root / ".dvc" / "tmp" / "search" / f"{study}-{socket.gethostname()}-{os.getpid()}"
         shutil.rmtree(path, ignore_errors=True)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _run(["git", "clone", "-q", "--no-checkout", str(root), str(path)], root)
-        git("checkout", "-q", "--detach", head, cwd=path)
+        ex.git("clone", "-q", "--no-checkout", str(root), str(path), root=root)
+        ex.git("checkout", "-q", "--detach", head, root=path)
         with Repo(str(root)) as repo:
             cache = repo.cache.local_cache_dir
-        dvc("cache", "dir", "--local", str(cache), cwd=path)
+        ex.dvc("cache", "dir", "--local", str(cache), root=path)
         return cls(path, root)
 
     def queue(self, name: str, overrides: list[str]) -> str | None:
@@ -207,57 +179,14 @@ class Clone:
         args = ["exp", "run", "--queue", "-n", name]
         for item in overrides:
             args += ["-S", item]
-        done = dvc(*args, cwd=self.path, check=False)
+        done = ex.dvc(*args, root=self.path, check=False)
         return None if done.returncode == 0 else (done.stderr or done.stdout).strip()
 
     def run_queue(self, names: list[str], jobs: int) -> None:
-        """Start the clone's queue workers and wait until every named entry succeeded or failed.
-
-        Not `dvc exp run --run-all`: it can hang after its experiments finished (treeverse/dvc#10398),
-        and workers can stop with entries left queued (treeverse/dvc#10562); here the queue's status is
-        polled (what `dvc queue status` prints, as data) and the workers restarted when entries wait alone.
-        """
-        self.start_workers(jobs)
-        waiting_alone = 0.0
-        while True:
-            time.sleep(POLL_SECONDS)
-            states = {name: state for name, state in self.queue_status().items() if name in names}
-            if len(states) == len(names) and all(state in ("Success", "Failed") for state in states.values()):
-                break
-            running = any(state == "Running" for state in states.values())
-            waiting_alone = 0.0 if running else waiting_alone + POLL_SECONDS
-            if waiting_alone >= RESTART_AFTER:
-                self.start_workers(jobs)
-                waiting_alone = 0.0
-        self.stop_workers()  # idle now; one can hang while it shuts down by itself
-
-    def start_workers(self, jobs: int) -> None:
-        # Not through pipes: the detached workers inherit them, and reading them would wait for the workers.
-        subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "--jobs", str(jobs)], cwd=self.path,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        for info in (self.path / ".dvc" / "tmp" / "exps" / "celery").glob("dvc-exp-worker-*.json"):
-            try:
-                self.workers.add(int(json.loads(info.read_text())["pid"]))
-            except (ValueError, KeyError, TypeError, OSError):
-                pass
-
-    def stop_workers(self) -> None:
-        """TERM this clone's queue workers; KILL any still there after a grace period."""
-        for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            deadline = time.monotonic() + grace
-            for pid in self.workers:
-                if _alive(pid):
-                    os.kill(pid, sig)
-                while _alive(pid) and time.monotonic() < deadline:
-                    time.sleep(0.1)
-        self.workers = {pid for pid in self.workers if _alive(pid)}
-
-    def queue_status(self) -> dict[str, str]:
-        """Entry name -> Queued | Running | Success | Failed."""
-        from dvc.repo import Repo
-
-        with Repo(str(self.path)) as repo:
-            return {entry["name"]: entry["status"] for entry in repo.experiments.celery_queue.status()}
+        """Run the named entries with the clone's own queue workers, which are stopped once they are done."""
+        # The clone's queue is this worker's alone, and its entries are named: a name finds its task.
+        revs = [entry["rev"] for entry in ex.queue_status(self.path) if entry["name"] in names]
+        ex.wait(revs, jobs, self.path, poll=POLL_SECONDS, stop=True)
 
     def results(self, names: list[str], metric: str) -> dict[str, float | str]:
         """Name -> the metric's value, or why the experiment has none (a failed one's row holds the
@@ -269,7 +198,8 @@ class Clone:
         for name in names:
             row = rows.get(name)
             if row is None or row.get("State") != "Success":
-                out[name] = f"the experiment {'failed' if row else 'is missing'}\n{self.log_tail(name)}"
+                tail = "\n".join(f"    | {line}" for line in ex.failure_log(name, self.path, LOG_TAIL).splitlines())
+                out[name] = f"the experiment {'failed' if row else 'is missing'}\n{tail}"
                 continue
             # exp_show names a metric by its key alone unless two files share it (then `file:key`).
             values = row.get(f"{METRICS_FILE}:{metric}", row.get(metric))
@@ -279,35 +209,19 @@ class Clone:
                 out[name] = f"{metric} is not a number in {METRICS_FILE} (got {values!r})"
         return out
 
-    def log_tail(self, name: str) -> str:
-        done = dvc("queue", "logs", name, cwd=self.path, check=False)
-        lines = (done.stdout + done.stderr).strip().splitlines()[-LOG_TAIL:]
-        return "\n".join(f"    | {line}" for line in lines)
-
     def push(self, names: list[str]) -> None:
         if names:  # outputs are already in the shared cache: only the experiment refs travel
-            done = dvc("exp", "push", "--no-cache", "origin", *names, cwd=self.path, check=False)
+            done = ex.dvc("exp", "push", "--no-cache", "origin", *names, root=self.path, check=False)
             if done.returncode != 0:
                 print(f"warning: dvc exp push of {', '.join(names)} to {self.origin} failed: "
                       f"{done.stderr.strip()[-400:]}", file=sys.stderr)
 
     def remove(self) -> None:
         """End what still runs (an interrupted search: its experiments, then the workers); delete the clone."""
-        if self.workers:
-            dvc("queue", "stop", "--kill", cwd=self.path, check=False)
-            self.stop_workers()
+        if ex.live_workers(self.path):
+            ex.dvc("queue", "stop", "--kill", root=self.path, check=False)
+            ex.stop_workers(self.path)
         shutil.rmtree(self.path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie (exited, not yet reaped by its parent) has finished too
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 # ---------------------------------------------------------------- the study and its budget
@@ -373,16 +287,16 @@ def open_study(args: argparse.Namespace, space: list[Dimension]) -> tuple[optuna
 
 # ---------------------------------------------------------------- the search
 def search(args: argparse.Namespace) -> int:
-    root = Path(git("rev-parse", "--show-toplevel", cwd=Path.cwd()))
+    root = Path(ex.git("rev-parse", "--show-toplevel", root=Path.cwd()))
     check_metric(args.metric)
     space = [parse_dimension(text) for text in args.space]
-    base = yaml.safe_load(git("show", "HEAD:params.yaml", cwd=root)) or {}
+    base = yaml.safe_load(ex.git("show", "HEAD:params.yaml", root=root)) or {}
     check_space(space, base)
-    check_committed(root)
+    ex.check_committed(root)
     study, engine = open_study(args, space)
     if not study.get_trials(deepcopy=False):
         # A new study would name its trials like the old ones here; their pushes would then be refused.
-        refs = git("for-each-ref", "--format=%(refname)", "refs/exps", cwd=root).split()
+        refs = ex.git("for-each-ref", "--format=%(refname)", "refs/exps", root=root).split()
         names = {ref.rsplit("/", 1)[-1] for ref in refs}
         clash = sorted(n for n in names if re.fullmatch(rf"{re.escape(args.study)}-t\d+", n))
         if clash:
