@@ -13,10 +13,9 @@ import os
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _project import ROOT, commit, env, project_copy, run, table
+from _project import ROOT, commit, project_copy, run, table
 
 sys.path.insert(0, str(ROOT / "tests"))
 from s3server import KEY, SECRET, S3Server, rclone  # noqa: E402

@@ -15,7 +15,6 @@ import string
 import subprocess
 import zlib
 from collections import Counter
-from collections.abc import Callable
 from functools import lru_cache
 
 import pandas as pd
