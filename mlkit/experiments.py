@@ -351,7 +351,7 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
                     start_workers(jobs, root)
                     idle_since = None
                 else:
-                    lost = [states[r].get("name") or r[:7] for r in revs if r not in finished]
+                    lost = [states.get(r, {}).get("name") or r[:7] for r in revs if r not in finished]
                     raise PipelineError(f"experiment(s) {', '.join(lost)} show as running, but no queue worker is "
                                         "alive: DVC lost the task(s); `dvc queue status`, `dvc queue remove "
                                         "--all` clears the queue's records, then start again")
