@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -49,17 +48,16 @@ def home() -> str:
 
 @dataclass(frozen=True)
 class Champion:
-    rev: str                    # the commit holding the champion's model
-    described: str              # for people: "`text-classifier` v0.0.2 in stage `prod`"
-    version: str | None = None  # the registry version, when it came from the registry
+    rev: str        # the commit holding the champion's model
+    described: str  # for people: "`text-classifier` v0.0.2 in stage `prod`"
 
 
-def resolve_rev(rev: str, key: str = "compare.champion_rev") -> str:
-    """A git revision -> its commit sha, or a one-line error naming the key."""
+def resolve_rev(rev: str) -> str:
+    """`compare.champion_rev` -> its commit sha, or a one-line error naming the key."""
     try:
         return Git(home()).resolve_rev(rev)
     except (RevError, SCMError):
-        raise PipelineError(f"{key}: no git revision {rev!r} in this repository "
+        raise PipelineError(f"compare.champion_rev: no git revision {rev!r} in this repository "
                             "(a commit, tag or branch; `git fetch --tags` if it lives on the remote)") from None
 
 
@@ -73,8 +71,8 @@ def stage_holder(stage: str) -> Champion | None:
         raise PipelineError(f"registry: cannot read the git tags of `{ARTIFACT}` ({exc})") from None
     if not found:
         return None
-    held = found[0] if isinstance(found, list) else found
-    return Champion(held.commit_hexsha, f"`{ARTIFACT}` {held.version} in stage `{stage}`", held.version)
+    held = found[0]  # the newest assignment first
+    return Champion(held.commit_hexsha, f"`{ARTIFACT}` {held.version} in stage `{stage}`")
 
 
 def find_champion(params: CompareParams) -> Champion | None:
@@ -87,17 +85,14 @@ def find_champion(params: CompareParams) -> Champion | None:
 @contextmanager
 def model_at(rev: str) -> Iterator[Path]:
     """The model folder as committed at `rev`, read through DVC (its cache, else the default remote)."""
-    folder = Path(tempfile.mkdtemp(prefix="champion-"))
-    try:
+    with tempfile.TemporaryDirectory(prefix="champion-") as folder:
         try:
-            DVCFileSystem(home(), rev=rev).get(MODEL, str(folder / "model"), recursive=True)
+            DVCFileSystem(home(), rev=rev).get(MODEL, f"{folder}/model", recursive=True)
         except (DvcException, FileNotFoundError, OSError) as exc:
             why = " ".join(str(exc).split()) or type(exc).__name__
             raise PipelineError(f"champion at {rev[:12]}: cannot read {MODEL} ({why}); "
                                 "`dvc pull` its data or check the remote") from None
-        yield folder / "model"
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        yield Path(folder) / "model"
 
 
 def read_at(path: str, rev: str) -> bytes | None:
