@@ -1,0 +1,60 @@
+"""Where DVC's cost per experiment goes: one digits experiment run four ways, side by side.
+
+    python benchmarks/exp_modes.py [--repeat 2]
+
+(a) the stage scripts by hand (train, evaluate, compare), (b) `dvc exp run` in the workspace,
+(c) `dvc exp run --temp` (a fresh repository under .dvc/tmp/exps, as queued runs get), and
+(d) `dvc exp run --queue` + `dvc exp run --run-all -j 1` (the same plus starting a queue worker and
+waiting for it to end). (c) - (a) is the per-experiment cost; (d) - (c) is the queue's fixed cost,
+paid once per queue run, however many experiments it holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+
+from _project import commit, project_copy, run, table
+
+RESET = "git checkout params.yaml dvc.lock && dvc checkout -q -f"
+
+
+def main(repeat: int) -> None:
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    print(f"command: python benchmarks/exp_modes.py --repeat {repeat}; nproc {os.cpu_count()}; "
+          f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    times: dict[str, list[float]] = {m: [] for m in ("(a) direct", "(b) exp run", "(c) exp run --temp",
+                                                      "(d) queue + run-all")}
+    with project_copy() as project:
+        run("python -m mlkit.preset digits", project)
+        commit(project, "digits")
+        run("dvc repro", project)
+        commit(project, "reproduced")
+        for i in range(repeat):
+            gamma = 0.002 + i / 1000  # a new value each time: nothing comes from the run cache
+            times["(a) direct"].append(run(
+                f"python -c \"import yaml; d = yaml.safe_load(open('params.yaml')); d['model']['gamma'] = {gamma}; "
+                "yaml.safe_dump(d, open('params.yaml', 'w'), sort_keys=False)\" && "
+                "python -m stages.train && python -m stages.evaluate && python -m stages.compare", project))
+            run(RESET, project)
+            times["(b) exp run"].append(run(f"dvc exp run -S model.gamma={gamma}1", project))
+            run(RESET, project)
+            times["(c) exp run --temp"].append(run(f"dvc exp run --temp -S model.gamma={gamma}2", project))
+            times["(d) queue + run-all"].append(run(
+                f"dvc exp run --queue -S model.gamma={gamma}3 && dvc exp run --run-all -j 1", project))
+    median = {mode: statistics.median(values) for mode, values in times.items()}
+    print(table(["mode", "median s", "runs"], [[m, median[m], " ".join(f"{v:.1f}" for v in times[m])]
+                                                for m in times]))
+    direct = median["(a) direct"]
+    print(f"per experiment, workspace: {median['(b) exp run'] - direct:.2f} s; "
+          f"in a fresh repository (--temp): {median['(c) exp run --temp'] - direct:.2f} s")
+    print(f"queue, fixed per queue run (worker start and idle end): "
+          f"{median['(d) queue + run-all'] - median['(c) exp run --temp']:.2f} s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2)
+    main(parser.parse_args(sys.argv[1:]).repeat)
