@@ -195,12 +195,17 @@ def _explain(override: str, params: Path, exc: Exception) -> str:
 
 
 # ---------------------------------------------------------------- preconditions
-def check_committed(root: Path) -> None:
-    """Queued experiments start from the commit (a git stash of tracked files): refuse uncommitted code."""
-    done = run(["git", "status", "--porcelain", "--untracked-files=all", "--", *WATCHED], root, check=False)
+def uncommitted(paths: Sequence[str], root: Path) -> list[str]:
+    """Which of `paths` (files or folders) hold changes git has not committed, new files included."""
+    done = run(["git", "status", "--porcelain", "--untracked-files=all", "--", *paths], root, check=False)
     if done.returncode != 0:
         raise PipelineError(f"{root}: not a git repository (DVC experiments need one): {done.stderr.strip()}")
-    changed = [line[3:] for line in done.stdout.splitlines() if line.strip()]
+    return [line[3:] for line in done.stdout.splitlines() if line.strip()]
+
+
+def check_committed(root: Path) -> None:
+    """Queued experiments start from the commit (a git stash of tracked files): refuse uncommitted code."""
+    changed = uncommitted(WATCHED, root)
     if changed:
         shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         raise PipelineError(f"uncommitted changes in {shown}: queued experiments see only what the last commit "

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from scmrepo.exceptions import RevError, SCMError
 from scmrepo.git import Git
 
 from mlkit.errors import PipelineError, run_main
+from mlkit.experiments import head, uncommitted
 from mlkit.io import read_json
 from mlkit.params import CompareParams, load_params
 
@@ -106,9 +106,7 @@ def read_at(path: str, rev: str) -> bytes | None:
 # ---------------------------------------------------------------- promote
 def committed_head() -> str:
     """HEAD's sha, when HEAD is what compare judged: pipeline files committed and outputs up to date."""
-    changed = subprocess.run(["git", "status", "--porcelain", "--", *PIPELINE_FILES],
-                             capture_output=True, text=True, check=True).stdout.split("\n")
-    changed = [line[3:] for line in changed if line.strip()]
+    changed = uncommitted(PIPELINE_FILES, Path("."))
     if changed:
         raise PipelineError(f"promote: commit {', '.join(changed)} first; the registry versions commits")
     with Repo(".") as repo:
@@ -116,7 +114,7 @@ def committed_head() -> str:
     if stale:
         raise PipelineError(f"promote: the pipeline is not up to date ({', '.join(sorted(stale))}); "
                             "run `dvc repro` and commit dvc.lock first")
-    return Git(".").get_rev()
+    return head(Path("."))
 
 
 def version_at(commit: str) -> str | None:
