@@ -276,11 +276,12 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def check_queue_idle(root: Path, linger: float = 30.0) -> None:
+def check_queue_idle(root: Path, linger: float = 15.0) -> None:
     """Nothing else queued or running, and no worker of an earlier run still about to exit.
 
     A worker stays up to 10 s after the queue empties; a task queued in that window can be taken by a
-    worker that is shutting down and then shows `Running` forever. So a new sweep waits for them to end.
+    worker that is shutting down and then shows `Running` forever. So a new sweep waits for them to end,
+    and stops workers that outstay that with nothing to do (on a loaded machine one can hang on exit).
     """
     busy = [e for e in queue_status(root) if e["status"] not in DONE]
     if busy:
@@ -288,11 +289,13 @@ def check_queue_idle(root: Path, linger: float = 30.0) -> None:
                             "(`dvc queue status`); queue workers would run them with this sweep: wait for them, "
                             "or `dvc queue remove --queued`")
     deadline = time.monotonic() + linger
-    while pids := live_workers(root):
-        if time.monotonic() > deadline:
-            raise PipelineError(f"queue workers of an earlier run are still alive (pid {', '.join(map(str, pids))}) "
-                                "with nothing to do; `dvc queue stop` ends them")
+    while live_workers(root) and time.monotonic() < deadline:
         time.sleep(0.5)
+    if live_workers(root):
+        stop_workers(root)  # idle: the queue holds nothing for them, so nothing is lost
+    if pids := live_workers(root):
+        raise PipelineError(f"queue workers of an earlier run are still alive (pid {', '.join(map(str, pids))}) "
+                            "with nothing to do and outlived TERM and KILL; `dvc queue stop --kill` ends them")
 
 
 def enqueue(grid: Grid, prefix: str | None, root: Path) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import time
 
 import dvc.api
 import pytest
@@ -115,6 +116,18 @@ def test_uncommitted_code_is_refused(digits: Project) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("error: uncommitted changes in stages/train.py") and done.stderr.count("\n") == 1
     assert "No experiment tasks in the queue." in digits.dvc("queue", "status").stdout
+
+
+def test_idle_workers_of_an_earlier_run_are_stopped_before_a_new_sweep(digits: Project) -> None:
+    # A worker with nothing to do lingers, and on a loaded machine can hang on exit; a worker shutting
+    # down could take the new sweep's task and leave it `Running` forever, so the sweep ends it first.
+    ex.start_workers(1, digits.path)
+    deadline = time.monotonic() + 20
+    while not ex.live_workers(digits.path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ex.live_workers(digits.path), "dvc queue start left no worker record"
+    ex.check_queue_idle(digits.path, linger=0)
+    assert ex.live_workers(digits.path) == []
 
 
 def test_resplit_report_flags_the_overfitted_gamma(built: Project) -> None:
