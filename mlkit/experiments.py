@@ -524,6 +524,8 @@ def sweep(set_params: Sequence[str], *, jobs: int = 2, prefix: str | None = None
     revs = enqueue(grid, prefix, root)
     report(f"queued {len(revs)} experiment(s); running them with {jobs} queue worker(s)")
     outcomes = wait(revs, jobs, root, timeout=timeout, report=report)
+    if not any(e["status"] not in DONE for e in queue_status(root)):
+        stop_workers(root)  # idle now: otherwise they linger ~10 s, and the next sweep waits for them
     names = [o.name for o in outcomes if o.status == "Success"]
     return SweepResult(grid, outcomes, exp_rows(root, names) if names else [])
 

@@ -82,6 +82,7 @@ def test_a_grid_runs_in_parallel_and_leaves_the_workspace_alone(built: Project) 
     for name in found:
         assert name in done.stdout  # the table
     untouched(digits, params)  # queued runs happen in temporary folders
+    assert ex.live_workers(digits.path) == []  # the sweep's workers end with it, none left idling
 
 
 def test_a_failed_experiment_exits_1_with_its_log(built: Project) -> None:
