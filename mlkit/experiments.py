@@ -258,9 +258,17 @@ def live_workers(root: Path) -> list[int]:
         except (OSError, ValueError):
             continue
         pid = info.get("pid")
-        if info.get("returncode") is None and isinstance(pid, int) and _alive(pid):
+        if info.get("returncode") is None and isinstance(pid, int) and _alive(pid) and _is_worker(pid):
             pids.append(pid)
     return pids
+
+
+def _is_worker(pid: int) -> bool:
+    """A record outlives a worker killed with its wrapper; its pid may since belong to another process."""
+    try:
+        return b"queue-worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # no /proc (macOS) or no access: trust DVC's record
+        return True
 
 
 def _alive(pid: int) -> bool:
