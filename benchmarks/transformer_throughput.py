@@ -31,12 +31,12 @@ import json, sys
 import pandas as pd
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
                           TrainingArguments)
-from mlkit.transformer import resolve_checkpoint
+from mlkit.hub import resolve_checkpoint
 checkpoint, batch, length, epochs, lr, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
 sampling = sys.argv[7]
 labels = json.load(open("metrics/data_card.json"))["labels"]
 train = pd.read_parquet("data/augmented/train.parquet")
-source, _ = resolve_checkpoint(checkpoint)
+source, _ = resolve_checkpoint(checkpoint, "checkpoint")
 tokenizer = AutoTokenizer.from_pretrained(source)
 model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=len(labels))
 encoded = tokenizer(train["text"].tolist(), truncation=True, max_length=length)

@@ -23,6 +23,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from tqdm.auto import tqdm
 
 from mlkit.errors import PipelineError
+from mlkit.hub import first_line, resolve_checkpoint
 from mlkit.params import AugmentParams
 from mlkit.table import dedupe_key, has_text, label_counts, label_key
 
@@ -164,16 +165,18 @@ def translate_apertium(texts: list[str], pair: str) -> list[str]:
     return [line.strip() for line in lines]
 
 
-def translate_marian(texts: list[str], checkpoint: str, batch_size: int) -> list[str]:
-    """Batched seq2seq translation (MarianMT or any seq2seq checkpoint), on the GPU when there is one."""
+def translate_marian(texts: list[str], checkpoint: str, batch_size: int, key: str) -> list[str]:
+    """Batched seq2seq translation (MarianMT or any seq2seq checkpoint), on the GPU when there is one.
+    `key`: the params key naming the checkpoint, for errors."""
     import torch
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+    source, local = resolve_checkpoint(checkpoint, key)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-        model = AutoModelForSeq2SeqLM.from_pretrained(checkpoint)
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
+        model = AutoModelForSeq2SeqLM.from_pretrained(source, local_files_only=local)
     except (OSError, ValueError) as exc:
-        raise PipelineError(f"augment.backtranslate: cannot load {checkpoint!r} ({str(exc).splitlines()[0]})") from None
+        raise PipelineError(f"{key}: cannot load {checkpoint!r} ({first_line(exc)})") from None
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).eval()
     longest = min(256, getattr(model.config, "max_position_embeddings", 512) - 1)  # never past the model's positions
@@ -194,8 +197,10 @@ def translate_marian(texts: list[str], checkpoint: str, batch_size: int) -> list
 def backtranslate(texts: list[str], params: AugmentParams) -> list[str]:
     options = params.backtranslate
     if options.backend == "marian":
-        there = translate_marian(texts, options.checkpoint_to, options.batch_size)
-        return translate_marian(there, options.checkpoint_back, options.batch_size)
+        there = translate_marian(texts, options.checkpoint_to, options.batch_size,
+                                 "augment.backtranslate.checkpoint_to")
+        return translate_marian(there, options.checkpoint_back, options.batch_size,
+                                "augment.backtranslate.checkpoint_back")
     source, pivot = APERTIUM_CODES[params.language], APERTIUM_CODES[options.pivot]
     return translate_apertium(translate_apertium(texts, f"{source}-{pivot}"), f"{pivot}-{source}")
 

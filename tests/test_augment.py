@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -197,13 +198,21 @@ def test_marian_back_translation_runs_batched_through_transformers(tmp_path) -> 
     assert backtranslate(["", "the storm"], params)[0] == ""
 
 
-def test_unknown_marian_checkpoint_is_one_clear_error(tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("checkpoint, message", [
+    ("{tmp}/nothing", "augment.backtranslate.checkpoint_to: no folder {tmp}/nothing"),
+    # no network here: one question to the Hub, not huggingface_hub's five retries (about 50 s for two legs)
+    ("no-such-org/opus-mt-xx-yy", "augment.backtranslate.checkpoint_to: 'no-such-org/opus-mt-xx-yy' "),
+])
+def test_unknown_marian_checkpoint_is_one_clear_error(tmp_path, checkpoint: str, message: str) -> None:
     pytest.importorskip("torch")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    checkpoint, message = checkpoint.format(tmp=tmp_path), message.format(tmp=tmp_path)
     params = AugmentParams(methods=["backtranslate"], backtranslate={
-        "backend": "marian", "checkpoint_to": str(tmp_path / "nothing"), "checkpoint_back": str(tmp_path / "nothing")})
-    with pytest.raises(PipelineError, match="augment.backtranslate: cannot load"):
+        "backend": "marian", "checkpoint_to": checkpoint, "checkpoint_back": checkpoint})
+    started = time.monotonic()
+    with pytest.raises(PipelineError) as raised:
         backtranslate(["a text"], params)
+    assert str(raised.value).startswith(message)
+    assert time.monotonic() - started < 15
 
 
 def test_digits_pass_through_and_refuse_methods() -> None:

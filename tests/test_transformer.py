@@ -106,9 +106,9 @@ def test_max_length_over_the_model_limit(trained: Project) -> None:
 def test_labels_the_head_cannot_hold(trained: Project, tmp_path: Path) -> None:
     # A checkpoint already fine-tuned for two labels cannot take the six emotions.
     make = (
-        "import sys; from mlkit.transformer import resolve_checkpoint; "
+        "import sys; from mlkit.hub import resolve_checkpoint; "
         "from transformers import AutoModelForSequenceClassification as M, AutoTokenizer as T; "
-        "src, _ = resolve_checkpoint('sentence-transformers/all-MiniLM-L6-v2'); "
+        "src, _ = resolve_checkpoint('sentence-transformers/all-MiniLM-L6-v2', 'checkpoint'); "
         "M.from_pretrained(src, num_labels=2, id2label={0: 'negative', 1: 'positive'}).save_pretrained(sys.argv[1]); "
         "T.from_pretrained(src).save_pretrained(sys.argv[1])"
     )
