@@ -70,6 +70,14 @@ def copy_project(dest: Path) -> Project:
     return project
 
 
+def digits_project(dest: Path) -> Project:
+    """The project on the digits preset (seconds per run), committed: queued experiments start from the commit."""
+    project = copy_project(dest)
+    (project.path / "params.yaml").write_text((ROOT / "presets" / "digits.yaml").read_text())
+    project.commit("digits")
+    return project
+
+
 def emotion_project(dest: Path) -> Project:
     """The project, committed, on a 1,500-row slice of the real emotion set (fast enough for many runs)."""
     project = copy_project(dest)

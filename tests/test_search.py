@@ -9,7 +9,7 @@ import sys
 import optuna
 import pytest
 
-from conftest import ENV, ROOT, Project, copy_project
+from conftest import ENV, Project, digits_project
 
 SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.005"]
 
@@ -17,9 +17,7 @@ SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.0
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """The digits preset (seconds per run), reproduced and committed: trials rerun only train onwards."""
-    project = copy_project(tmp_path_factory.mktemp("search") / "project")
-    (project.path / "params.yaml").write_text((ROOT / "presets" / "digits.yaml").read_text())
-    project.commit("digits")
+    project = digits_project(tmp_path_factory.mktemp("search") / "project")
     project.dvc("repro")
     project.commit("digits: dvc.lock")
     return project

@@ -9,17 +9,9 @@ import time
 import dvc.api
 import pytest
 
-from conftest import ROOT, Project, copy_project
+from conftest import Project, digits_project
 from mlkit import experiments as ex
 from mlkit.errors import PipelineError
-
-
-def digits_project(path) -> Project:
-    """The project on the digits preset, committed (queued experiments start from the commit)."""
-    project = copy_project(path)
-    (project.path / "params.yaml").write_text((ROOT / "presets" / "digits.yaml").read_text())
-    project.commit("digits")
-    return project
 
 
 @pytest.fixture
