@@ -12,12 +12,36 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 # Our commits must not depend on the machine's git identity.
 GIT_ID = ["-c", "user.name=benchmark", "-c", "user.email=benchmark@example.invalid"]
 # `path: ../x` in a params or preset file: a dataset outside the repo, relative to the repo root.
 OUTSIDE_PATH = re.compile(r"^(\s*(?:-\s+)?path:\s*)(['\"]?)(\.\./[^'\"\s#]+)\2", re.MULTILINE)
+
+
+# What an experiment on a model parameter reruns, run by hand: the baseline DVC's overhead is measured against.
+DIRECT = "python -m stages.train && python -m stages.evaluate && python -m stages.compare"
+
+
+def set_params(project: Path, values: dict[str, Any]) -> None:
+    """What `-S section.key=value` does to params.yaml, for a direct run."""
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for key, value in values.items():
+        section, name = key.split(".")
+        params[section][name] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+
+
+def load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
 
 
 def env() -> dict[str, str]:

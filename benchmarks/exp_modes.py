@@ -16,15 +16,14 @@ import os
 import statistics
 import sys
 
-from _project import commit, project_copy, run, table
+from _project import DIRECT, commit, load, project_copy, run, set_params, table
 
 RESET = "git checkout params.yaml dvc.lock && dvc checkout -q -f"
 
 
 def main(repeat: int) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
-    print(f"command: python benchmarks/exp_modes.py --repeat {repeat}; nproc {os.cpu_count()}; "
-          f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"command: python benchmarks/exp_modes.py --repeat {repeat}; nproc {os.cpu_count()}; {load()}")
     times: dict[str, list[float]] = {m: [] for m in ("(a) direct", "(b) exp run", "(c) exp run --temp",
                                                       "(d) queue + run-all")}
     with project_copy() as project:
@@ -34,10 +33,8 @@ def main(repeat: int) -> None:
         commit(project, "reproduced")
         for i in range(repeat):
             gamma = 0.002 + i / 1000  # a new value each time: nothing comes from the run cache
-            times["(a) direct"].append(run(
-                f"python -c \"import yaml; d = yaml.safe_load(open('params.yaml')); d['model']['gamma'] = {gamma}; "
-                "yaml.safe_dump(d, open('params.yaml', 'w'), sort_keys=False)\" && "
-                "python -m stages.train && python -m stages.evaluate && python -m stages.compare", project))
+            set_params(project, {"model.gamma": gamma})
+            times["(a) direct"].append(run(DIRECT, project))
             run(RESET, project)
             times["(b) exp run"].append(run(f"dvc exp run -S model.gamma={gamma}1", project))
             run(RESET, project)

@@ -13,23 +13,10 @@ import statistics
 import sys
 from pathlib import Path
 
-import yaml
-
-from _project import commit, project_copy, run, table
+from _project import DIRECT, commit, project_copy, run, set_params, table
 
 GAMMAS = (0.5, 0.8, 1.2)  # each new, so train (and what follows it) really reruns every time
 NOOP_RUNS = 5
-DIRECT = "python -m stages.train && python -m stages.evaluate && python -m stages.compare"
-
-
-def set_gamma(project: Path, gamma: float) -> None:
-    """What `-S model.gamma=G` does to params.yaml, for the direct run."""
-    path = project / "params.yaml"
-    params = yaml.safe_load(path.read_text(encoding="utf-8"))
-    params["model"]["gamma"] = gamma
-    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-
-
 def row(name: str, exp: float, direct: float) -> list[str]:
     return [name, f"{exp:.2f}", f"{direct:.2f}", f"{exp / direct:.2f}"]
 
@@ -50,7 +37,7 @@ def main() -> None:
         for gamma in GAMMAS:  # alternate (a) and (b), so drift in the machine hits both alike
             run("git checkout -q -- params.yaml dvc.lock", project)
             exp_times.append(run(f"dvc exp run -S model.gamma={gamma}", project))
-            set_gamma(project, gamma)
+            set_params(project, {"model.gamma": gamma})
             direct_times.append(run(DIRECT, project))
             rows.append(row(f"gamma={gamma}", exp_times[-1], direct_times[-1]))
         exp_med, direct_med = statistics.median(exp_times), statistics.median(direct_times)

@@ -22,44 +22,22 @@ import os
 import platform
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import yaml
 
-from _project import ROOT, commit, project_copy, run, table
+from _project import DIRECT, ROOT, commit, load, project_copy, run, set_params, table
 
 sys.path.insert(0, str(ROOT))
-from mlkit.experiments import live_workers  # noqa: E402
+from mlkit.experiments import stop_workers  # noqa: E402
 
 GRIDS = {
     "default": {"model.gamma": ["0.5", "0.8", "1.2"], "model.C": ["1", "2"]},
     "digits": {"model.gamma": ["0.0005", "0.002"], "model.C": ["1"]},
 }
-DIRECT = "python -m stages.train && python -m stages.evaluate && python -m stages.compare"
-
-
-def load() -> str:
-    try:
-        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "load average unknown"
-
-
-def set_point(project: Path, point: dict[str, str]) -> None:
-    path = project / "params.yaml"
-    params = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for key, text in point.items():
-        section, name = key.split(".")
-        params[section][name] = yaml.safe_load(text)
-    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-
-
 def settle(project: Path) -> None:
     """Before a timed mode: no worker of the last one still idling, no run cache to restore from."""
-    run("dvc queue stop", project)
-    while live_workers(project):
-        time.sleep(0.5)
+    stop_workers(project)
     shutil.rmtree(project / ".dvc" / "cache" / "runs", ignore_errors=True)
 
 
@@ -90,7 +68,7 @@ def main() -> None:
         loads["(c) direct"] = load()
         seconds = 0.0
         for point in points:
-            set_point(project, point)
+            set_params(project, {key: yaml.safe_load(text) for key, text in point.items()})
             seconds += run(DIRECT, project)
         times["(c) direct"] = seconds
         run("git checkout -q -- params.yaml", project)
