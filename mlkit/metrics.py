@@ -54,13 +54,22 @@ def classification_metrics(y_true: Any, y_pred: Any, task: str, labels: list[str
     return result
 
 
+def bootstrap(score: Callable[[np.ndarray], float], n_rows: int, resamples: int, seed: int) -> np.ndarray:
+    """`score(rows)` over `resamples` seeded draws of `n_rows` row indices with replacement."""
+    rng = np.random.default_rng(seed)
+    return np.array([score(rng.integers(0, n_rows, n_rows)) for _ in range(resamples)])
+
+
+def percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]:
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 def bootstrap_interval(score: Callable[[np.ndarray], float], n_rows: int, resamples: int = 1000,
                        seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of `score(rows)` over resampled row indices."""
-    rng = np.random.default_rng(seed)
-    values = [score(rng.integers(0, n_rows, n_rows)) for _ in range(resamples)]
-    tail = (1 - level) / 2 * 100
-    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+    return percentile_interval(bootstrap(score, n_rows, resamples, seed), level)
 
 
 @dataclass(frozen=True)
@@ -78,18 +87,17 @@ def paired_bootstrap(y_true: Any, new: Any, champion: Any, metric: str, task: st
                      level: float = 0.95) -> PairedBootstrap:
     """Both models scored on the same resampled rows each time, so row difficulty cancels out."""
     true, a, b = (targets(v, task, labels) for v in (y_true, new, champion))
-    rng = np.random.default_rng(seed)
     n = len(true)
-    differences = np.empty(resamples)
-    for i in range(resamples):
-        weight = np.bincount(rng.integers(0, n, n), minlength=n)
-        differences[i] = (score(metric, true, a, labels, positive, weight)
-                          - score(metric, true, b, labels, positive, weight))
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(differences, [tail, 100 - tail])
+
+    def difference(rows: np.ndarray) -> float:
+        weight = np.bincount(rows, minlength=n)  # a resample as integer row weights
+        return score(metric, true, a, labels, positive, weight) - score(metric, true, b, labels, positive, weight)
+
+    differences = bootstrap(difference, n, resamples, seed)
+    low, high = percentile_interval(differences, level)
     new_score, old_score = score(metric, true, a, labels, positive), score(metric, true, b, labels, positive)
     return PairedBootstrap(new=new_score, champion=old_score, difference=new_score - old_score,
-                           low=float(low), high=float(high),
+                           low=low, high=high,
                            p_value=float((1 + np.sum(differences <= 0)) / (resamples + 1)))
 
 
@@ -109,7 +117,11 @@ def predictions_frame(frame: pd.DataFrame, truth: list, predicted: list, task: s
 
 def read_predictions(source: Any, task: str) -> pd.DataFrame:
     """predictions_frame's CSV back, with label sets as lists again for multilabel."""
-    frame = pd.read_csv(source, dtype={"label": str, "prediction": str}, keep_default_na=False)
+    return label_sets(pd.read_csv(source, dtype={"label": str, "prediction": str}, keep_default_na=False), task)
+
+
+def label_sets(frame: pd.DataFrame, task: str) -> pd.DataFrame:
+    """A predictions frame read as text: multilabel cells split back into lists (in place)."""
     if task == "multilabel":
         for column in ("label", "prediction"):
             frame[column] = [[v for v in cell.split(PREDICTION_SEPARATOR) if v] for cell in frame[column]]

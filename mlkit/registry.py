@@ -11,6 +11,7 @@ import argparse
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,12 +83,18 @@ def find_champion(params: CompareParams) -> Champion | None:
     return stage_holder(params.champion_stage)
 
 
+@lru_cache(maxsize=4)
+def files_at(rev: str) -> DVCFileSystem:
+    """The repository's files at `rev` through DVC; opened once per revision (compare reads several)."""
+    return DVCFileSystem(home(), rev=rev)
+
+
 @contextmanager
 def model_at(rev: str) -> Iterator[Path]:
     """The model folder as committed at `rev`, read through DVC (its cache, else the default remote)."""
     with tempfile.TemporaryDirectory(prefix="champion-") as folder:
         try:
-            DVCFileSystem(home(), rev=rev).get(MODEL, f"{folder}/model", recursive=True)
+            files_at(rev).get(MODEL, f"{folder}/model", recursive=True)
         except (DvcException, FileNotFoundError, OSError) as exc:
             why = " ".join(str(exc).split()) or type(exc).__name__
             raise PipelineError(f"champion at {rev[:12]}: cannot read {MODEL} ({why}); "
@@ -98,7 +105,7 @@ def model_at(rev: str) -> Iterator[Path]:
 def read_at(path: str, rev: str) -> bytes | None:
     """A DVC- or git-tracked file's bytes at `rev`, or None when it is not there."""
     try:
-        return DVCFileSystem(home(), rev=rev).read_bytes(path)
+        return files_at(rev).read_bytes(path)
     except (DvcException, FileNotFoundError, OSError):
         return None
 

@@ -14,12 +14,12 @@ import pandas as pd
 
 from mlkit.errors import PipelineError, run_main
 from mlkit.io import read_table, replacing, write_json
-from mlkit.metrics import (PairedBootstrap, classification_metrics, metric_names, paired_bootstrap,
+from mlkit.metrics import (PairedBootstrap, classification_metrics, label_sets, metric_names, paired_bootstrap,
                            predictions_frame, read_predictions)
 from mlkit.models import load_model, read_card
 from mlkit.params import CompareParams, load_params
 from mlkit.registry import Champion, find_champion, model_at, read_at
-from mlkit.table import dedupe_key
+from mlkit.table import dedupe_key, has_text
 
 MODEL = "models/model"
 TEST = "data/split/test.parquet"
@@ -41,7 +41,7 @@ def champion_predictions(champion: Champion, test: pd.DataFrame, truth: list, ta
         theirs = pd.read_csv(io.BytesIO(saved), dtype=str, keep_default_na=False)
         ours = predictions_frame(test, truth, truth, task).astype(str)
         if theirs[ROW_COLUMNS].equals(ours[ROW_COLUMNS]):
-            return read_predictions(io.BytesIO(saved), task)["prediction"].tolist(), np.ones(len(test), bool), \
+            return label_sets(theirs, task)["prediction"].tolist(), np.ones(len(test), bool), \
                 "its own predictions on this same test split"
     trained_on = read_at(CHAMPION_TRAIN, champion.rev)
     if trained_on is None:
@@ -60,7 +60,7 @@ def champion_predictions(champion: Champion, test: pd.DataFrame, truth: list, ta
 
 def row_key(frame: pd.DataFrame) -> pd.Series:
     """What makes two rows the same example: the text, or the row id for numeric data (digits)."""
-    return dedupe_key(frame["text"]) if "text" in frame.columns else frame["id"].astype(str)
+    return dedupe_key(frame["text"]) if has_text(frame) else frame["id"].astype(str)
 
 
 def decide(result: PairedBootstrap | None, params: CompareParams) -> tuple[str, str]:
@@ -76,7 +76,8 @@ def decide(result: PairedBootstrap | None, params: CompareParams) -> tuple[str, 
 
 
 def report(champion: Champion | None, how: str, result: PairedBootstrap | None, decision: str, reason: str,
-           table: list[tuple[str, float | None, float]], params: CompareParams, metric: str) -> str:
+           table: list[tuple[str, float | None, float]], params: CompareParams) -> str:
+    metric = params.metric
     verdict = f"**Decision: {decision}.** {reason[0].upper()}{reason[1:]}."
     if champion is None:
         lines = [f"No champion: nothing is assigned to stage `{params.champion_stage}` of the registry.", verdict]
@@ -115,7 +116,7 @@ def main() -> None:
     new_scores = classification_metrics(truth, new, task, labels, positive)
     decision, reason = decide(result, params)
     table = [(name, old_scores.get(name), new_scores[name]) for name in metric_names(task, positive)]
-    text = report(champion, how, result, decision, reason, table, params, params.metric)
+    text = report(champion, how, result, decision, reason, table, params)
     with replacing(OUT_MD) as tmp:
         tmp.write_text(text, encoding="utf-8")
     write_json(OUT_JSON, {
