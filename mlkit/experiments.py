@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -299,8 +298,7 @@ def check_queue_idle(root: Path, linger: float = 15.0) -> None:
     deadline = time.monotonic() + linger
     while live_workers(root) and time.monotonic() < deadline:
         time.sleep(0.5)
-    if live_workers(root):
-        stop_workers(root)  # idle: the queue holds nothing for them, so nothing is lost
+    stop_workers(root)  # any still there are idle: the queue holds nothing for them, so nothing is lost
     if pids := live_workers(root):
         raise PipelineError(f"queue workers of an earlier run are still alive (pid {', '.join(map(str, pids))}) "
                             "with nothing to do and outlived TERM and KILL; `dvc queue stop --kill` ends them")
@@ -538,11 +536,8 @@ def sweep(set_params: Sequence[str], *, jobs: int = 2, prefix: str | None = None
     return SweepResult(grid, outcomes, exp_rows(root, names) if names else [])
 
 
-def comma_list(text: str, kind: Callable[[str], Any] = float) -> list[Any]:
-    items = [t.strip() for t in re.split(r",", text) if t.strip()]
+def comma_list(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
     if not items:
         raise PipelineError(f"{text!r}: expected comma-separated values")
-    try:
-        return [kind(t) for t in items]
-    except ValueError:
-        raise PipelineError(f"{text!r}: expected comma-separated {kind.__name__} values") from None
+    return items

@@ -164,8 +164,8 @@ def main() -> None:
     if args.command == "build":
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(build(args.tarballs), encoding="utf-8")
-        check(args.output)
-        print(f"{args.output}: {', '.join(f'{n}@{v}' for n, v in referenced_versions().items())} inlined")
+        versions = check(args.output)
+        print(f"{args.output}: {', '.join(f'{n}@{v}' for n, v in versions.items())} inlined")
     else:
         versions = check()
         print(f"{TEMPLATE.relative_to(ROOT)}: {', '.join(f'{n}@{v}' for n, v in versions.items())}, intact")

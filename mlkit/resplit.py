@@ -167,11 +167,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.command == "run":
-        gammas = ex.comma_list(args.gamma, str)
+        gammas = ex.comma_list(args.gamma)
         for g in gammas:
             if ex.number(g) is None:
                 raise PipelineError(f"--gamma: {g!r} is not a number")
-        seeds = ex.comma_list(args.seeds, str)
+        seeds = ex.comma_list(args.seeds)
         for s in seeds:
             if not re.fullmatch(r"-?\d+", s):
                 raise PipelineError(f"--seeds: {s!r} is not an integer")

@@ -286,7 +286,7 @@ def open_study(args: argparse.Namespace, space: list[Dimension]) -> tuple[optuna
 
 
 # ---------------------------------------------------------------- the search
-def search(args: argparse.Namespace) -> int:
+def search(args: argparse.Namespace) -> None:
     root = Path(ex.git("rev-parse", "--show-toplevel", root=Path.cwd()))
     check_metric(args.metric)
     space = [parse_dimension(text) for text in args.space]
@@ -356,10 +356,10 @@ def search(args: argparse.Namespace) -> int:
         raise
     finally:
         clone.remove()
-    return report(study, args, mine)
+    report(study, args, mine)
 
 
-def report(study: optuna.Study, args: argparse.Namespace, mine: dict[int, bool]) -> int:
+def report(study: optuna.Study, args: argparse.Namespace, mine: dict[int, bool]) -> None:
     trials = study.get_trials(deepcopy=False)
     count = {state: sum(t.state == state for t in trials) for state in TrialState}
     print(f"\nstudy {args.study} ({args.storage}): {len(trials)} trials, {count[TrialState.COMPLETE]} complete, "
@@ -374,7 +374,6 @@ def report(study: optuna.Study, args: argparse.Namespace, mine: dict[int, bool])
     print(f"experiment: {name}   (dvc exp apply {name})")
     if mine and not any(mine.values()):
         raise PipelineError(f"study {args.study}: every trial of this worker failed (see the log tails above)")
-    return 0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -402,7 +401,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main() -> None:
     # Stopped by SIGTERM as by Ctrl+C: trials in flight are told FAIL, the queue and the clone are cleaned up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    sys.exit(search(parse_args()))
+    search(parse_args())
 
 
 if __name__ == "__main__":
