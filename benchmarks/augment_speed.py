@@ -18,12 +18,12 @@ from _project import ROOT, table
 sys.path.insert(0, str(ROOT))
 from joblib.externals.loky import get_reusable_executor  # noqa: E402
 
-from mlkit.augment import synonyms_of, variants  # noqa: E402
-from mlkit.dataset import build_dataset  # noqa: E402
-from mlkit.params import AugmentParams, DataParams, FileSource, SplitParams  # noqa: E402
-from mlkit.sources import read_source  # noqa: E402
-from mlkit.split import split_frame  # noqa: E402
-from mlkit.wordnet import load  # noqa: E402
+from mlkit.core.params import AugmentParams, DataParams, FileSource, SplitParams  # noqa: E402
+from mlkit.data.augment import synonyms_of, variants  # noqa: E402
+from mlkit.data.dataset import build_dataset  # noqa: E402
+from mlkit.data.sources import read_source  # noqa: E402
+from mlkit.data.split import split_frame  # noqa: E402
+from mlkit.data.wordnet import load  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "datasets" / "disaster_tweets" / "train.csv"
 

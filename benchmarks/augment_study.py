@@ -18,8 +18,8 @@ from _project import ROOT, commit, env, project_copy, rewrite_dataset_paths, run
 
 sys.path.insert(0, str(ROOT))
 
-from mlkit.metrics import bootstrap_interval, read_predictions, targets  # noqa: E402
-from mlkit.metrics import score as metric_score  # noqa: E402
+from mlkit.modeling.metrics import bootstrap_interval, read_predictions, targets  # noqa: E402
+from mlkit.modeling.metrics import score as metric_score  # noqa: E402
 
 # One fast model per task for every setting, so the settings are what differs.
 STUDIES = {
@@ -69,7 +69,7 @@ def main(tasks: list[str]) -> None:
         study = STUDIES[task]
         rows = []
         with project_copy() as project:
-            run(f"python -m mlkit.preset {task}", project)
+            run(f"mlkit preset {task}", project)
             rewrite_dataset_paths(project / "params.yaml")
             commit(project, task)
             for name, settings in study["settings"].items():

@@ -27,7 +27,7 @@ def main(repeat: int) -> None:
     times: dict[str, list[float]] = {m: [] for m in ("(a) direct", "(b) exp run", "(c) exp run --temp",
                                                       "(d) queue + run-all")}
     with project_copy() as project:
-        run("python -m mlkit.preset digits", project)
+        run("mlkit preset digits", project)
         commit(project, "digits")
         run("dvc repro", project)
         commit(project, "reproduced")

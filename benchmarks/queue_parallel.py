@@ -3,7 +3,7 @@
     python benchmarks/queue_parallel.py            # default preset, model.gamma x model.C, ~20 s per point
     python benchmarks/queue_parallel.py --quick    # digits, 2 points: checks that the script works
 
-(a) python -m mlkit.sweep -S model.gamma=... -S model.C=... -j 2
+(a) mlkit sweep -S model.gamma=... -S model.C=... -j 2
 (b) the same grid with -j 1
 (c) per point: set the two params in params.yaml; python -m stages.train && python -m stages.evaluate
     && python -m stages.compare (what an experiment reruns), one point after another
@@ -25,11 +25,10 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from _project import DIRECT, ROOT, commit, load, project_copy, run, set_params, table
 
 sys.path.insert(0, str(ROOT))
-from mlkit.experiments import stop_workers  # noqa: E402
+from mlkit.tools.queue import stop_workers  # noqa: E402
 
 GRIDS = {
     "default": {"model.gamma": ["0.5", "0.8", "1.2"], "model.C": ["1", "2"]},
@@ -49,13 +48,13 @@ def main() -> None:
     grid = GRIDS[preset]
     points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     set_args = [a for key, values in grid.items() for a in ("-S", f"{key}={','.join(values)}")]
-    sweep = f"python -m mlkit.sweep {' '.join(repr(a) if '=' in a else a for a in set_args)}"
+    sweep = f"mlkit sweep {' '.join(repr(a) if '=' in a else a for a in set_args)}"
 
     print(f"command: python {' '.join(sys.argv)} (cwd {Path.cwd()})")
     print(f"machine: {platform.node()}, nproc {os.cpu_count()}, {platform.platform()}, "
           f"python {platform.python_version()}; {load()}")
     with project_copy() as project:
-        run(f"python -m mlkit.preset {preset}", project)
+        run(f"mlkit preset {preset}", project)
         run("dvc repro", project)
         commit(project, f"{preset}: baseline run")
         times: dict[str, float] = {}

@@ -43,7 +43,7 @@ def main() -> None:
         server.bucket("dvc")
         server.bucket("rclone")
         with server:
-            timed(f"python -m mlkit.remote add storage s3://dvc/store --endpoint {server.endpoint} --default",
+            timed(f"mlkit remote add storage s3://dvc/store --endpoint {server.endpoint} --default",
                   project, {})
             commit(project, "remote")
             cache = project / ".dvc/cache/files/md5"

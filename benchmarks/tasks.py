@@ -39,7 +39,7 @@ def main(names: list[str]) -> None:
     rows, study = [], None
     for name in names:
         with project_copy() as project:
-            run(f"python -m mlkit.preset {name}", project)
+            run(f"mlkit preset {name}", project)
             rewrite_dataset_paths(project / "params.yaml")
             seconds = run("dvc repro", project)
             card, metrics = read(project, "metrics/data_card.json"), read(project, "metrics/eval/metrics.json")
@@ -51,7 +51,7 @@ def main(names: list[str]) -> None:
             print(f"done: {name} ({seconds:.1f} s)", flush=True)
             if name == "digits":
                 study = gamma_study(project)
-    print("\n`python -m mlkit.preset NAME && dvc repro` in a fresh copy (empty cache); "
+    print("\n`mlkit preset NAME && dvc repro` in a fresh copy (empty cache); "
           "test f1 = F1 of the positive class, binary tasks only\n")
     print(table(HEADERS, rows))
     if study:

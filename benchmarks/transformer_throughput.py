@@ -24,14 +24,21 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._project import ROOT, env, project_copy, rewrite_dataset_paths, run, table  # noqa: E402
+from benchmarks._project import (  # noqa: E402
+    ROOT,
+    env,
+    project_copy,
+    rewrite_dataset_paths,
+    run,
+    table,
+)
 
 PLAIN = r"""
 import json, sys
 import pandas as pd
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
                           TrainingArguments)
-from mlkit.hub import resolve_checkpoint
+from mlkit.core.hub import resolve_checkpoint
 checkpoint, batch, length, epochs, lr, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
 sampling = sys.argv[7]
 labels = json.load(open("metrics/data_card.json"))["labels"]
@@ -68,7 +75,7 @@ def main() -> None:
         run("dvc repro augment", project)  # upstream first: the timed runs below share its output
         model = params["model"]
         plain_runs, grouped_runs, stage_runs = [], [], []
-        for turn in range(args.repeat):  # alternate, so that load from other processes hits all alike
+        for _ in range(args.repeat):  # alternate, so that load from other processes hits all alike
             for sampling, runs in (("random", plain_runs), ("group_by_length", grouped_runs)):
                 plain = subprocess.run(
                     [sys.executable, "-c", PLAIN, model["checkpoint"], str(args.batch_size), str(args.max_length),

@@ -12,31 +12,35 @@ import io
 import numpy as np
 import pandas as pd
 
-from mlkit.errors import PipelineError, run_main
-from mlkit.io import read_table, replacing, write_json
-from mlkit.metrics import (PairedBootstrap, classification_metrics, label_sets, metric_names, paired_bootstrap,
-                           predictions_frame, read_predictions)
-from mlkit.models import load_model, read_card
-from mlkit.params import CompareParams, load_params
-from mlkit.registry import Champion, find_champion, model_at, read_at
-from mlkit.table import dedupe_key, has_text
+from mlkit.core import paths
+from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.io import read_table, replacing, write_json
+from mlkit.core.params import CompareParams, load_params
+from mlkit.core.table import dedupe_key, has_text
+from mlkit.modeling.base import load_model, read_card
+from mlkit.modeling.champion import Champion, find_champion, model_at, read_at
+from mlkit.modeling.metrics import (
+    PairedBootstrap,
+    classification_metrics,
+    label_sets,
+    metric_names,
+    paired_bootstrap,
+    predictions_frame,
+    read_predictions,
+)
 
-MODEL = "models/model"
-TEST = "data/split/test.parquet"
-PREDICTIONS = "metrics/eval/predictions.csv"
 ROW_COLUMNS = ["id", "text", "label"]  # the same test rows, in the same order
-CHAMPION_TRAIN = "data/split/train.parquet"  # before augmentation: the texts themselves
-OUT_JSON = "metrics/compare.json"
-OUT_MD = "metrics/compare.md"
+CHAMPION_TRAIN = paths.split("train")  # before augmentation: the texts themselves
 
 
-def champion_predictions(champion: Champion, test: pd.DataFrame, truth: list, task: str) -> tuple[list, np.ndarray, str]:
+def champion_predictions(champion: Champion, test: pd.DataFrame, truth: list,
+                         task: str) -> tuple[list, np.ndarray, str]:
     """The champion's predictions on the test rows, which rows count, and how they were obtained.
 
     Its own saved predictions when they cover exactly these rows; otherwise its model re-scores the
     current test split, and rows it was trained on (another split put them in its train) are left out.
     """
-    saved = read_at(PREDICTIONS, champion.rev)
+    saved = read_at(paths.PREDICTIONS, champion.rev)
     if saved is not None:
         theirs = pd.read_csv(io.BytesIO(saved), dtype=str, keep_default_na=False)
         ours = predictions_frame(test, truth, truth, task).astype(str)
@@ -69,7 +73,8 @@ def decide(result: PairedBootstrap | None, params: CompareParams) -> tuple[str, 
         return "promote", "there is no champion yet"
     level = f"{params.level:.0%}"
     if result.low > params.min_gain:
-        return "promote", f"the new model is better: the {level} interval of the difference lies above {params.min_gain:g}"
+        return "promote", (f"the new model is better: the {level} interval of the difference lies above "
+                           f"{params.min_gain:g}")
     if result.high < 0:
         return "keep", f"the new model is worse: the {level} interval of the difference lies below 0"
     return "keep", f"no clear gain: the {level} interval of the difference does not lie above {params.min_gain:g}"
@@ -82,6 +87,7 @@ def report(champion: Champion | None, how: str, result: PairedBootstrap | None, 
     if champion is None:
         lines = [f"No champion: nothing is assigned to stage `{params.champion_stage}` of the registry.", verdict]
     else:
+        assert result is not None  # main() bootstraps whenever there is a champion
         lines = [f"Champion: {champion.described} (commit `{champion.rev[:12]}`), {how}.", "",
                  f"Test `{metric}`: champion {result.champion:.4f}, new {result.new:.4f}, difference "
                  f"**{result.difference:+.4f}** ({params.level:.0%} interval {result.low:+.4f} to {result.high:+.4f}, "
@@ -97,13 +103,13 @@ def report(champion: Champion | None, how: str, result: PairedBootstrap | None, 
 
 def main() -> None:
     params = load_params().compare
-    card = read_card(MODEL)
+    card = read_card(paths.MODEL)
     task, labels, positive = card["task"], card["labels"], card.get("positive_label")
     if params.metric not in metric_names(task, positive):
         raise PipelineError(f"compare.metric: {params.metric!r} does not apply to a {task} task; "
                             f"allowed: {', '.join(metric_names(task, positive))}")
-    test = read_table(TEST)
-    new = read_predictions(PREDICTIONS, task)["prediction"].tolist()
+    test = read_table(paths.split("test"))
+    new = read_predictions(paths.PREDICTIONS, task)["prediction"].tolist()
     truth = [list(v) for v in test["labels"]] if task == "multilabel" else test["label"].astype(str).tolist()
     champion = find_champion(params)
     result, how, old_scores = None, "", {}
@@ -117,9 +123,9 @@ def main() -> None:
     decision, reason = decide(result, params)
     table = [(name, old_scores.get(name), new_scores[name]) for name in metric_names(task, positive)]
     text = report(champion, how, result, decision, reason, table, params)
-    with replacing(OUT_MD) as tmp:
+    with replacing(paths.COMPARE_MD) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    write_json(OUT_JSON, {
+    write_json(paths.COMPARE_JSON, {
         "champion": champion.described if champion else None,
         "champion_rev": champion.rev if champion else None,
         "metric": f"test.{params.metric}",

@@ -3,16 +3,13 @@
 import numpy as np
 from dvclive import Live
 
-from mlkit.errors import run_main
-from mlkit.io import read_table, replacing
-from mlkit.metrics import as_matrix, classification_metrics, predictions_frame
-from mlkit.models import load_model
-from mlkit.params import load_params
-from mlkit.split import SPLITS
+from mlkit.core import paths
+from mlkit.core.errors import run_main
+from mlkit.core.io import read_table, replacing
+from mlkit.core.params import load_params
+from mlkit.modeling.base import indicator, load_model
+from mlkit.modeling.metrics import classification_metrics, predictions_frame
 
-MODEL = "models/model"
-SPLIT_DIR = "data/split"
-OUT = "metrics/eval"
 GAP_METRICS = ("accuracy", "f1_macro", "f1_weighted", "f1")
 
 
@@ -32,21 +29,22 @@ def confusion_pairs(truth: list, predicted: list, task: str) -> tuple[list[str],
 def curve_inputs(truth: list, scores: np.ndarray, task: str, labels: list[str], positive: str | None):
     """Binary: the positive class. Otherwise one-vs-rest, micro-averaged over labels."""
     if task == "binary":
+        assert positive is not None  # a binary model always names its positive label
         return np.asarray([t == positive for t in truth], dtype=int), scores[:, labels.index(positive)]
-    indicator = as_matrix(truth if task == "multilabel" else [[t] for t in truth], labels)
-    return indicator.ravel(), scores.ravel()
+    matrix = indicator(truth if task == "multilabel" else [[t] for t in truth], labels)
+    return matrix.ravel(), scores.ravel()
 
 
 def main() -> None:
     load_params()  # the whole file is checked even though evaluate reads no section of it
-    model = load_model(MODEL)
+    model = load_model(paths.MODEL)
     task, labels, positive = model.task, model.labels, model.positive_label
     key = "labels" if task == "multilabel" else "label"
-    with replacing(OUT, is_dir=True) as folder:
+    with replacing(paths.EVAL, is_dir=True) as folder:
         live = Live(str(folder), dvcyaml=False, save_dvc_exp=False)
         results = {}
-        for split in SPLITS:
-            frame = read_table(f"{SPLIT_DIR}/{split}.parquet")
+        for split in paths.SPLITS:
+            frame = read_table(paths.split(split))
             truth = [list(v) if task == "multilabel" else v for v in frame[key]]
             predicted = model.predict(frame)
             results[split] = classification_metrics(truth, predicted, task, labels, positive)

@@ -1,21 +1,19 @@
 """fetch: read every configured source into data/raw.parquet and describe it in the data card."""
 
-from mlkit.dataset import build_dataset
-from mlkit.errors import run_main
-from mlkit.io import write_json, write_table
-from mlkit.params import load_params
-from mlkit.sources import read_source
-
-RAW = "data/raw.parquet"
-CARD = "metrics/data_card.json"
+from mlkit.core import paths
+from mlkit.core.errors import run_main
+from mlkit.core.io import write_json, write_table
+from mlkit.core.params import load_params
+from mlkit.data.dataset import build_dataset
+from mlkit.data.sources import read_source
 
 
 def main() -> None:
     params = load_params()
     frames = [read_source(spec) for spec in params.data.sources]
     dataset, card = build_dataset(frames, params.data)
-    write_table(RAW, dataset)
-    write_json(CARD, card)
+    write_table(paths.RAW, dataset)
+    write_json(paths.DATA_CARD, card)
     print(f"fetch: {card['rows']} rows, {card['task']}, labels {card['rows_per_label']}; dropped {card['dropped']}")
 
 

@@ -9,56 +9,53 @@ import time
 
 from dvclive import Live
 
-from mlkit.errors import PipelineError, run_main
-from mlkit.io import md5_file, read_json, read_table, replacing
-from mlkit.models import SklearnModel, build_pipeline
-from mlkit.params import load_params
-from mlkit.table import has_text
-
-TRAIN = "data/augmented/train.parquet"
-VALID = "data/split/valid.parquet"
-DATA_CARD = "metrics/data_card.json"
-OUT = "models/model"
-CURVES = "metrics/train"
+from mlkit.core import paths
+from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.io import md5_file, read_json, read_table, replacing
+from mlkit.core.params import load_params
+from mlkit.core.table import has_text
+from mlkit.modeling.base import Model
+from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
 
 
 def main() -> None:
     params = load_params()
-    data_card = read_json(DATA_CARD)
-    train = read_table(TRAIN)
+    data_card = read_json(paths.DATA_CARD)
+    train = read_table(paths.AUGMENTED_TRAIN)
     task, labels, positive = data_card["task"], data_card["labels"], data_card["positive_label"]
     transformer = params.model.type == "transformer"
+    model: Model
     if transformer:
-        from mlkit.transformer import TransformerModel
+        from mlkit.modeling.transformer import TransformerModel
 
         if not has_text(train):
             raise PipelineError("params.yaml: model.type: transformer needs text data (these rows are features)")
         model = TransformerModel.build(params.model, task, labels, positive)  # checks before any work
-        valid = read_table(VALID)
+        valid = read_table(paths.split("valid"))
     else:
         model = SklearnModel(build_pipeline(params.features, params.model, task, has_text(train)),
                              task, labels, positive)
         valid = None
     # Both outputs are built in scratch folders and swapped in together only when training succeeded.
-    with replacing(CURVES, is_dir=True) as curves, replacing(OUT, is_dir=True) as folder:
+    with replacing(paths.TRAIN_METRICS, is_dir=True) as curves, replacing(paths.MODEL, is_dir=True) as folder:
         live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
         (curves / "plots" / "metrics").mkdir(parents=True, exist_ok=True)  # the plots out exists for sklearn too
-        model.live = live
         started = time.perf_counter()
-        model.fit(train, valid)
+        timings = model.fit(train, valid, live=live)
         seconds = time.perf_counter() - started
         live.log_metric("fit_seconds", round(seconds, 2), plot=False)
-        for name, value in getattr(model, "timings", {}).items():
+        for name, value in timings.items():
             live.log_metric(name, round(value, 4), plot=False)
         live.make_summary()
         (curves / "params.yaml").unlink(missing_ok=True)  # DVCLiveCallback's copy of TrainingArguments
         card = {
             "params": {"features": params.features.model_dump(mode="json"),
                        "model": params.model.model_dump(mode="json")},
-            "train_data": {"path": TRAIN, "md5": md5_file(TRAIN), "rows": len(train)},
+            "train_data": {"path": paths.AUGMENTED_TRAIN, "md5": md5_file(paths.AUGMENTED_TRAIN), "rows": len(train)},
         }
         if valid is not None:
-            card["valid_data"] = {"path": VALID, "md5": md5_file(VALID), "rows": len(valid)}
+            card["valid_data"] = {"path": paths.split("valid"), "md5": md5_file(paths.split("valid")),
+                                  "rows": len(valid)}
         model.save(folder, card)
     what = f"{params.model.type} ({params.model.checkpoint})" if transformer else params.model.type
     print(f"train: {what} on {len(train)} rows in {seconds:.1f} s")

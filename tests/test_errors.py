@@ -6,8 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
-
-from conftest import Project, copy_project, dataset, ROOT
+from conftest import ROOT, Project, copy_project, dataset
 
 OUTPUTS = ["data/raw.parquet", "data/split/train.parquet", "data/augmented/train.parquet",
            "models/model/model.skops", "metrics/eval/metrics.json", "metrics/data_card.json"]
@@ -112,7 +111,7 @@ def test_bad_parameter_stops_every_stage(good: Project, section: str, values: di
 
 
 def test_unknown_preset(good: Project) -> None:
-    result = good.run("python", "-m", "mlkit.preset", "imdb", check=False)
+    result = good.run("python", "-m", "mlkit.tools.preset", "imdb", check=False)
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "error: preset 'imdb': unknown; available: default, digits, disaster_tweets, emotion, emotion_transformer, ru_emotion")

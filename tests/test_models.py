@@ -7,15 +7,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ROOT, dataset
-from mlkit.dataset import build_dataset
-from mlkit.table import has_text
-from mlkit.metrics import classification_metrics
-from mlkit.models import SklearnModel, build_pipeline, load_model
-from mlkit.params import validate
-from mlkit.sources import read_source
-from mlkit.split import split_frame
+
+from mlkit.core.params import validate
+from mlkit.core.table import has_text
+from mlkit.data.dataset import build_dataset
+from mlkit.data.sources import read_source
+from mlkit.data.split import split_frame
+from mlkit.modeling.base import load_model
+from mlkit.modeling.metrics import classification_metrics
+from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
 
 
 def prepared(preset: str, **model) -> tuple[dict[str, pd.DataFrame], dict, object]:
@@ -33,7 +34,8 @@ def prepared(preset: str, **model) -> tuple[dict[str, pd.DataFrame], dict, objec
 def fit_and_score(preset: str, **model) -> tuple[SklearnModel, dict[str, dict]]:
     parts, card, params = prepared(preset, **model)
     pipeline = build_pipeline(params.features, params.model, card["task"], has_text(parts["train"]))
-    fitted = SklearnModel(pipeline, card["task"], card["labels"], card["positive_label"]).fit(parts["train"])
+    fitted = SklearnModel(pipeline, card["task"], card["labels"], card["positive_label"])
+    fitted.fit(parts["train"])
     key = "labels" if card["task"] == "multilabel" else "label"
     scores = {
         name: classification_metrics(list(part[key]), fitted.predict(part), card["task"], card["labels"],
@@ -72,7 +74,8 @@ def test_russian_multilabel_weighted_f1_beats_the_hackathon_baseline() -> None:
 def test_saved_model_reloads_with_identical_predictions(tmp_path: Path) -> None:
     parts, card, params = prepared("emotion")
     pipeline = build_pipeline(params.features, params.model, card["task"], True)
-    model = SklearnModel(pipeline, card["task"], card["labels"]).fit(parts["train"].head(2000))
+    model = SklearnModel(pipeline, card["task"], card["labels"])
+    model.fit(parts["train"].head(2000))
     model.save(tmp_path, {})
     again = load_model(tmp_path)
     assert again.predict(parts["test"]) == model.predict(parts["test"])
@@ -86,6 +89,7 @@ def test_every_model_type_trains_on_every_task_kind(model_type: str) -> None:
         parts, card, params = prepared(preset, type=model_type, n_estimators=20)
         small = parts["train"].head(600)
         pipeline = build_pipeline(params.features, params.model, card["task"], True)
-        model = SklearnModel(pipeline, card["task"], card["labels"], card["positive_label"]).fit(small)
+        model = SklearnModel(pipeline, card["task"], card["labels"], card["positive_label"])
+        model.fit(small)
         scores = model.scores(parts["test"].head(50))
         assert scores.shape == (50, len(card["labels"]))

@@ -8,8 +8,8 @@ import pytest
 from browser import CHROMIUM, NO_CHROMIUM, rendered
 from conftest import ROOT, Project
 
-from mlkit import offline_plots
-from mlkit.errors import PipelineError
+from mlkit.core.errors import PipelineError
+from mlkit.tools import offline_plots
 
 
 def test_template_inlines_the_libraries_dvc_references() -> None:

@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlkit.errors import PipelineError
-from mlkit.params import validate
+from mlkit.core.errors import PipelineError
+from mlkit.core.params import validate
+
+pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = sorted((ROOT / "presets").glob("*.yaml"))

@@ -68,7 +68,7 @@ def test_bad_parameter_leaves_outputs_untouched(project: Project) -> None:
 
 def test_predict_on_a_labelled_file(project: Project, tmp_path) -> None:
     project.dvc("repro")
-    result = project.stage("predict", str(dataset("emotion/val.txt")), "--output", str(tmp_path / "out.csv"))
+    result = project.tool("predict", str(dataset("emotion/val.txt")), "--output", str(tmp_path / "out.csv"))
     assert result.returncode == 0, result.stderr
     scores = json.loads(result.stdout[result.stdout.index("{"):])
     assert scores["accuracy"] > 0.5

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ENV, ROOT, Project, copy_project, dataset
-from mlkit.remote import tracked_secrets
 from s3server import KEY, SECRET, S3Server
+
+from mlkit.tools.remote import tracked_secrets
 
 BUCKET = "dvc"
 REMOTE_URL = f"s3://{BUCKET}/store"
@@ -55,7 +55,7 @@ def pushed(output: str) -> int:
 
 def use_s3(project: Project, server: S3Server, secret: str = SECRET) -> None:
     """The README's set-up: remote in .dvc/config, keys from the environment into .dvc/config.local."""
-    sh(project, sys.executable, "-m", "mlkit.remote", "add", "storage", REMOTE_URL, "--endpoint", server.endpoint,
+    sh(project, sys.executable, "-m", "mlkit.tools.remote", "add", "storage", REMOTE_URL, "--endpoint", server.endpoint,
        "--default", "--local-credentials", env={"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": secret})
 
 
@@ -107,7 +107,7 @@ def test_no_tracked_file_holds_a_secret(project: Project, server: S3Server) -> N
     (project.path / "leak.ini").write_text(f"secret_access_key = {SECRET}\n")
     project.commit("oops")
     assert tracked_secrets(project.path) == ["leak.ini"]
-    failed = sh(project, sys.executable, "-m", "mlkit.remote", "secrets", check=False)
+    failed = sh(project, sys.executable, "-m", "mlkit.tools.remote", "secrets", check=False)
     assert failed.returncode == 1 and failed.stderr.startswith("error: credentials in tracked files: leak.ini")
 
 
@@ -162,7 +162,7 @@ def test_wrong_credentials_fail_clearly_and_touch_nothing(project: Project, serv
     assert "Forbidden" in failed.stderr or "403" in failed.stderr, failed.stderr
     assert cache_snapshot(project) == cache and hashes(project.path) == outputs
     assert server.objects(BUCKET) == []
-    checked = sh(project, sys.executable, "-m", "mlkit.remote", "check", check=False, timeout=60)
+    checked = sh(project, sys.executable, "-m", "mlkit.tools.remote", "check", check=False, timeout=60)
     assert checked.returncode == 1 and checked.stderr.startswith("error: remote storage (s3://dvc/store): access denied")
 
 

@@ -14,11 +14,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ENV, ROOT, dataset
-from mlkit.errors import PipelineError
-from mlkit.params import EmbeddedSource, FileSource, HubSource, UrlSource, DigitsSource
-from mlkit.sources import read_source
+
+from mlkit.core.errors import PipelineError
+from mlkit.core.params import (
+    DigitsSource,
+    EmbeddedSource,
+    FileSource,
+    HubSource,
+    UrlSource,
+)
+from mlkit.data.sources import read_source
+
+pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 
 ROWS = pd.DataFrame({"review": ["good film", "bad film", "fine film"], "stars": ["pos", "neg", "pos"]})
 
@@ -174,8 +182,8 @@ def test_hub_source_goes_through_load_dataset(tmp_path: Path, monkeypatch) -> No
 def test_unknown_hub_dataset_fails_fast_in_one_line(tmp_path: Path, offline: str) -> None:
     # A subprocess: huggingface_hub reads HF_HUB_OFFLINE once, at import. Without a network (or with
     # one: the Hub answers "not found"), the user gets one line in seconds, not load_dataset's retries.
-    code = ("from mlkit.errors import run_main\nfrom mlkit.params import HubSource\n"
-            "from mlkit.sources import read_source\n"
+    code = ("from mlkit.core.errors import run_main\nfrom mlkit.core.params import HubSource\n"
+            "from mlkit.data.sources import read_source\n"
             "run_main(lambda: read_source(HubSource(kind='hub', dataset='no-such-user/no-such-set')))")
     env = {**ENV, "HF_HUB_OFFLINE": offline, "HF_HOME": str(tmp_path / "hf")}
     started = time.monotonic()

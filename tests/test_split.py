@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import dataset
-from mlkit.dataset import build_dataset
-from mlkit.errors import PipelineError
-from mlkit.params import DataParams, FileSource, SplitParams
-from mlkit.split import overlap, split_frame
-from mlkit.sources import read_source
+
+from mlkit.core.errors import PipelineError
+from mlkit.core.params import DataParams, FileSource, SplitParams
+from mlkit.data.dataset import build_dataset
+from mlkit.data.sources import read_source
+from mlkit.data.split import overlap, split_frame
+
+pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 
 RU_LABELS = ["anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"]
 

@@ -8,10 +8,11 @@ import time
 
 import dvc.api
 import pytest
-
 from conftest import Project, digits_project
-from mlkit import experiments as ex
-from mlkit.errors import PipelineError
+
+from mlkit.core.errors import PipelineError
+from mlkit.tools import queue as ex
+from mlkit.tools.grid import expand
 
 
 @pytest.fixture
@@ -48,21 +49,21 @@ def untouched(project: Project, params_before: str) -> None:
 
 
 def test_grid_expands_as_dvc_does() -> None:
-    grid = ex.expand(["model.C=0.5,1,1.5,2", "model.gamma=0.5,1", "augment.methods=[synonyms,emoji]"])
+    grid = expand(["model.C=0.5,1,1.5,2", "model.gamma=0.5,1", "augment.methods=[synonyms,emoji]"])
     assert len(grid) == 8 and grid.is_sweep
     assert grid.keys == ["model.C", "model.gamma", "augment.methods"]
     assert grid.points[0] == ["model.C=0.5", "model.gamma=0.5", "augment.methods=[synonyms,emoji]"]
-    single = ex.expand(["augment.methods=[synonyms,emoji]"])  # a list value, not a sweep
+    single = expand(["augment.methods=[synonyms,emoji]"])  # a list value, not a sweep
     assert len(single) == 1 and not single.is_sweep
-    assert len(ex.expand(["model.C=range(1,4)"])) == 3
+    assert len(expand(["model.C=range(1,4)"])) == 3
     with pytest.raises(PipelineError, match="only params.yaml"):
-        ex.expand(["other.yaml:model.C=1"])
+        expand(["other.yaml:model.C=1"])
 
 
 def test_a_grid_runs_in_parallel_and_leaves_the_workspace_alone(built: Project) -> None:
     digits = built
     params = digits.file("params.yaml").read_text()
-    done = tool(digits, "mlkit.sweep", "-S", "model.gamma=0.001,0.01", "-S", "model.C=1,2", "-j", "2",
+    done = tool(digits, "mlkit.tools.sweep", "-S", "model.gamma=0.001,0.01", "-S", "model.C=1,2", "-j", "2",
                 "--name", "g", "--best", "valid.accuracy")
     assert done.returncode == 0, done.stdout + done.stderr
     found = experiments(digits, "g")
@@ -80,7 +81,7 @@ def test_a_grid_runs_in_parallel_and_leaves_the_workspace_alone(built: Project) 
 def test_a_failed_experiment_exits_1_with_its_log(built: Project) -> None:
     digits = built
     # data.limit=5 passes the schema, but 5 digits cannot be split stratified: the split stage fails.
-    done = tool(digits, "mlkit.sweep", "-S", "data.limit=5,1797", "--name", "f")
+    done = tool(digits, "mlkit.tools.sweep", "-S", "data.limit=5,1797", "--name", "f")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "experiment f-1 failed" in done.stderr
     assert "stratified splitting needs at least 3" in done.stderr  # from `dvc queue logs f-1`
@@ -93,7 +94,7 @@ def test_a_failed_experiment_exits_1_with_its_log(built: Project) -> None:
     ("model.gamma=0.001,-1", "params.yaml with -S model.gamma=-1: model.gamma: must be a number > 0"),
 ])
 def test_a_bad_grid_queues_nothing(digits: Project, override: str, expected: str) -> None:
-    done = tool(digits, "mlkit.sweep", "-S", "model.C=1,2", "-S", override)
+    done = tool(digits, "mlkit.tools.sweep", "-S", "model.C=1,2", "-S", override)
     assert done.returncode == 1
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
@@ -105,7 +106,7 @@ def test_a_bad_grid_queues_nothing(digits: Project, override: str, expected: str
 def test_uncommitted_code_is_refused(digits: Project) -> None:
     with digits.file("stages/train.py").open("a") as f:
         f.write("# an edit the queued runs would not see\n")
-    done = tool(digits, "mlkit.sweep", "-S", "model.C=1,2")
+    done = tool(digits, "mlkit.tools.sweep", "-S", "model.C=1,2")
     assert done.returncode == 1
     assert done.stderr.startswith("error: uncommitted changes in stages/train.py") and done.stderr.count("\n") == 1
     assert "No experiment tasks in the queue." in digits.dvc("queue", "status").stdout
@@ -125,11 +126,11 @@ def test_idle_workers_of_an_earlier_run_are_stopped_before_a_new_sweep(digits: P
 
 def test_resplit_report_flags_the_overfitted_gamma(built: Project) -> None:
     digits = built
-    done = tool(digits, "mlkit.resplit", "run", "--gamma", "0.001,0.1", "--seeds", "1,2", "-j", "2")
+    done = tool(digits, "mlkit.tools.resplit", "run", "--gamma", "0.001,0.1", "--seeds", "1,2", "-j", "2")
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(experiments(digits, "resplit")) == 4
 
-    again = tool(digits, "mlkit.resplit", "report", "--out", "study", "--threshold", "0.1")  # from exp_show only
+    again = tool(digits, "mlkit.tools.resplit", "report", "--out", "study", "--threshold", "0.1")  # from exp_show only
     assert again.returncode == 0, again.stderr
     assert "queued" not in again.stderr and len(experiments(digits, "resplit")) == 4
     with digits.file("study/curves.csv").open() as f:

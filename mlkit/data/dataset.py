@@ -1,0 +1,183 @@
+"""Assemble the sources into one clean dataset and decide the task and label set, once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from mlkit.core.errors import PipelineError
+from mlkit.core.params import DataParams
+from mlkit.core.table import dedupe_key, has_text, label_counts, label_key, natural
+
+
+@dataclass
+class Cleaned:
+    frame: pd.DataFrame
+    dropped: Counter = field(default_factory=Counter)
+
+
+
+
+
+
+
+
+def normalise_whitespace(texts: pd.Series) -> pd.Series:
+    return texts.str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def row_ids(frame: pd.DataFrame) -> pd.Series:
+    """A stable id from source name and original row, so later rows can point to their origin."""
+    keys = frame["source"].astype(str) + ":" + frame["row"].astype(str)
+    return keys.map(lambda k: hashlib.sha1(k.encode()).hexdigest()[:16])
+
+
+def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    kinds = {label_key(f) for f in frames}
+    if len(kinds) > 1:
+        raise PipelineError(
+            "data.sources: some sources have one label column and others a list of label_columns; "
+            "use one kind for every source"
+        )
+    if len({has_text(f) for f in frames}) > 1:
+        raise PipelineError("data.sources: digits (numeric features) cannot be mixed with text sources")
+    return pd.concat(frames, ignore_index=True)
+
+
+def map_labels(frame: pd.DataFrame, params: DataParams) -> Cleaned:
+    """Apply label_map and drop_labels, then check every label against the declared set."""
+    key = label_key(frame)
+    dropped: Counter = Counter()
+    mapping = params.label_map
+    drop = set(params.drop_labels)
+    if key == "label":
+        frame = frame.assign(label=frame["label"].map(lambda v: mapping.get(v, v)))
+        keep = ~frame["label"].isin(drop)
+        dropped["label in data.drop_labels"] += int((~keep).sum())
+        frame = frame[keep]
+        empty = frame["label"] == ""
+        dropped["empty label"] += int(empty.sum())
+        frame = frame[~empty]
+        seen = set(frame["label"])
+    else:
+        labels = frame["labels"].map(lambda ls: sorted({mapping.get(v, v) for v in ls} - drop))
+        frame = frame.assign(labels=labels)
+        empty = frame["labels"].map(len) == 0
+        dropped["no label"] += int(empty.sum())
+        frame = frame[~empty]
+        seen = {label for ls in frame["labels"] for label in ls}
+    if params.labels is not None:
+        unknown = sorted(seen - set(params.labels))
+        if unknown:
+            row = frame[frame[key].map(lambda v: bool(set([v] if isinstance(v, str) else v) & set(unknown)))].iloc[0]
+            raise PipelineError(
+                f"source {row['source']!r} row {row['row']}: label {unknown[0]!r} is not in data.labels "
+                f"({', '.join(params.labels)}); map it with data.label_map or drop it with data.drop_labels"
+            )
+    return Cleaned(frame, +dropped)
+
+
+def clean_texts(frame: pd.DataFrame, conflicts: str) -> Cleaned:
+    """Normalise whitespace, drop empty texts, keep one row per text, settle conflicting labels."""
+    dropped: Counter = Counter()
+    frame = frame.assign(text=normalise_whitespace(frame["text"]))
+    empty = frame["text"] == ""
+    dropped["empty text"] = int(empty.sum())
+    frame = frame[~empty]
+
+    key = label_key(frame)
+    target = frame[key].map(lambda v: v if isinstance(v, str) else "\x1f".join(v))  # hashable label
+    keyed = frame.assign(_key=dedupe_key(frame["text"]), _target=target)
+    n_targets = keyed.groupby("_key", sort=False)["_target"].transform("nunique")
+    clean = keyed[n_targets == 1]
+    dup = clean.duplicated("_key")
+    dropped["duplicate text"] = int(dup.sum())
+    kept = [clean[~dup].drop(columns=["_key", "_target"])]
+
+    conflicted = keyed[n_targets > 1]
+    if len(conflicted):
+        if conflicts == "drop":
+            dropped["conflicting labels"] = len(conflicted)
+        else:
+            winners = []
+            for _, group in conflicted.groupby("_key", sort=False):
+                counts = group["_target"].value_counts()
+                if len(counts) > 1 and counts.iloc[0] == counts.iloc[1]:
+                    dropped["conflicting labels, no majority"] += len(group)
+                    continue
+                winners.append(group[group["_target"] == counts.index[0]].iloc[:1])
+                dropped["conflicting labels, outvoted or duplicate"] += len(group) - 1
+            if winners:
+                kept.append(pd.concat(winners).drop(columns=["_key", "_target"]))
+    result = pd.concat(kept).sort_index()
+    return Cleaned(result, +dropped)
+
+
+def decide_task(frame: pd.DataFrame, params: DataParams) -> tuple[str, list[str]]:
+    key = label_key(frame)
+    if key == "labels":
+        labels = sorted({label for ls in frame["labels"] for label in ls})
+        task = "multilabel"
+    else:
+        labels = sorted(frame["label"].unique(), key=natural)
+        task = "binary" if len(labels) == 2 else "multiclass"
+    if params.labels is not None:
+        labels = [label for label in params.labels if label in set(labels)]
+    if len(labels) < 2:
+        raise PipelineError(f"data: only {len(labels)} label(s) left after cleaning ({', '.join(labels)}); need 2 or more")
+    if params.task != "auto" and params.task != task:
+        raise PipelineError(
+            f"data.task: is {params.task!r} but the data is {task} ({len(labels)} labels: {', '.join(labels[:10])})"
+        )
+    return task, labels
+
+
+
+
+def positive_label(task: str, labels: list[str], params: DataParams) -> str | None:
+    if task != "binary":
+        if params.positive_label is not None:
+            raise PipelineError(f"data.positive_label: only for binary tasks; this one is {task}")
+        return None
+    chosen = params.positive_label if params.positive_label is not None else labels[-1]
+    if chosen not in labels:
+        raise PipelineError(f"data.positive_label: {chosen!r} is not a label; labels are {', '.join(labels)}")
+    return chosen
+
+
+def build_dataset(frames: list[pd.DataFrame], params: DataParams) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Turn the raw source tables into the clean dataset and its data card."""
+    frame = combine(frames)
+    rows_read = frame.groupby("source", sort=False).size().to_dict()
+    mapped = map_labels(frame, params)
+    dropped = mapped.dropped
+    frame = mapped.frame
+    if has_text(frame):
+        cleaned = clean_texts(frame, params.conflicts)
+        dropped += cleaned.dropped
+        frame = cleaned.frame
+    if frame.empty:
+        reasons = ", ".join(f"{k}: {v}" for k, v in dropped.items()) or "the sources are empty"
+        raise PipelineError(f"data: no rows left after cleaning ({reasons})")
+    if params.limit is not None and len(frame) > params.limit:
+        dropped["over data.limit"] = len(frame) - params.limit
+        frame = frame.sample(n=params.limit, random_state=params.seed).sort_index()
+    task, labels = decide_task(frame, params)
+    frame = frame.assign(id=row_ids(frame))
+    columns = ["id", "text" if has_text(frame) else "features", label_key(frame), "source"]
+    frame = frame[columns].reset_index(drop=True)
+    card = {
+        "task": task,
+        "labels": labels,
+        "positive_label": positive_label(task, labels, params),
+        "rows": len(frame),
+        "rows_read": rows_read,
+        "rows_per_source": frame.groupby("source", sort=False).size().to_dict(),
+        "rows_per_label": label_counts(frame),
+        "dropped": dict(dropped),
+    }
+    return frame, card

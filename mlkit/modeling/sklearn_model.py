@@ -1,0 +1,134 @@
+"""The scikit-learn backend: TF-IDF features and an estimator in one Pipeline, saved with skops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import skops.io as sio
+from joblib import parallel_config
+from sklearn.base import ClassifierMixin
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import SVC, LinearSVC
+
+from mlkit.core.errors import PipelineError, first_line
+from mlkit.core.params import FeatureParams, ModelParams
+from mlkit.modeling.base import CARD_FILE, Model, indicator
+
+MODEL_FILE = "model.skops"
+# Types a saved pipeline may hold beyond skops' defaults; anything else in a file refuses to load.
+TRUSTED_TYPES = ["scipy.sparse._csr.csr_matrix", "scipy.sparse._csc.csc_matrix"]
+
+
+def build_estimator(params: ModelParams) -> ClassifierMixin:
+    if params.type == "svc":
+        return SVC(C=params.C, gamma=params.gamma, kernel=params.kernel, class_weight=params.class_weight,
+                   random_state=params.seed)
+    if params.type == "linear_svc":
+        return LinearSVC(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter,
+                         random_state=params.seed)
+    if params.type == "logreg":
+        return LogisticRegression(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter,
+                                  random_state=params.seed)
+    return RandomForestClassifier(n_estimators=params.n_estimators, class_weight=params.class_weight,
+                                  random_state=params.seed, n_jobs=-1)
+
+
+def build_features(params: FeatureParams) -> FeatureUnion:
+    parts = []
+    common = dict(min_df=params.min_df, max_features=params.max_features, sublinear_tf=params.sublinear_tf,
+                  lowercase=params.lowercase)
+    if params.word_ngrams:
+        parts.append(("word", TfidfVectorizer(analyzer="word", ngram_range=tuple(params.word_ngrams), **common)))
+    if params.char_ngrams:
+        parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(params.char_ngrams), **common)))
+    return FeatureUnion(parts)
+
+
+def build_pipeline(features: FeatureParams, model: ModelParams, task: str, text: bool) -> Pipeline:
+    estimator = build_estimator(model)
+    if task == "multilabel":
+        estimator = OneVsRestClassifier(estimator, n_jobs=-1)
+    steps = [("features", build_features(features))] if text else []
+    # Digits keep their raw pixel values: the classic C/gamma study is defined on them.
+    return Pipeline(steps + [("classifier", estimator)])
+
+
+def inputs(frame: pd.DataFrame) -> Any:
+    if "text" in frame.columns:
+        return frame["text"].astype(str).tolist()
+    return np.vstack(frame["features"].to_numpy())
+
+
+class SklearnModel(Model):
+    """A scikit-learn Pipeline (TF-IDF features and an estimator, or an estimator on digits' pixels)."""
+
+    backend = "sklearn"
+
+    def __init__(self, pipeline: Pipeline, task: str, labels: list[str], positive_label: str | None = None):
+        super().__init__(task, labels, positive_label)
+        self.pipeline = pipeline
+
+    def _targets(self, frame: pd.DataFrame) -> Any:
+        if self.task == "multilabel":
+            return indicator(frame["labels"], self.labels)
+        return frame["label"].astype(str).to_numpy()
+
+    def fit(self, train: pd.DataFrame, valid: pd.DataFrame | None = None, live: Any = None) -> dict[str, float]:
+        """`valid` and `live` are unused: scikit-learn models are tuned by experiments, in one fit."""
+        # No memory-mapping for worker processes: SVC sorts sparse indices in place, which fails on
+        # joblib's read-only memmaps when one-vs-rest fits labels in parallel.
+        with parallel_config(max_nbytes=None):
+            self.pipeline.fit(inputs(train), self._targets(train))
+        return {}
+
+    def predict(self, frame: pd.DataFrame) -> list[Any]:
+        predicted = self.pipeline.predict(inputs(frame))
+        if self.task == "multilabel":
+            return [[self.labels[j] for j in np.flatnonzero(row)] for row in np.asarray(predicted)]
+        return [str(p) for p in predicted]
+
+    def scores(self, frame: pd.DataFrame) -> np.ndarray:
+        x = inputs(frame)
+        if hasattr(self.pipeline, "decision_function"):
+            raw = np.asarray(self.pipeline.decision_function(x), dtype=float)
+        else:
+            raw = np.asarray(self.pipeline.predict_proba(x), dtype=float)
+        if self.task == "multilabel":
+            return raw
+        classes = [str(c) for c in self.pipeline.classes_]
+        if raw.ndim == 1:  # binary decision_function: the score of classes_[1]
+            raw = np.column_stack([-raw, raw])
+        order = [classes.index(label) for label in self.labels]
+        return raw[:, order]
+
+    def save_files(self, directory: Path) -> None:
+        sio.dump(self.pipeline, directory / MODEL_FILE)
+
+    @classmethod
+    def load(cls, directory: Path, card: dict[str, Any]) -> SklearnModel:
+        path = directory / MODEL_FILE
+        if not path.is_file():
+            raise PipelineError(f"{path}: missing (the model card names a scikit-learn model)")
+        try:
+            unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
+        except Exception as exc:  # noqa: BLE001 - skops raises zipfile's, json's and its own errors
+            raise PipelineError(f"{path}: not a readable skops file ({first_line(exc)})") from None
+        if unknown:
+            raise PipelineError(f"{path}: holds types this project does not trust: {', '.join(unknown)}")
+        try:
+            pipeline = sio.load(path, trusted=TRUSTED_TYPES)
+        except Exception as exc:  # noqa: BLE001 - as above
+            raise PipelineError(f"{path}: not a readable skops file ({first_line(exc)})") from None
+        model = cls(pipeline, card["task"], card["labels"], card.get("positive_label"))
+        known = {str(c) for c in getattr(pipeline, "classes_", [])} if card["task"] != "multilabel" else None
+        if known is not None and known != set(model.labels):
+            raise PipelineError(f"{directory / CARD_FILE}: its labels ({', '.join(model.labels)}) are not the "
+                                f"model's classes ({', '.join(sorted(known))})")
+        return model

@@ -1,0 +1,371 @@
+"""The transformer backend: a Hugging Face checkpoint fine-tuned with transformers' Trainer, saved with safetensors.
+
+torch and transformers are imported inside the functions that need them, so the scikit-learn path
+never pays for them. The same code runs on a CPU and a GPU; only precision, pinned memory and the
+inference batch follow the device.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlkit.core.errors import PipelineError, first_line
+from mlkit.core.hub import resolve_checkpoint
+from mlkit.core.params import ModelParams
+from mlkit.modeling.base import Model, indicator, versions
+
+KEY = "params.yaml: model"
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
+
+
+def _environment() -> None:
+    """Before transformers loads: no telemetry, no fork warnings from the tokenizers' thread pool."""
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
+def position_limit(config: Any, tokenizer: Any) -> int:
+    """The most tokens the checkpoint takes: its position embeddings or its tokenizer's limit."""
+    found = [getattr(config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+    limits = [int(v) for v in found if isinstance(v, (int, float)) and 0 < v < 1_000_000]
+    return min(limits) if limits else 1_000_000
+
+
+def head_labels(config: Any, labels: list[str], checkpoint: str) -> list[str]:
+    """The label order for the model. A checkpoint with a trained head keeps its labels and order."""
+    if not any(a.endswith("ForSequenceClassification") for a in (config.architectures or [])):
+        return list(labels)  # a base model: a fresh head of any size
+    head = [str(config.id2label[i]) for i in sorted(config.id2label, key=int)]
+    if all(re.fullmatch(r"LABEL_\d+", h) for h in head) and len(head) == len(labels):
+        return list(labels)  # an unnamed head of the right size
+    if set(head) != set(labels):
+        extra = [label for label in labels if label not in head]
+        shown = ", ".join(head[:8]) + (", ..." if len(head) > 8 else "")
+        raise PipelineError(
+            f"{KEY}.checkpoint: the classification head of {checkpoint} holds {len(head)} labels ({shown}); "
+            f"the data has {len(labels)}" + (f", {len(extra)} it cannot hold: {', '.join(extra[:8])}" if extra else "")
+            + "; start from a base model or relabel the data")
+    return head
+
+
+class TransformerModel(Model):
+    """A sequence classifier plus its tokenizer and (multilabel) the per-label thresholds."""
+
+    backend = "transformer"
+
+    def __init__(self, model: Any, tokenizer: Any, task: str, labels: list[str], positive_label: str | None,
+                 max_length: int, params: ModelParams | None = None, thresholds: list[float] | None = None):
+        super().__init__(task, labels, positive_label)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.params = params
+        self.thresholds = list(thresholds) if thresholds is not None else [0.5] * len(self.labels)
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def build(cls, params: ModelParams, task: str, labels: list[str], positive_label: str | None) -> TransformerModel:
+        """Load the checkpoint with a head for `labels`; every check that needs the checkpoint happens here."""
+        _environment()
+        from transformers import (
+            AutoConfig,
+            AutoModelForSequenceClassification,
+            AutoTokenizer,
+        )
+        from transformers.utils import logging as hf_logging
+
+        source, local = resolve_checkpoint(params.checkpoint, f"{KEY}.checkpoint")
+        try:
+            config = AutoConfig.from_pretrained(source, local_files_only=local)
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
+        except (OSError, ValueError, KeyError) as exc:
+            raise PipelineError(f"{KEY}.checkpoint: cannot load {params.checkpoint!r}: {first_line(exc)}") from None
+        limit = position_limit(config, tokenizer)
+        if params.max_length > limit:
+            raise PipelineError(f"{KEY}.max_length: {params.max_length} is over the limit of {params.checkpoint} "
+                                f"({limit} tokens)")
+        labels = head_labels(config, labels, params.checkpoint)
+        problem = "multi_label_classification" if task == "multilabel" else "single_label_classification"
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # "newly initialized classifier weights" is the point of fine-tuning
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source, local_files_only=local, num_labels=len(labels), problem_type=problem,
+                id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
+        except (OSError, ValueError) as exc:
+            raise PipelineError(f"{KEY}.checkpoint: cannot load {params.checkpoint!r} for sequence "
+                                f"classification: {first_line(exc)}") from None
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        return cls(model, tokenizer, task, labels, positive_label, params.max_length, params)
+
+    # ------------------------------------------------------------ data
+    def _targets(self, frame: pd.DataFrame) -> list:
+        if self.task == "multilabel":
+            return indicator(frame["labels"], self.labels).astype(float).tolist()
+        index = {label: i for i, label in enumerate(self.labels)}
+        return [index[str(v)] for v in frame["label"]]
+
+    def _encode(self, frame: pd.DataFrame, targets: bool) -> list[dict[str, Any]]:
+        """Tokenize once, unpadded: the collator pads each batch to its own longest text."""
+        encoded = self.tokenizer(frame["text"].astype(str).tolist(), truncation=True, max_length=self.max_length)
+        keys = list(encoded.keys())
+        rows = [{k: encoded[k][i] for k in keys} for i in range(len(frame))]
+        if targets:
+            for row, target in zip(rows, self._targets(frame)):
+                row["labels"] = target
+        return rows
+
+    # ------------------------------------------------------------ training
+    def _loss_function(self, train: pd.DataFrame) -> Any:
+        """class_weight: balanced -> weighted cross-entropy (BCE with pos_weight for multilabel)."""
+        if self.params is None or self.params.class_weight != "balanced":
+            return None
+        import torch
+        import torch.nn.functional as F
+
+        targets = np.asarray(self._targets(train), dtype=float)
+        if self.task == "multilabel":
+            positives = targets.sum(axis=0)
+            weight = torch.tensor(np.where(positives > 0, (len(targets) - positives) / np.maximum(positives, 1), 1.0),
+                                  dtype=torch.float32)
+        else:
+            counts = np.bincount(targets.astype(int), minlength=len(self.labels))
+            weight = torch.tensor(np.where(counts > 0, len(targets) / (len(self.labels) * np.maximum(counts, 1)), 0.0),
+                                  dtype=torch.float32)
+
+        def loss(outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
+            logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+            w = weight.to(logits.device)
+            if self.task == "multilabel":
+                total = F.binary_cross_entropy_with_logits(logits.float(), labels.float(), pos_weight=w,
+                                                           reduction="sum")
+                count = labels.numel()
+            else:
+                total = F.cross_entropy(logits.float(), labels.long(), weight=w, reduction="sum")
+                count = labels.shape[0]
+            return total / (num_items_in_batch if num_items_in_batch is not None else count)
+
+        return loss
+
+    def _compute_metrics(self, prediction: Any) -> dict[str, float]:
+        from sklearn.metrics import accuracy_score, f1_score
+
+        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        truth = np.asarray(prediction.label_ids)
+        if self.task == "multilabel":
+            guess = (logits > 0).astype(int)  # probability 0.5; the tuned thresholds come after training
+            truth = truth.astype(int)
+            return {"f1_micro": f1_score(truth, guess, average="micro", zero_division=0),
+                    "f1_macro": f1_score(truth, guess, average="macro", zero_division=0)}
+        guess = logits.argmax(axis=1)
+        return {"accuracy": accuracy_score(truth, guess),
+                "f1_macro": f1_score(truth, guess, average="macro", labels=range(len(self.labels)), zero_division=0)}
+
+    def fit(self, train: pd.DataFrame, valid: pd.DataFrame | None = None, live: Any = None) -> dict[str, float]:
+        import torch
+        from transformers import (
+            DataCollatorWithPadding,
+            EarlyStoppingCallback,
+            Trainer,
+            TrainingArguments,
+        )
+        from transformers.integrations import DVCLiveCallback
+
+        p = self.params
+        if p is None:
+            raise PipelineError("a loaded transformer model cannot be trained again; build one from params")
+        gpu = torch.cuda.is_available()
+        if not gpu:
+            torch.set_num_threads(os.cpu_count() or 1)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        train_set = self._encode(train, targets=True)
+        valid_set = self._encode(valid, targets=True) if valid is not None and len(valid) else None
+        timings["tokenize_seconds"] = time.perf_counter() - started
+        bf16 = gpu and torch.cuda.is_bf16_supported()
+        progress = EpochProgress()
+        callbacks: list[Any] = [progress]
+        if live is not None:
+            callbacks.append(DVCLiveCallback(live=live))
+        if valid_set and p.patience:
+            callbacks.append(EarlyStoppingCallback(early_stopping_patience=p.patience))
+        with tempfile.TemporaryDirectory(prefix="mlkit-trainer-") as checkpoints:
+            args = TrainingArguments(
+                output_dir=checkpoints,
+                learning_rate=p.lr,
+                num_train_epochs=p.epochs,
+                per_device_train_batch_size=p.batch_size,
+                per_device_eval_batch_size=p.batch_size * (4 if gpu else 2),
+                gradient_accumulation_steps=p.grad_accum,
+                warmup_steps=p.warmup_ratio,  # a float in [0, 1): a share of all steps
+                weight_decay=p.weight_decay,
+                seed=p.seed,
+                data_seed=p.seed,
+                eval_strategy="epoch" if valid_set else "no",
+                save_strategy="epoch" if valid_set else "no",
+                logging_strategy="epoch",
+                load_best_model_at_end=bool(valid_set),
+                metric_for_best_model="f1_macro" if valid_set else None,
+                greater_is_better=True,
+                save_total_limit=1,
+                save_only_model=True,
+                train_sampling_strategy="group_by_length",
+                bf16=bf16,
+                fp16=gpu and not bf16,
+                dataloader_pin_memory=gpu,
+                use_cpu=not gpu,
+                report_to="none",
+            )
+            trainer = Trainer(
+                model=self.model, args=args, train_dataset=train_set, eval_dataset=valid_set,
+                processing_class=self.tokenizer, data_collator=DataCollatorWithPadding(self.tokenizer),
+                compute_metrics=self._compute_metrics if valid_set else None,
+                compute_loss_func=self._loss_function(train), callbacks=callbacks,
+            )
+            begun = time.perf_counter()
+            result = trainer.train()
+            timings["train_seconds"] = time.perf_counter() - begun
+            timings["epochs"] = float(trainer.state.epoch or 0)
+            timings["train_samples_per_second"] = result.metrics.get("train_samples_per_second", 0.0)
+            timings["loop_seconds"] = progress.loop_seconds
+            timings["loop_samples_per_second"] = len(train_set) * timings["epochs"] / max(
+                progress.loop_seconds, 1e-9)
+        self.model = trainer.model
+        if self.task == "multilabel" and valid is not None and len(valid):
+            self.thresholds = tune_thresholds(self._probabilities(valid), np.asarray(self._targets(valid)))
+        return timings
+
+    # ------------------------------------------------------------ inference
+    def _logits(self, frame: pd.DataFrame) -> np.ndarray:
+        import torch
+        from transformers import DataCollatorWithPadding
+
+        rows = self._encode(frame, targets=False)
+        if not rows:
+            return np.zeros((0, len(self.labels)))
+        device = next(self.model.parameters()).device
+        batch = 256 if device.type == "cuda" else 64
+        order = np.argsort([len(r["input_ids"]) for r in rows], kind="stable")  # little padding per batch
+        collate = DataCollatorWithPadding(self.tokenizer)
+        out = np.zeros((len(rows), len(self.labels)), dtype=np.float32)
+        self.model.eval()
+        with torch.inference_mode():
+            for start in range(0, len(rows), batch):
+                picked = order[start:start + batch]
+                inputs = {k: v.to(device) for k, v in collate([rows[i] for i in picked]).items()}
+                out[picked] = self.model(**inputs).logits.float().cpu().numpy()
+        return out
+
+    def _probabilities(self, frame: pd.DataFrame) -> np.ndarray:
+        logits = self._logits(frame).astype(float)
+        if self.task == "multilabel":
+            return 1 / (1 + np.exp(-logits))
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def predict(self, frame: pd.DataFrame) -> list:
+        probabilities = self._probabilities(frame)
+        if self.task == "multilabel":
+            chosen = probabilities >= np.asarray(self.thresholds)
+            return [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
+        return [self.labels[j] for j in probabilities.argmax(axis=1)]
+
+    def scores(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probability per label, shape (rows, labels), columns in `self.labels` order."""
+        return self._probabilities(frame)
+
+    # ------------------------------------------------------------ persistence
+    def save_files(self, directory: Path) -> None:
+        self.model.save_pretrained(directory)  # model.safetensors + config.json (id2label, label2id)
+        self.tokenizer.save_pretrained(directory)
+
+    def card_fields(self) -> dict[str, Any]:
+        return {"max_length": self.max_length, "thresholds": [float(t) for t in self.thresholds]}
+
+    def library_versions(self) -> dict[str, str]:
+        return {**versions(), **versions(("torch", "transformers", "accelerate", "tokenizers", "safetensors"))}
+
+    @classmethod
+    def load(cls, directory: Path, card: dict[str, Any]) -> TransformerModel:
+        _environment()
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        try:
+            # safetensors only: a pickled pytorch_model.bin could run code while it loads.
+            model = AutoModelForSequenceClassification.from_pretrained(directory, local_files_only=True,
+                                                                       use_safetensors=True)
+            tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise PipelineError(f"{directory}: cannot load the transformer model: {first_line(exc)}") from None
+        import torch
+
+        if torch.cuda.is_available():
+            model.to("cuda")
+        else:
+            torch.set_num_threads(os.cpu_count() or 1)
+        if not isinstance(card.get("max_length"), int):
+            raise PipelineError(f"{directory}/card.json: `max_length` is missing or not a number")
+        head = [str(model.config.id2label[i]) for i in sorted(model.config.id2label, key=int)]
+        if head != list(card["labels"]):
+            raise PipelineError(f"{directory}/card.json: its labels ({', '.join(card['labels'])}) are not the "
+                                f"model's ({', '.join(head)})")
+        return cls(model, tokenizer, card["task"], card["labels"], card.get("positive_label"), card["max_length"],
+                   thresholds=card.get("thresholds"))
+
+
+def tune_thresholds(probabilities: np.ndarray, truth: np.ndarray) -> list[float]:
+    """Per label, the probability cut with the best F1 on the valid split (0.5 where it has no positives)."""
+    thresholds = []
+    for j in range(truth.shape[1]):
+        actual = truth[:, j] > 0
+        if not actual.any():
+            thresholds.append(0.5)
+            continue
+        best, best_f1 = 0.5, -1.0
+        for t in THRESHOLD_GRID:
+            guess = probabilities[:, j] >= t
+            tp = float(np.sum(guess & actual))
+            f1 = 2 * tp / (guess.sum() + actual.sum()) if guess.any() else 0.0
+            if f1 > best_f1 + 1e-12:
+                best, best_f1 = float(t), f1
+        thresholds.append(best)
+    return thresholds
+
+
+def _epoch_progress_class() -> type:
+    from transformers import TrainerCallback
+
+    class _EpochProgress(TrainerCallback):
+        """One line per epoch with the time left (the step bar from tqdm shows it within an epoch)."""
+
+        loop_seconds = 0.0  # inside the epochs' training steps: no evaluation, no checkpoints
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.started = time.perf_counter()
+
+        def on_epoch_begin(self, args, state, control, **kwargs):
+            self.epoch_started = time.perf_counter()
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            self.loop_seconds += time.perf_counter() - self.epoch_started
+            done = state.epoch or 0
+            elapsed = time.perf_counter() - self.started
+            left = elapsed / done * (args.num_train_epochs - done) if done else 0
+            print(f"train: epoch {done:.0f}/{args.num_train_epochs:.0f} after {elapsed:.0f} s; "
+                  f"about {left:.0f} s left (less if early stopping ends it)", flush=True)
+
+    return _EpochProgress
+
+
+def EpochProgress() -> Any:  # noqa: N802 - builds the callback class only when transformers is loaded
+    return _epoch_progress_class()()

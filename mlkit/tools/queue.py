@@ -1,0 +1,296 @@
+"""Sweeps through DVC's experiment queue: check, queue a grid (grid.py), run it, follow it, read it back.
+
+Queue states come from DVC's queue API (what `dvc queue status` prints), failure logs from `dvc queue
+logs`, results from `dvc.api.exp_show` (results.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlkit.core.errors import PipelineError
+from mlkit.core.params import PARAMS_FILE
+from mlkit.core.vcs import dvc, env, git, head, run, uncommitted
+from mlkit.tools.grid import Grid, expand, validate_grid
+from mlkit.tools.results import exp_rows
+
+# A queued experiment is built from a git stash of the workspace: uncommitted edits here would either be
+# missing from it (untracked files) or make it differ from the commit it is recorded against.
+WATCHED = ("params.yaml", "dvc.yaml", "stages", "mlkit")
+LOG_TAIL = 25
+DONE = ("Success", "Failed")
+WORKERS = Path(".dvc/tmp/exps/celery")  # DVC's queue workers: NAME.json (pid, returncode), NAME.out (log)
+ORPHAN_GRACE = 15.0  # seconds without a live worker before an unfinished task counts as lost
+
+
+# ---------------------------------------------------------------- running DVC
+def start_workers(jobs: int, root: Path) -> None:
+    """`dvc queue start -j JOBS`. The workers it spawns inherit its stdout and stderr: through pipes,
+    reading them to the end would wait for the last worker to exit, so they go to a file instead."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        done = subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "-j", str(jobs)], cwd=root,
+                              env=env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            out.seek(0)
+            lines = [ln for ln in out.read().splitlines() if ln.strip()]
+            raise PipelineError(f"`dvc queue start -j {jobs}` failed: {lines[-1] if lines else done.returncode}")
+
+
+def stop_workers(root: Path) -> None:
+    """TERM this repository's queue workers; KILL any still there after a grace period. An idle worker
+    otherwise lingers about 10 s, and one can hang while it shuts down by itself."""
+    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        deadline = time.monotonic() + grace
+        for pid in live_workers(root):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:  # ended since it was listed
+                continue
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+
+
+# ---------------------------------------------------------------- preconditions
+def check_committed(root: Path) -> None:
+    """Queued experiments start from the commit (a git stash of tracked files): refuse uncommitted code."""
+    changed = uncommitted(WATCHED, root)
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise PipelineError(f"uncommitted changes in {shown}: queued experiments see only what the last commit "
+                            "holds and would not see them; commit them (or `git stash`) first")
+
+
+def experiment_names(grid: Grid, prefix: str | None) -> list[str] | None:
+    """The names DVC will give (`dvc exp run --queue -n PREFIX`); None: DVC picks random ones."""
+    if prefix is None:
+        return None
+    return [f"{prefix}-{i}" for i in range(1, len(grid) + 1)] if grid.is_sweep else [prefix]
+
+
+def check_names(names: Iterable[str], root: Path) -> None:
+    """DVC refuses to queue a name this commit already has an experiment under; say so before queueing."""
+    names = list(names)
+    for name in names:
+        if run(["git", "check-ref-format", f"refs/exps/x/{name}"], root, check=False).returncode != 0:
+            raise PipelineError(f"--name: {name!r} is not a valid experiment name (a git ref name)")
+    sha = head(root)
+    refs = git("for-each-ref", "--format=%(refname)", f"refs/exps/{sha[:2]}/{sha[2:]}/", root=root)
+    taken = sorted({r.rsplit("/", 1)[-1] for r in refs.split()} & set(names))
+    if taken:
+        raise PipelineError(f"--name: experiment(s) {', '.join(taken)} already exist for this commit; choose "
+                            f"another --name or remove them (dvc exp remove {' '.join(taken)})")
+
+
+# ---------------------------------------------------------------- the queue
+def queue_status(root: Path) -> list[dict[str, Any]]:
+    """What `dvc queue status` lists: dicts with rev (the task's stash commit), name and status."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        return repo.experiments.celery_queue.status()
+
+
+def live_workers(root: Path) -> list[int]:
+    """Process ids of this repository's queue workers still alive (DVC's records in WORKERS)."""
+    pids = []
+    for record in (root / WORKERS).glob("dvc-exp-worker-*.json"):
+        try:
+            info = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        pid = info.get("pid")
+        if info.get("returncode") is None and isinstance(pid, int) and _alive(pid) and _is_worker(pid):
+            pids.append(pid)
+    return pids
+
+
+def _is_worker(pid: int) -> bool:
+    """A record outlives a worker killed with its wrapper; its pid may since belong to another process."""
+    try:
+        return b"queue-worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # no /proc (macOS) or no access: trust DVC's record
+        return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process, but there
+        pass
+    try:  # a zombie (exited, not yet reaped by DVC's wrapper process) has finished too
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def check_queue_idle(root: Path, linger: float = 15.0) -> None:
+    """Nothing else queued or running, and no worker of an earlier run still about to exit.
+
+    A worker stays up to 10 s after the queue empties; a task queued in that window can be taken by a
+    worker that is shutting down and then shows `Running` forever. So a new sweep waits for them to end,
+    and stops workers that outstay that with nothing to do (on a loaded machine one can hang on exit).
+    """
+    busy = [e for e in queue_status(root) if e["status"] not in DONE]
+    if busy:
+        raise PipelineError(f"the experiment queue already holds {len(busy)} queued or running experiment(s) "
+                            "(`dvc queue status`); queue workers would run them with this sweep: wait for them, "
+                            "or `dvc queue remove --queued`")
+    deadline = time.monotonic() + linger
+    while live_workers(root) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    stop_workers(root)  # any still there are idle: the queue holds nothing for them, so nothing is lost
+    if pids := live_workers(root):
+        raise PipelineError(f"queue workers of an earlier run are still alive (pid {', '.join(map(str, pids))}) "
+                            "with nothing to do and outlived TERM and KILL; `dvc queue stop --kill` ends them")
+
+
+def enqueue(grid: Grid, prefix: str | None, root: Path) -> list[str]:
+    """`dvc exp run --queue -S ...` once for the whole grid; returns the new tasks' stash revs."""
+    before = {e["rev"] for e in queue_status(root)}
+    args = ["exp", "run", "--queue", *(a for s in grid.set_params for a in ("-S", s))]
+    if prefix is not None:
+        args += ["-n", prefix]
+    dvc(*args, root=root)
+    new = [e["rev"] for e in queue_status(root) if e["rev"] not in before]
+    if len(new) != len(grid):
+        raise PipelineError(f"queued {len(new)} experiment(s) where the grid has {len(grid)}: another queue "
+                            "user at the same time? See `dvc queue status`")
+    return new
+
+
+@dataclass
+class Outcome:
+    rev: str
+    name: str
+    status: str
+
+
+def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeout: float | None = None,
+         stop: bool = False, report: Callable[[str], None] = lambda line: None) -> list[Outcome]:
+    """`dvc queue start -j JOBS`, then follow the queue until every one of `revs` succeeded or failed.
+
+    `dvc queue start` returns at once (the workers are background processes that end when the queue is
+    empty); `dvc exp run --run-all` follows every queued task's log in turn, and can hang after its
+    experiments finished (treeverse/dvc#10398). Neither says in its exit code whether an experiment
+    failed: the queue's state does. Workers can also stop with tasks left queued (treeverse/dvc#10562):
+    they are started again. `stop`: the caller owns the queue's workers (search, in its private clone):
+    they are stopped at the end, and an interruption is left to the caller to clean up.
+    """
+    start_workers(jobs, root)
+    started = time.monotonic()
+    idle_since: float | None = None
+    seen: dict[str, str] = {}
+    try:
+        while True:
+            states = {e["rev"]: e for e in queue_status(root) if e["rev"] in revs}
+            finished = {r: e["status"] for r, e in states.items() if e["status"] in DONE}
+            if finished != seen:
+                for count, rev in enumerate(sorted(finished.keys() - seen.keys()), start=len(seen) + 1):
+                    name = states[rev].get("name") or rev[:7]
+                    report(f"{finished[rev].lower()}: {name} ({count}/{len(revs)}, "
+                           f"{time.monotonic() - started:.0f} s)")
+                seen = finished
+            if len(finished) == len(revs):
+                break
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise PipelineError(f"--timeout {timeout:g} s: {len(revs) - len(finished)} experiment(s) still "
+                                    "queued or running (they go on: `dvc queue status`, `dvc queue kill NAME`)")
+            if live_workers(root):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > ORPHAN_GRACE:
+                queued = [r for r, e in states.items() if e["status"] == "Queued"]
+                if queued:  # the workers ended early (or were stopped): start what is missing
+                    start_workers(jobs, root)
+                    idle_since = None
+                else:
+                    lost = [states.get(r, {}).get("name") or r[:7] for r in revs if r not in finished]
+                    raise PipelineError(f"experiment(s) {', '.join(lost)} show as running, but no queue worker is "
+                                        "alive: DVC lost the task(s); `dvc queue status`, `dvc queue remove "
+                                        "--all` clears the queue's records, then start again")
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        if stop:
+            raise
+        raise PipelineError("interrupted: the queued experiments go on in the background "
+                            "(`dvc queue status`; stop them with `dvc queue kill NAME` "
+                            "or `dvc queue stop --kill`)") from None
+    if stop:
+        stop_workers(root)
+    return [Outcome(r, states[r].get("name") or r[:7], states[r]["status"]) for r in revs]
+
+
+def failure_log(rev: str, root: Path, lines: int = LOG_TAIL) -> str:
+    """The end of `dvc queue logs` for one task."""
+    done = dvc("queue", "logs", rev, root=root, check=False)
+    text = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
+    return "\n".join(text[-lines:])
+
+
+# ---------------------------------------------------------------- the whole sweep
+@dataclass
+class SweepResult:
+    grid: Grid
+    outcomes: list[Outcome]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status != "Success"]
+
+
+def raise_failures(result: SweepResult, root: Path = Path(".")) -> None:
+    """Each failed experiment's name and the end of its queue log on stderr, then one error (exit 1)."""
+    if not result.failed:
+        return
+    for outcome in result.failed:
+        print(f"\nexperiment {outcome.name} failed; the end of `dvc queue logs {outcome.name}`:", file=sys.stderr)
+        print(failure_log(outcome.rev, root), file=sys.stderr)
+    names = ", ".join(o.name for o in result.failed)
+    raise PipelineError(f"{len(result.failed)} of {len(result.outcomes)} experiment(s) failed: {names}")
+
+
+def prepare(set_params: Sequence[str], prefix: str | None, root: Path) -> Grid:
+    """Every check that can fail, before anything is queued."""
+    grid = expand(set_params)
+    check_committed(root)
+    names = experiment_names(grid, prefix)
+    if names is not None:
+        check_names(names, root)
+    else:
+        head(root)
+    validate_grid(grid, root / PARAMS_FILE)
+    check_queue_idle(root)
+    return grid
+
+
+def sweep(set_params: Sequence[str], *, jobs: int = 2, prefix: str | None = None, root: Path = Path("."),
+          timeout: float | None = None, report: Callable[[str], None] = lambda line: None) -> SweepResult:
+    grid = prepare(set_params, prefix, root)
+    revs = enqueue(grid, prefix, root)
+    report(f"queued {len(revs)} experiment(s); running them with {jobs} queue worker(s)")
+    outcomes = wait(revs, jobs, root, timeout=timeout, report=report)
+    if not any(e["status"] not in DONE for e in queue_status(root)):
+        stop_workers(root)  # idle now: otherwise they linger ~10 s, and the next sweep waits for them
+    names = [o.name for o in outcomes if o.status == "Success"]
+    return SweepResult(grid, outcomes, exp_rows(root, names) if names else [])
+
+
+def comma_list(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise PipelineError(f"{text!r}: expected comma-separated values")
+    return items

@@ -1,0 +1,214 @@
+"""The review report of a change: metrics, params, the compare stage's decision and the changed plots.
+
+    mlkit report --base main -o report/           # the workspace against a branch or commit
+    mlkit report --comment report/ --link URL     # the report as a PR comment body, on stdout
+
+Writes, in the output folder:
+  report.md          `dvc metrics diff --md BASE`, `dvc params diff --md BASE`, metrics/compare.md as
+                     it is, and the plots whose data changed, as images
+  plots/*.png        those plots (DVC's Vega-Lite specs with their data, from `dvc plots diff --json`,
+                     drawn offline by vl-convert)
+  plots/index.html   `dvc plots diff BASE`: every plot, interactive, offline (.dvc/plots_offline)
+
+Run it after `dvc repro`, from the project. `--comment` prints report.md for a pull-request comment:
+a comment cannot show files it cannot reach, so each image becomes a link to URL (the workflow run's
+artifact, which holds the folder), and the first line is a marker the workflow finds the comment by.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+from pathlib import Path
+
+from mlkit.core import paths, vcs
+from mlkit.core.errors import PipelineError, run_main
+
+COMPARE_MD = Path(paths.COMPARE_MD)
+MARKER = "<!-- mlkit-pr-review -->"
+COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
+IMAGE = re.compile(r"!\[([^\]]*)\]\((plots/[^)\s]+\.png)\)")
+
+
+def dvc(*args: str) -> str:
+    return vcs.dvc(*args).stdout
+
+
+def find_root() -> Path:
+    """The DVC project holding the current folder (its git work tree)."""
+    from dvc.exceptions import NotDvcRepoError
+    from dvc.repo import Repo
+
+    try:
+        root = Path(Repo.find_root())
+    except NotDvcRepoError:
+        raise PipelineError(f"{Path.cwd()}: not in a DVC project (no .dvc folder here or above); "
+                            "run from the project's folder") from None
+    if vcs.run(["git", "rev-parse", "--show-toplevel"], root, check=False).returncode != 0:
+        raise PipelineError(f"{root}: a DVC project outside git; the report compares git revisions")
+    return root
+
+
+def _finite(value):
+    """JSON as vl-convert reads it: no Infinity or NaN (ROC's first threshold is +inf)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _rows_by_rev(spec: dict) -> dict[str, list[str]]:
+    values = (spec.get("data") or {}).get("values") or []
+    rows: dict[str, list[str]] = {}
+    for row in values:
+        if isinstance(row, dict):
+            rest = {k: v for k, v in row.items() if k != "rev"}
+            rows.setdefault(str(row.get("rev")), []).append(json.dumps(rest, sort_keys=True, default=str))
+    return {rev: sorted(r) for rev, r in rows.items()}
+
+
+def changed_plots(diff: dict, base_label: str) -> tuple[list[dict], list[str], list[str]]:
+    """From `dvc plots diff --json`: (changed plots with their specs, unchanged names, errors)."""
+    changed, same = [], []
+    for name, entries in diff.get("data", {}).items():
+        for entry in entries:
+            if entry.get("type") != "vega":
+                continue
+            spec = entry["content"]
+            rows = _rows_by_rev(spec)
+            new, old = rows.get("workspace"), rows.get(base_label)
+            if new is not None and new == old:
+                same.append(name)
+            else:
+                state = "new" if old is None else "removed" if new is None else "changed"
+                changed.append({"name": name, "spec": spec, "state": state})
+    errors = []
+    for error in diff.get("errors", []):
+        where = " ".join(str(error[k]) for k in ("name", "rev", "source") if error.get(k))
+        errors.append(f"{where}: {error.get('type', 'error')} {error.get('msg', '')}".strip())
+    return changed, same, errors
+
+
+def slug(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "plot"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def render_png(spec: dict, path: Path) -> None:
+    try:
+        import vl_convert
+    except ImportError:
+        raise PipelineError("vl-convert-python is missing: bash scripts/setup.sh") from None
+    try:
+        png = vl_convert.vegalite_to_png(_finite(spec), scale=2, allowed_base_urls=[])  # no network
+    except Exception as exc:  # noqa: BLE001 - vl-convert raises ValueError for a spec it cannot draw
+        raise PipelineError(f"could not draw {path.name}: {' '.join(str(exc).split())[:300]}") from None
+    path.write_bytes(png)
+
+
+def _metrics_section(table: str) -> list[str]:
+    """The metrics diff: headline rows first, per-class rows folded away (they are many)."""
+    lines = [line for line in table.strip().splitlines() if line.strip()]
+    if len(lines) <= 2:
+        return ["No metric changed."]
+    head, rows = lines[:2], lines[2:]
+    main = [r for r in rows if ".per_class." not in r]
+    per_class = [r for r in rows if ".per_class." in r]
+    out = [*head, *main] if main else ["Only per-class metrics changed."]
+    if per_class:
+        out += ["", f"<details><summary>Per-class metrics ({len(per_class)} changed)</summary>", "",
+                *head, *per_class, "", "</details>"]
+    return out
+
+
+def build(base: str, out: Path) -> Path:
+    out = out.resolve()  # against the folder it was run from
+    root = find_root()
+    os.chdir(root)
+    commit = vcs.resolve_rev(base, "--base")  # a PR's base must be fetched: fetch-depth 0
+    head = vcs.head()[:7]
+    dirty = vcs.git("status", "--porcelain", "--untracked-files=no")
+
+    metrics = dvc("metrics", "diff", base, "--md")
+    params = dvc("params", "diff", base, "--md").strip()
+    diff = json.loads(dvc("plots", "diff", base, "--json") or "{}")
+    changed, same, errors = changed_plots(diff, base)
+
+    plots = out / "plots"
+    if plots.exists():
+        shutil.rmtree(plots)
+    plots.mkdir(parents=True)
+    taken: set[str] = set()
+    for plot in changed:
+        plot["file"] = f"plots/{slug(plot['name'], taken)}.png"
+        render_png(plot["spec"], out / plot["file"])
+    dvc("plots", "diff", base, "-o", str(plots))  # index.html through .dvc/config's offline template
+
+    where = f"`HEAD` ({head}){' with uncommitted changes' if dirty else ''}"
+    lines = [f"# Review: workspace against `{base}` ({commit[:7]})", "",
+             f"The workspace is {where}; every table compares `{base}` with the workspace.", "",
+             "## Metrics", "", *_metrics_section(metrics), "",
+             "## Parameters", "", params or "No parameter changed.", "",
+             f"## Compare stage (`{COMPARE_MD}`)", ""]
+    if COMPARE_MD.is_file():
+        lines += [COMPARE_MD.read_text(encoding="utf-8").rstrip(), ""]
+    else:
+        lines += [f"`{COMPARE_MD}` is missing: run `dvc repro` first.", ""]
+    lines += ["## Plots", ""]
+    if not changed:
+        lines += ["No plot's data changed.", ""]
+    for plot in changed:
+        lines += [f"### {plot['name']} ({plot['state']})", "", f"![{plot['name']}]({plot['file']})", ""]
+    if same:
+        lines += [f"Unchanged: {', '.join(same)}.", ""]
+    if errors:
+        lines += ["DVC could not read some plots:", "", *(f"- {e}" for e in errors), ""]
+    lines += ["All plots, interactive (works offline): `plots/index.html`.", ""]
+    report = out / "report.md"
+    report.write_text("\n".join(lines), encoding="utf-8")
+    return report
+
+
+def comment(folder: Path, link: str) -> str:
+    """report.md as a PR comment: the marker first, images as links to `link`, within GitHub's size limit."""
+    report = folder / "report.md"
+    if not report.is_file():
+        raise PipelineError(f"{report}: no report there (mlkit report --base BASE -o {folder})")
+    text = report.read_text(encoding="utf-8")
+    text = IMAGE.sub(lambda m: f"Image `{m[2]}`: in the [workflow run's `report` artifact]({link}).", text)
+    text = text.replace("`plots/index.html`", f"`plots/index.html` in the [`report` artifact]({link})")
+    if len(text) > COMMENT_LIMIT:
+        cut = text[:COMMENT_LIMIT].rsplit("\n", 1)[0]
+        text = cut + f"\n\n(cut here: the full report.md is in the [artifact]({link}).)"
+    return f"{MARKER}\n{text}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="mlkit report", description=__doc__.split("\n\n")[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--base", help="the git revision to compare with (branch, tag, commit)")
+    mode.add_argument("--comment", type=Path, metavar="FOLDER", help="print FOLDER/report.md as a PR comment body")
+    parser.add_argument("-o", "--output", type=Path, default=Path("report"), help="output folder (default report/)")
+    parser.add_argument("--link", help="with --comment: where the images are (the run's artifact URL)")
+    args = parser.parse_args()
+    if args.comment:
+        if not args.link:
+            parser.error("--comment needs --link URL")
+        print(comment(args.comment, args.link))
+    else:
+        print(build(args.base, args.output))
+
+
+if __name__ == "__main__":
+    run_main(main)

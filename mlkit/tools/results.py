@@ -1,0 +1,113 @@
+"""Experiments' results as `dvc exp show` holds them (through `dvc.api.exp_show`), and the tables of them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from mlkit.core.errors import PipelineError
+
+METRIC_SPLITS = ("train", "valid", "test", "gap")
+DEFAULT_METRICS = ("train.accuracy", "valid.accuracy", "test.accuracy", "valid.f1_macro", "test.f1_macro",
+                   "valid.f1", "test.f1", "gap.accuracy")
+
+
+def exp_rows(root: Path, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Successful experiments of HEAD from dvc.api.exp_show; only `names` when given."""
+    import dvc.api
+
+    wanted = None if names is None else set(names)
+    rows = []
+    for row in dvc.api.exp_show(repo=str(root)):
+        if row.get("typ") == "baseline" or not row.get("Experiment") or row.get("State") == "Failed":
+            continue
+        if wanted is None or row["Experiment"] in wanted:
+            rows.append(row)
+    return rows
+
+
+def value(row: dict[str, Any], key: str) -> Any:
+    """A column of an exp_show row; exp_show prefixes a name with its file only where two files share it."""
+    if key in row:
+        return row[key]
+    for column, v in row.items():
+        if column.endswith(":" + key):
+            return v
+    return None
+
+
+def number(v: Any) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def check_metric_key(key: str) -> None:
+    if key.split(".", 1)[0] not in METRIC_SPLITS or "." not in key:
+        raise PipelineError(f"--best {key}: a key of metrics/eval/metrics.json, e.g. valid.f1_macro, "
+                            "valid.accuracy, valid.f1 (binary: the positive class)")
+
+
+def best(rows: Sequence[dict[str, Any]], metric: str, minimize: bool = False) -> dict[str, Any]:
+    scored = [r for r in rows if number(value(r, metric)) is not None]
+    if not scored:
+        raise PipelineError(f"--best {metric}: no experiment has this metric (binary tasks have valid.f1; "
+                            "every task valid.accuracy, valid.f1_macro)")
+    pick = min if minimize else max
+    return pick(scored, key=lambda r: cast(float, number(value(r, metric))))  # never None: filtered above
+
+
+def sort_key(row: dict[str, Any], keys: Sequence[str]) -> tuple:
+    parts = []
+    for key in keys:
+        v = value(row, key)
+        n = number(v)
+        parts.append((0, n, "") if n is not None else (1, 0.0, str(v)))
+    return (*parts, str(row.get("Experiment")))
+
+
+def metric_columns(rows: Sequence[dict[str, Any]], wanted: Sequence[str] | None, extra: str | None) -> list[str]:
+    columns = list(wanted or [m for m in DEFAULT_METRICS if any(value(r, m) is not None for r in rows)])
+    if extra and extra not in columns:
+        columns.append(extra)
+    return columns
+
+
+def cell(v: Any) -> str:
+    """A metric: 4 decimals; anything else (a param) as written."""
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def param_cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], markdown: bool = False) -> str:
+    cells = [[cell(v) for v in row] for row in rows]
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if i == 0 else "---:"
+                                                                  for i in range(len(headers))) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in cells])
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    line = lambda values: "  ".join(v.rjust(w) for v, w in zip(values, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, cells)])
+
+
+def sweep_table(rows: Sequence[dict[str, Any]], keys: Sequence[str], metrics: Sequence[str],
+                best_name: str | None = None, markdown: bool = False) -> str:
+    ordered = sorted(rows, key=lambda r: sort_key(r, keys))
+    body = [[r["Experiment"] + (" *" if r["Experiment"] == best_name else ""),
+             *(param_cell(value(r, k)) for k in keys), *(number(value(r, m)) for m in metrics)] for r in ordered]
+    return format_table(["experiment", *keys, *metrics], body, markdown)

