@@ -101,7 +101,12 @@ def queue_status(root: Path) -> list[dict[str, Any]]:
 
 
 def live_workers(root: Path) -> list[int]:
-    """Process ids of this repository's queue workers still alive (DVC's records in WORKERS)."""
+    """Process ids of this repository's queue workers still alive (DVC's records in WORKERS).
+
+    Not `celery_queue.worker_status()`: it asks workers through a celery broadcast, which DVC's filesystem
+    broker does not carry (treeverse/dvc-task#16), so it answers {} with workers running. The records are
+    the ones dvc_task's ManagedProcess writes for each worker DVC spawns (celery.py, `_spawn_worker`).
+    """
     pids = []
     for record in (root / WORKERS).glob("dvc-exp-worker-*.json"):
         try:
