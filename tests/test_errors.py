@@ -49,11 +49,13 @@ def test_missing_file(good: Project) -> None:
     fails(good, "fetch", "data/sources/nowhere.csv: no such file")
 
 
-def test_missing_file_through_dvc_keeps_the_data(good: Project) -> None:
+def test_missing_file_through_dvc_loses_no_data(good: Project) -> None:
     source(good, path="data/sources/nowhere.csv")
     result = good.dvc("repro", check=False)
     assert result.returncode != 0
     assert "error: data/sources/nowhere.csv: no such file" in result.stderr
+    assert "the last good outputs are in DVC's cache: `dvc checkout` restores them" in result.stderr
+    good.dvc("checkout")  # as the error says; the fixture then checks every output is back
 
 
 def test_missing_column(good: Project, tmp_path: Path) -> None:

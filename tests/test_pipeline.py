@@ -55,15 +55,18 @@ def test_repro_experiment_metrics_and_plots(project: Project) -> None:
     assert "test.accuracy" in diff
 
 
-def test_bad_parameter_leaves_outputs_untouched(project: Project) -> None:
+def test_bad_parameter_loses_nothing_and_says_how_to_restore(project: Project) -> None:
     project.dvc("repro")
     project.commit("baseline run")
     before = {p: project.file(p).read_bytes() for p in ["models/model/model.skops", "metrics/eval/metrics.json"]}
     failed = project.dvc("exp", "run", "-S", "model.gamma=-1", check=False)
     assert failed.returncode != 0
     assert "error: params.yaml: model.gamma: must be a number > 0, 'scale' or 'auto' (got -1)" in failed.stderr
-    assert "Traceback" not in failed.stderr
+    assert "`dvc checkout` restores them" in failed.stderr and "Traceback" not in failed.stderr
+    project.run("git", "checkout", "params.yaml")
+    project.dvc("checkout")  # the command the error names
     assert {p: project.file(p).read_bytes() for p in before} == before
+    assert "Data and pipelines are up to date" in project.dvc("status").stdout
 
 
 def test_predict_on_a_labelled_file(project: Project, tmp_path) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
+
+RESTORE = " (the last good outputs are in DVC's cache: `dvc checkout` restores them)"
 
 
 class PipelineError(Exception):
@@ -24,6 +27,8 @@ def run_main(main: Callable[[], None]) -> None:
         main()
     except PipelineError as exc:
         message = " ".join(str(exc).split())  # one line, whatever the cause held
+        if os.environ.get("DVC_STAGE"):  # DVC removed the stage's outs before running it
+            message += RESTORE
         print(f"error: {message}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -1,7 +1,9 @@
-"""File I/O with one rule: an output is replaced only once its new version is complete.
+"""File I/O with two rules: an output is replaced only once its new version is complete, and only while
+the dvc process that started the stage is alive.
 
-Stages declare their outs `persist: true`, so DVC does not delete them before a run; together
-with these helpers a failed run (bad params, bad data) leaves the previous outputs as they were.
+A failed stage leaves no half-written output, and DVC's cache keeps the last good one (`dvc checkout`).
+A stage whose dvc was killed (kill -9 of dvc alone leaves the stage running) discards its results
+instead of swapping them in behind a dvc.lock that describes the old ones.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def replacing(target: Path | str, *, is_dir: bool = False) -> Iterator[Path]:
         work.mkdir()
     try:
         yield work
+        check_dvc_alive(target)
         if target.is_dir() and not target.is_symlink():
             # A folder of several outputs (metrics/eval) also holds DVC's .gitignore for them: git's, not ours.
             ignore = target / ".gitignore"
@@ -44,6 +47,64 @@ def replacing(target: Path | str, *, is_dir: bool = False) -> Iterator[Path]:
             os.replace(work, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _is_dvc(pid: int) -> bool:
+    """A process running dvc: `.../dvc ARGS` or `python -m dvc ARGS`."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(Path(a.decode(errors="replace")).name == "dvc" for a in args[:2]) or args[1:3] == [b"-m", b"dvc"]
+
+
+def _dvc_ancestor() -> int | None:
+    """The dvc process that runs this stage (DVC sets DVC_STAGE for its commands); None outside DVC or
+    where /proc cannot tell (then the parent process stands in for it)."""
+    if "DVC_STAGE" not in os.environ:
+        return None
+    pid: int | None = os.getppid()
+    for _ in range(4):  # dvc -> (a shell) -> this process
+        if pid is None or pid <= 1:
+            break
+        if _is_dvc(pid):
+            return pid
+        pid = _parent(pid)
+    return os.getppid()
+
+
+STARTED_BY = _dvc_ancestor()  # read at import, while the dvc that started the stage is surely there
+PARENT = os.getppid()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie has ended too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def check_dvc_alive(target: Path) -> None:
+    """Refuse to touch an output once the dvc process that started this stage is gone."""
+    if STARTED_BY is None:
+        return
+    gone = not _alive(STARTED_BY) or (STARTED_BY == PARENT and os.getppid() != PARENT)
+    if gone:
+        raise PipelineError(f"{target}: the dvc process that started this stage (pid {STARTED_BY}) has ended; "
+                            "this run's results are discarded and the outputs left as they were")
 
 
 def write_json(path: Path | str, payload: Any) -> None:

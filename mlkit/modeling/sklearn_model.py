@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import skops.io as sio
 from joblib import parallel_config
 from sklearn.base import ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
@@ -17,13 +16,12 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import SVC, LinearSVC
 
-from mlkit.core.errors import PipelineError, first_line
+from mlkit.core.errors import PipelineError
 from mlkit.core.params import FeatureParams, ModelParams
+from mlkit.modeling import skops_file
 from mlkit.modeling.base import CARD_FILE, Model, indicator
 
 MODEL_FILE = "model.skops"
-# Types a saved pipeline may hold beyond skops' defaults; anything else in a file refuses to load.
-TRUSTED_TYPES = ["scipy.sparse._csr.csr_matrix", "scipy.sparse._csc.csc_matrix"]
 
 
 def build_estimator(params: ModelParams) -> ClassifierMixin:
@@ -109,23 +107,16 @@ class SklearnModel(Model):
         return raw[:, order]
 
     def save_files(self, directory: Path) -> None:
-        sio.dump(self.pipeline, directory / MODEL_FILE)
+        # TfidfVectorizer caches id(self.stop_words) in `_stop_words_id` to skip re-checking them; a memory
+        # address would make every saved file differ, and a missing cache only means one check again.
+        for _, step in self.pipeline.named_steps.get("features", FeatureUnion([])).transformer_list:
+            if hasattr(step, "_stop_words_id"):
+                del step._stop_words_id
+        skops_file.dump(self.pipeline, directory / MODEL_FILE)
 
     @classmethod
     def load(cls, directory: Path, card: dict[str, Any]) -> SklearnModel:
-        path = directory / MODEL_FILE
-        if not path.is_file():
-            raise PipelineError(f"{path}: missing (the model card names a scikit-learn model)")
-        try:
-            unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
-        except Exception as exc:  # noqa: BLE001 - skops raises zipfile's, json's and its own errors
-            raise PipelineError(f"{path}: not a readable skops file ({first_line(exc)})") from None
-        if unknown:
-            raise PipelineError(f"{path}: holds types this project does not trust: {', '.join(unknown)}")
-        try:
-            pipeline = sio.load(path, trusted=TRUSTED_TYPES)
-        except Exception as exc:  # noqa: BLE001 - as above
-            raise PipelineError(f"{path}: not a readable skops file ({first_line(exc)})") from None
+        pipeline = skops_file.load(directory / MODEL_FILE)
         model = cls(pipeline, card["task"], card["labels"], card.get("positive_label"))
         known = {str(c) for c in getattr(pipeline, "classes_", [])} if card["task"] != "multilabel" else None
         if known is not None and known != set(model.labels):

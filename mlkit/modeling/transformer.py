@@ -80,6 +80,7 @@ class TransformerModel(Model):
             AutoConfig,
             AutoModelForSequenceClassification,
             AutoTokenizer,
+            set_seed,
         )
         from transformers.utils import logging as hf_logging
 
@@ -97,6 +98,9 @@ class TransformerModel(Model):
         problem = "multi_label_classification" if task == "multilabel" else "single_label_classification"
         verbosity = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()  # "newly initialized classifier weights" is the point of fine-tuning
+        # Seeded before the head is created: its random weights are part of the result. `deterministic`:
+        # torch's deterministic kernels (and cuBLAS' workspace setting on a GPU) for the whole run.
+        set_seed(params.seed, deterministic=True)
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
                 source, local_files_only=local, num_labels=len(labels), problem_type=problem,
@@ -179,7 +183,6 @@ class TransformerModel(Model):
             Trainer,
             TrainingArguments,
         )
-        from transformers.integrations import DVCLiveCallback
 
         p = self.params
         if p is None:
@@ -196,7 +199,7 @@ class TransformerModel(Model):
         progress = EpochProgress()
         callbacks: list[Any] = [progress]
         if live is not None:
-            callbacks.append(DVCLiveCallback(live=live))
+            callbacks.append(CurvesCallback(live))
         if valid_set and p.patience:
             callbacks.append(EarlyStoppingCallback(early_stopping_patience=p.patience))
         with tempfile.TemporaryDirectory(prefix="mlkit-trainer-") as checkpoints:
@@ -211,6 +214,7 @@ class TransformerModel(Model):
                 weight_decay=p.weight_decay,
                 seed=p.seed,
                 data_seed=p.seed,
+                full_determinism=True,  # Trainer seeds again, with deterministic kernels, before training
                 eval_strategy="epoch" if valid_set else "no",
                 save_strategy="epoch" if valid_set else "no",
                 logging_strategy="epoch",
@@ -290,7 +294,8 @@ class TransformerModel(Model):
         self.tokenizer.save_pretrained(directory)
 
     def card_fields(self) -> dict[str, Any]:
-        return {"max_length": self.max_length, "thresholds": [float(t) for t in self.thresholds]}
+        return {"max_length": self.max_length, "thresholds": [float(t) for t in self.thresholds],
+                "environment": environment()}
 
     def library_versions(self) -> dict[str, str]:
         return {**versions(), **versions(("torch", "transformers", "accelerate", "tokenizers", "safetensors"))}
@@ -340,6 +345,34 @@ def tune_thresholds(probabilities: np.ndarray, truth: np.ndarray) -> list[float]
                 best, best_f1 = float(t), f1
         thresholds.append(best)
     return thresholds
+
+
+def environment() -> dict[str, Any]:
+    """What can still change a seeded fine-tuning's numbers from one machine to another."""
+    import torch
+
+    gpu = torch.cuda.is_available()
+    return {"device": torch.cuda.get_device_name(0) if gpu else "cpu", "torch_threads": torch.get_num_threads(),
+            "cuda": torch.version.cuda if gpu else None, "deterministic_algorithms": True,
+            "note": "same machine, same params: identical results; another CPU, thread count or GPU may "
+                    "differ in the last digits of floating-point sums"}
+
+
+# Trainer's logs that measure time, not the model: kept out of the DVC-hashed training curves, so that
+# rerunning the stage writes the same bytes (the train stage prints them instead).
+TIMING_KEYS = ("runtime", "per_second")
+
+
+def CurvesCallback(live: Any) -> Any:  # noqa: N802 - builds the callback class only when transformers is loaded
+    """DVCLiveCallback (loss and valid metrics per epoch into `live`) without the timing entries."""
+    from transformers.integrations import DVCLiveCallback
+
+    class _Curves(DVCLiveCallback):
+        def on_log(self, args, state, control, model=None, logs=None, **kwargs):
+            kept = {k: v for k, v in (logs or {}).items() if not any(t in k for t in TIMING_KEYS)}
+            return super().on_log(args, state, control, model=model, logs=kept, **kwargs)
+
+    return _Curves(live=live)
 
 
 def _epoch_progress_class() -> type:

@@ -1,0 +1,106 @@
+"""The DVC contract end to end: the run-cache restores what was run, a rerun writes the same bytes, and a
+stage whose dvc process died touches no output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import ENV, Project, copy_project
+
+
+def default_project(dest: Path, limit: int) -> Project:
+    """The default params (embedded tweets, TF-IDF + RBF SVC) on `limit` rows, committed."""
+    project = copy_project(dest)
+    project.set_params(data={"limit": limit})
+    project.commit("default, smaller")
+    return project
+
+
+def md5_of(project: Project, stage: str) -> dict[str, str]:
+    import yaml
+
+    lock = yaml.safe_load(project.file("dvc.lock").read_text())["stages"][stage]
+    return {out["path"]: out["md5"] for out in lock["outs"]}
+
+
+def test_going_back_to_a_parameter_restores_from_the_run_cache(tmp_path: Path) -> None:
+    project = default_project(tmp_path / "p", 1500)
+    project.dvc("repro")
+    first = md5_of(project, "train")
+    project.set_params(model={"C": 2.0})
+    project.dvc("repro")
+    assert md5_of(project, "train") != first
+    project.set_params(model={"C": 1.0})
+    back = project.dvc("repro")
+    assert "Stage 'train' is cached - skipping run, checking out outputs" in back.stdout, back.stdout
+    assert "Running stage 'train'" not in back.stdout
+    assert md5_of(project, "train") == first
+
+
+def test_a_forced_rerun_writes_the_same_bytes(tmp_path: Path) -> None:
+    """`dvc repro -f` on a committed run leaves dvc.lock and every output as they were: nothing in an
+    output depends on the time, the process or the run (timings go to the log)."""
+    project = default_project(tmp_path / "p", 1500)
+    project.dvc("repro")
+    project.commit("ran")
+    again = project.dvc("repro", "-f")
+    assert "train: timings {" in again.stdout
+    assert project.run("git", "status", "--porcelain").stdout == ""
+    assert project.dvc("status").stdout.strip() == "Data and pipelines are up to date."
+
+
+def stage_processes(project: Path, module: str) -> list[int]:
+    """Processes running `python -m MODULE` in `project` (/proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if module.encode() in args and Path(cwd) == project:
+            found.append(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_a_stage_whose_dvc_was_killed_leaves_outputs_and_lock_consistent(tmp_path: Path) -> None:
+    project = default_project(tmp_path / "p", 3000)
+    project.dvc("repro")
+    project.commit("ran")
+    lock = project.file("dvc.lock").read_text()
+    model = project.file("models/model/model.skops").read_bytes()
+    project.set_params(model={"C": 3.0})
+    dvc = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=project.path, env=ENV,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(project.path.glob("models/.model.*")):  # train's scratch folder: it is fitting now
+        assert dvc.poll() is None and time.monotonic() < deadline, "train never started"
+        time.sleep(0.02)
+    orphans = stage_processes(project.path, "stages.train")
+    assert orphans
+    os.kill(dvc.pid, signal.SIGKILL)  # dvc alone: the stage runs on, orphaned
+    dvc.wait()
+    while any(running(pid) for pid in orphans):
+        assert time.monotonic() < deadline, "the orphaned stage did not end"
+        time.sleep(0.1)
+    assert project.file("dvc.lock").read_text() == lock
+    assert not project.file("models/model").exists()  # DVC removed it for the run; no new model came in
+    assert not list(project.path.glob("models/.model.*")) and not list(project.path.glob("metrics/.train.*"))
+    project.run("git", "checkout", "params.yaml")
+    project.dvc("checkout")
+    assert project.file("models/model/model.skops").read_bytes() == model
+    assert project.dvc("status").stdout.strip() == "Data and pipelines are up to date."
