@@ -124,3 +124,11 @@ def test_quoted_csv_lines_exceed_its_rows_and_nothing_else_changes() -> None:
     _, card = build_dataset([raw], params())
     assert card["lines_read"] == {"train": 8561} and card["rows_read"] == {"train": 7613}
     assert "blank line" not in card["dropped"] and "missing label" not in card["dropped"]
+
+
+def test_the_dataset_carries_no_reader_metadata(tmp_path) -> None:
+    # frame.attrs would be written into raw.parquet's metadata and change its hash for the same rows.
+    raw = read_source(FileSource(kind="file", path=str(dataset("emotion/val.txt"))))
+    assert raw.attrs
+    data, _ = build_dataset([raw], params())
+    assert data.attrs == {}

@@ -64,7 +64,9 @@ def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
         )
     if len({has_text(f) for f in frames}) > 1:
         raise PipelineError("data.sources: digits (numeric features) cannot be mixed with text sources")
-    return pd.concat(frames, ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
+    frame.attrs = {}  # the sources' line counts go to the card, not into the parquet file's metadata
+    return frame
 
 
 def map_labels(frame: pd.DataFrame, params: DataParams) -> Cleaned:
