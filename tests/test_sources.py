@@ -194,6 +194,15 @@ def test_quote_applies_to_csv_and_tsv_only(tmp_path: Path) -> None:
         read_source(FileSource(kind="file", path=str(path), quote=True))
 
 
+def test_a_longer_separator_reads_without_quotes(tmp_path: Path) -> None:
+    path = tmp_path / "double.csv"
+    path.write_text('review::stars\n"good" film::pos\nbad film::neg\n')
+    frame = read_source(file_source(path, sep="::", quote=False))
+    assert frame[["text", "label"]].values.tolist() == [['"good" film', "pos"], ["bad film", "neg"]]
+    with pytest.raises(PipelineError, match=r"double.csv: quote processing needs a one-character `sep` \(got '::'\)"):
+        read_source(file_source(path, sep="::"))
+
+
 def test_lines_format_breaks_lines_only_at_line_ends(tmp_path: Path) -> None:
     # str.splitlines() also breaks at U+2028 and form feeds, which would cut a text in two.
     path = tmp_path / "lines.txt"

@@ -105,13 +105,16 @@ def parse_table(handle: Any, spec: TableFormat, fmt: str, location: str) -> pd.D
         if fmt in ("csv", "tsv"):
             sep = spec.sep or ("\t" if fmt == "tsv" else ",")
             start = handle.tell()
-            counter = count_quoted if quote and len(sep) == 1 else count_unquoted
+            if quote and len(sep) != 1:  # pandas splits on a longer sep as a regex, blind to quotes
+                raise PipelineError(f"{location}: quote processing needs a one-character `sep` (got {sep!r}); "
+                                    f"set `quote: false`")
+            counter = count_quoted if quote else count_unquoted
             with closing(text_lines(handle, spec.encoding, location)) as lines:
                 count = counter(lines, sep, spec.header, location, fmt)
             handle.seek(start)
             frame = pd.read_csv(
                 handle, sep=sep, header=header, encoding=spec.encoding, dtype=str, keep_default_na=False,
-                quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+                quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE, engine="c" if len(sep) == 1 else "python",
             )
         elif fmt == "jsonl":
             frame = pd.read_json(handle, lines=True, dtype=False, encoding=spec.encoding)
