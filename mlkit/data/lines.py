@@ -53,9 +53,14 @@ def strip_end(line: str) -> str:
 def count_unquoted(lines: Iterator[str], sep: str, header: bool, location: str, fmt: str) -> LineCount:
     """Without quote processing a record is exactly one line: every non-blank line must have the width
     of the first (the header's), else the parser would pad it or stop."""
-    fields: Callable[[str], int] = (
-        (lambda s: s.count(sep) + 1) if len(sep) == 1 else (lambda s: len(re.split(sep, s)))
-    )
+    if len(sep) == 1:
+        fields: Callable[[str], int] = lambda s: s.count(sep) + 1
+    else:  # pandas reads a longer sep as a regular expression
+        try:
+            pattern = re.compile(sep)
+        except re.error as exc:
+            raise PipelineError(f"{location}: `sep` {sep!r} is not a valid regular expression ({exc})") from None
+        fields = lambda s: len(pattern.split(s))
     count = LineCount()
     width = None
     for number, raw in enumerate(lines, start=1):
