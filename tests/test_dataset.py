@@ -97,3 +97,38 @@ def test_emotion_sources_pool_with_a_source_column() -> None:
     assert card["rows_read"] == {"train": 16000, "val": 2000}
     assert card["dropped"]["duplicate text"] + card["dropped"].get("conflicting labels", 0) >= 31 + 5
     assert card["task"] == "multiclass" and len(card["labels"]) == 6
+
+
+def test_missing_labels_are_dropped_and_counted_while_a_nan_text_stays(tmp_path) -> None:
+    path = tmp_path / "sms.tsv"
+    path.write_text("text\tlabel\nNaN\tham\nnull\tspam\nfree prize\tNaN\nhello\tnull\nbye\t\nthanks\t   \n"
+                    "later\tNone\nsoon\tN/A\nwhy\tNA\n\nok\tham\n")
+    raw = read_source(FileSource(kind="file", path=str(path)))
+    data, card = build_dataset([raw], params())
+    assert data[["text", "label"]].values.tolist() == [["NaN", "ham"], ["null", "spam"], ["ok", "ham"]]
+    assert card["labels"] == ["ham", "spam"]
+    assert card["dropped"] == {"blank line": 1, "missing label": 7}
+    assert card["lines_read"] == card["rows_read"] == {"sms": 11}  # a blank line is a row read and dropped
+    assert card["rows"] + sum(card["dropped"].values()) == 11
+
+
+def test_a_missing_marker_named_in_params_is_a_label() -> None:
+    rows = [("a", "NA"), ("b", "yes"), ("c", "none"), ("d", "NaN")]
+    data, card = build_dataset([table(rows)], params(label_map={"NA": "not applicable"}))
+    assert card["labels"] == ["none", "not applicable", "yes"]  # lowercase `none` was never a marker
+    assert card["dropped"] == {"missing label": 1}
+
+
+def test_quoted_csv_lines_exceed_its_rows_and_nothing_else_changes() -> None:
+    raw = read_source(FileSource(kind="file", path=str(dataset("disaster_tweets/train.csv")), label_column="target"))
+    _, card = build_dataset([raw], params())
+    assert card["lines_read"] == {"train": 8561} and card["rows_read"] == {"train": 7613}
+    assert "blank line" not in card["dropped"] and "missing label" not in card["dropped"]
+
+
+def test_the_dataset_carries_no_reader_metadata(tmp_path) -> None:
+    # frame.attrs would be written into raw.parquet's metadata and change its hash for the same rows.
+    raw = read_source(FileSource(kind="file", path=str(dataset("emotion/val.txt"))))
+    assert raw.attrs
+    data, _ = build_dataset([raw], params())
+    assert data.attrs == {}

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from functools import partial
 from pathlib import Path
 
@@ -108,9 +109,14 @@ def test_multilabel_column_must_be_binary(tmp_path: Path) -> None:
 
 
 def test_disaster_tweets_quoted_line_breaks_stay_in_their_text() -> None:
-    frame = read_source(FileSource(kind="file", path=str(dataset("disaster_tweets/train.csv")), label_column="target"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning either: the line breaks are inside well-formed quotes
+        frame = read_source(FileSource(kind="file", path=str(dataset("disaster_tweets/train.csv")),
+                                       label_column="target"))
     assert len(frame) == 7613
     assert frame["label"].value_counts().to_dict() == {"0": 4342, "1": 3271}
+    assert frame.attrs["read"] == {"lines": 8561, "blank": 0}  # 948 more lines than rows, none swallowed
+    assert frame["text"].str.contains("\n").sum() > 0
 
 
 def test_russian_multilabel_set_reads_with_its_label_counts() -> None:
@@ -132,6 +138,90 @@ def test_digits_have_features_not_text() -> None:
     frame = read_source(DigitsSource(kind="digits"))
     assert len(frame) == 1797 and "text" not in frame.columns
     assert len(frame["features"].iloc[0]) == 64
+
+
+# ------------------------------------------------------------------ no silent row loss
+# An SMS-style TSV (label<TAB>text, no header): the stray " on line 2 must not swallow lines 3-4.
+STRAY_QUOTE_TSV = 'ham\t"see you at the pub\nspam\tWIN a prize now\nham\tok then, 5" tall\n\nham\tNaN\nspam\tcall now!\n'
+
+
+def tsv_source(path: Path, **options) -> FileSource:
+    return FileSource(kind="file", path=str(path), header=False, text_column="1", label_column="0", **options)
+
+
+def test_tsv_with_an_unmatched_quote_keeps_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "sms.tsv"
+    path.write_text(STRAY_QUOTE_TSV)
+    frame = read_source(tsv_source(path))
+    assert frame["text"].tolist() == ['"see you at the pub', "WIN a prize now", 'ok then, 5" tall', "NaN", "call now!"]
+    assert frame["label"].tolist() == ["ham", "spam", "ham", "ham", "spam"]
+    assert frame.attrs["read"] == {"lines": 6, "blank": 1}  # every physical line accounted for
+
+
+def test_quote_true_restores_quote_processing_on_a_tsv(tmp_path: Path) -> None:
+    path = tmp_path / "quoted.tsv"
+    path.write_text('text\tlabel\n"a tab\tinside"\tpos\n"two\nlines"\tneg\nplain\tneg\n')
+    frame = read_source(FileSource(kind="file", path=str(path), quote=True))
+    assert frame["text"].tolist() == ["a tab\tinside", "two\nlines", "plain"]
+    assert frame.attrs["read"] == {"lines": 4, "blank": 0}
+    with pytest.raises(PipelineError, match=r"quoted.tsv: malformed tsv file: line 2 has 3 fields, the header has 2 "
+                                            r"\(without quote processing\); if its texts are quoted, set `quote: true`"):
+        read_source(FileSource(kind="file", path=str(path)))
+
+
+@pytest.mark.parametrize(("line", "fields"), [("neg", "1 field"), ("neg\tbad film\textra", "3 fields")])
+def test_ragged_tsv_row_names_the_file_and_line(tmp_path: Path, line: str, fields: str) -> None:
+    path = tmp_path / "ragged.tsv"
+    path.write_text(f"stars\treview\npos\tgood film\n{line}\npos\tfine film\n")
+    with pytest.raises(PipelineError, match=rf"ragged.tsv: malformed tsv file: line 3 has {fields}, the header has 2"):
+        read_source(file_source(path))
+
+
+def test_csv_quote_that_swallows_lines_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "swallow.csv"
+    path.write_text('review,stars\n"see you at the pub,pos\nwin a prize,neg\nok" then,pos\nlast,neg\n')
+    with pytest.raises(PipelineError, match=r"swallow.csv: malformed csv file: line 2: a quoted field runs to line 4 "
+                                            r"and closes in the middle of a field"):
+        read_source(file_source(path))
+    frame = read_source(file_source(path, quote=False))  # the file's quotes are text: every line a row
+    assert len(frame) == 4 and frame["text"].iloc[2] == 'ok" then'
+
+
+def test_quote_applies_to_csv_and_tsv_only(tmp_path: Path) -> None:
+    path = tmp_path / "lines.txt"
+    path.write_text("good;pos\n")
+    with pytest.raises(PipelineError, match=r"lines.txt: `quote` applies to csv and tsv files, not lines"):
+        read_source(FileSource(kind="file", path=str(path), quote=True))
+
+
+def test_a_longer_separator_reads_without_quotes(tmp_path: Path) -> None:
+    path = tmp_path / "double.csv"
+    path.write_text('review::stars\n"good" film::pos\nbad film::neg\n')
+    frame = read_source(file_source(path, sep="::", quote=False))
+    assert frame[["text", "label"]].values.tolist() == [['"good" film', "pos"], ["bad film", "neg"]]
+    with pytest.raises(PipelineError, match=r"double.csv: quote processing needs a one-character `sep` \(got '::'\)"):
+        read_source(file_source(path, sep="::"))
+
+
+def test_lines_format_breaks_lines_only_at_line_ends(tmp_path: Path) -> None:
+    # str.splitlines() also breaks at U+2028 and form feeds, which would cut a text in two.
+    path = tmp_path / "lines.txt"
+    path.write_text("a text\u2028with a separator\x0cinside;joy\n\n  \nsad;sadness\n", encoding="utf-8")
+    frame = read_source(FileSource(kind="file", path=str(path)))
+    assert frame["text"].tolist() == ["a text\u2028with a separator\x0cinside", "sad"]
+    assert frame.attrs["read"] == {"lines": 4, "blank": 2}
+
+
+def test_bad_tsv_stops_fetch_with_one_error_line(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.tsv"
+    path.write_text("text\tlabel\ngood\tpos\nbad\n")
+    code = ("from mlkit.core.errors import run_main\nfrom mlkit.core.params import FileSource\n"
+            "from mlkit.data.sources import read_source\n"
+            f"run_main(lambda: read_source(FileSource(kind='file', path={str(path)!r})))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"error: {path}: malformed tsv file: line 3 has 1 field, the header has 2 (without quote processing)"]
 
 
 # ------------------------------------------------------------------ URL and Hub, served locally

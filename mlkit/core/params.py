@@ -51,6 +51,9 @@ class TableFormat(Columns):
     sep: str | None = Field(default=None, description="csv separator; for `lines`, the text/label separator")
     header: bool = True
     encoding: str = "utf-8"
+    quote: bool | None = Field(
+        default=None, description='csv/tsv: a "..." field may hold separators and line breaks; null: csv yes, tsv no'
+    )
 
 
 class FileSource(TableFormat):

@@ -20,10 +20,10 @@ class Cleaned:
     dropped: Counter = field(default_factory=Counter)
 
 
-
-
-
-
+# What spreadsheets, pandas, R and databases write for a missing value. Such a label cell is missing,
+# not a class, unless params name it (data.labels, a data.label_map key or data.drop_labels). Exact
+# and case-sensitive: lowercase `none` and `na` are plausible class names and stay labels.
+MISSING_LABELS = frozenset({"NaN", "nan", "NA", "<NA>", "N/A", "n/a", "#N/A", "null", "NULL", "None"})
 
 
 def normalise_whitespace(texts: pd.Series) -> pd.Series:
@@ -36,6 +36,25 @@ def row_ids(frame: pd.DataFrame) -> pd.Series:
     return keys.map(lambda k: hashlib.sha1(k.encode()).hexdigest()[:16])
 
 
+def read_counts(frames: list[pd.DataFrame]) -> tuple[dict[str, int], dict[str, int], int]:
+    """Rows read per source, lines read per source of a line-based format (csv, tsv, lines; the header
+    not counted), and blank lines. A blank line is a row read and dropped, so an unquoted file's lines
+    equal its rows; a quoted csv has more lines than rows when its texts hold line breaks."""
+    rows: Counter = Counter()
+    lines: Counter = Counter()
+    blank = 0
+    for frame in frames:
+        for name, size in frame.groupby("source", sort=False).size().items():
+            rows[str(name)] += int(size)
+        read = frame.attrs.get("read")
+        if read is not None:
+            name = str(frame.attrs["source"])
+            lines[name] += read["lines"]
+            rows[name] += read["blank"]
+            blank += read["blank"]
+    return dict(rows), dict(lines), blank
+
+
 def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
     kinds = {label_key(f) for f in frames}
     if len(kinds) > 1:
@@ -45,7 +64,9 @@ def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
         )
     if len({has_text(f) for f in frames}) > 1:
         raise PipelineError("data.sources: digits (numeric features) cannot be mixed with text sources")
-    return pd.concat(frames, ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
+    frame.attrs = {}  # the sources' line counts go to the card, not into the parquet file's metadata
+    return frame
 
 
 def map_labels(frame: pd.DataFrame, params: DataParams) -> Cleaned:
@@ -55,13 +76,14 @@ def map_labels(frame: pd.DataFrame, params: DataParams) -> Cleaned:
     mapping = params.label_map
     drop = set(params.drop_labels)
     if key == "label":
+        named = set(mapping) | drop | set(params.labels or [])
+        missing = frame["label"].str.strip().eq("") | frame["label"].isin(MISSING_LABELS - named)
+        dropped["missing label"] += int(missing.sum())
+        frame = frame[~missing]
         frame = frame.assign(label=frame["label"].map(lambda v: mapping.get(v, v)))
         keep = ~frame["label"].isin(drop)
         dropped["label in data.drop_labels"] += int((~keep).sum())
         frame = frame[keep]
-        empty = frame["label"] == ""
-        dropped["empty label"] += int(empty.sum())
-        frame = frame[~empty]
         seen = set(frame["label"])
     else:
         labels = frame["labels"].map(lambda ls: sorted({mapping.get(v, v) for v in ls} - drop))
@@ -151,10 +173,10 @@ def positive_label(task: str, labels: list[str], params: DataParams) -> str | No
 
 def build_dataset(frames: list[pd.DataFrame], params: DataParams) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Turn the raw source tables into the clean dataset and its data card."""
+    rows_read, lines_read, blank = read_counts(frames)
     frame = combine(frames)
-    rows_read = frame.groupby("source", sort=False).size().to_dict()
     mapped = map_labels(frame, params)
-    dropped = mapped.dropped
+    dropped = Counter({"blank line": blank}) + mapped.dropped
     frame = mapped.frame
     if has_text(frame):
         cleaned = clean_texts(frame, params.conflicts)
@@ -175,6 +197,7 @@ def build_dataset(frames: list[pd.DataFrame], params: DataParams) -> tuple[pd.Da
         "labels": labels,
         "positive_label": positive_label(task, labels, params),
         "rows": len(frame),
+        "lines_read": lines_read,
         "rows_read": rows_read,
         "rows_per_source": frame.groupby("source", sort=False).size().to_dict(),
         "rows_per_label": label_counts(frame),

