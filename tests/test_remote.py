@@ -65,7 +65,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = copy_project(tmp_path_factory.mktemp("built") / "project")
     (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion.yaml").read_text())
     project.set_params(data={
-        "sources": [{"kind": "file", "path": str(dataset("emotion/train.txt")), "format": "lines", "sep": ";"}],
+        "sources": [{"kind": "file", "path": project.source(dataset("emotion/train.txt")), "format": "lines",
+                     "sep": ";"}],
         "limit": 1500,
     })
     project.commit("project under test")
