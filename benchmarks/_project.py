@@ -19,8 +19,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 # Our commits must not depend on the machine's git identity.
 GIT_ID = ["-c", "user.name=benchmark", "-c", "user.email=benchmark@example.invalid"]
-# `path: ../x` in a params or preset file: a dataset outside the repo, relative to the repo root.
-OUTSIDE_PATH = re.compile(r"^(\s*(?:-\s+)?path:\s*)(['\"]?)(\.\./[^'\"\s#]+)\2", re.MULTILINE)
+# The datasets beside the repository (../shared), linked beside each copy so presets import them as written.
+SHARED = ROOT.parent / "shared"
 
 
 # What an experiment on a model parameter reruns, run by hand: the baseline DVC's overhead is measured against.
@@ -60,12 +60,9 @@ def run(cmd: str, cwd: Path) -> float:
     return seconds
 
 
-def rewrite_dataset_paths(path: Path) -> None:
-    """Make `../...` dataset paths absolute against the original repo root (the copy lives elsewhere)."""
-    text = path.read_text(encoding="utf-8")
-    fixed = OUTSIDE_PATH.sub(lambda m: f"{m[1]}{m[2]}{(ROOT / m[3]).resolve()}{m[2]}", text)
-    if fixed != text:
-        path.write_text(fixed, encoding="utf-8")
+def import_sources(project: Path) -> None:
+    """`mlkit import`: what params.yaml names with `import_url` (fetch reads only data/sources/)."""
+    run(f"{sys.executable} -m mlkit import", project)
 
 
 def commit(project: Path, message: str) -> None:
@@ -88,11 +85,13 @@ def project_copy() -> Iterator[Path]:
     """A committed copy of the project (see copy_tracked); deleted afterwards."""
     with tempfile.TemporaryDirectory(prefix="mlkit-bench-") as tmp:
         project = Path(tmp) / "project"
+        if SHARED.is_dir():
+            (Path(tmp) / "shared").symlink_to(SHARED, target_is_directory=True)
         copy_tracked(project)
         config = (project / ".dvc/config").read_text(encoding="utf-8")
         assert re.search(r"analytics\s*=\s*false", config), ".dvc/config must set core.analytics = false"
-        rewrite_dataset_paths(project / "params.yaml")
         run("git init -q", project)
+        import_sources(project)
         commit(project, "benchmark copy")
         yield project
 

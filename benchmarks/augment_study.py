@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 
-from _project import ROOT, commit, env, project_copy, rewrite_dataset_paths, run, table
+from _project import ROOT, commit, env, import_sources, project_copy, run, table
 
 sys.path.insert(0, str(ROOT))
 
@@ -70,7 +70,7 @@ def main(tasks: list[str]) -> None:
         rows = []
         with project_copy() as project:
             run(f"mlkit preset {task}", project)
-            rewrite_dataset_paths(project / "params.yaml")
+            import_sources(project)
             commit(project, task)
             for name, settings in study["settings"].items():
                 # `dvc exp run` leaves its params in the workspace: start each setting from the commit.

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from _project import ROOT, commit, project_copy, rewrite_dataset_paths, run, table
+from _project import ROOT, commit, import_sources, project_copy, run, table
 
 GAMMAS = (0.0001, 0.001, 0.01, 0.1, 0.5)  # digits: from 0.1 the SVC memorises the train split
 HEADERS = ["preset", "task", "rows", "model", "train acc", "valid acc", "test acc", "test f1",
@@ -40,7 +40,7 @@ def main(names: list[str]) -> None:
     for name in names:
         with project_copy() as project:
             run(f"mlkit preset {name}", project)
-            rewrite_dataset_paths(project / "params.yaml")
+            import_sources(project)
             seconds = run("dvc repro", project)
             card, metrics = read(project, "metrics/data_card.json"), read(project, "metrics/eval/metrics.json")
             model = read(project, "models/model/card.json")["params"]["model"]["type"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._project import ROOT, project_copy, rewrite_dataset_paths, run, table  # noqa: E402
+from benchmarks._project import ROOT, import_sources, project_copy, run, table  # noqa: E402
 
 
 def main() -> None:
@@ -40,7 +40,7 @@ def main() -> None:
     params["model"].update({k: v for k, v in overrides.items() if v is not None})
     with project_copy() as project:
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        rewrite_dataset_paths(project / "params.yaml")
+        import_sources(project)
         seconds = run("dvc repro", project)
         metrics = json.loads((project / "metrics/eval/metrics.json").read_text())
         curves = json.loads((project / "metrics/train/metrics.json").read_text())

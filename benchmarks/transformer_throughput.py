@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._project import (  # noqa: E402
     ROOT,
     env,
+    import_sources,
     project_copy,
-    rewrite_dataset_paths,
     run,
     table,
 )
@@ -71,7 +71,7 @@ def main() -> None:
         params["data"]["limit"] = args.rows
         params["model"].update(epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length)
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        rewrite_dataset_paths(project / "params.yaml")
+        import_sources(project)
         run("dvc repro augment", project)  # upstream first: the timed runs below share its output
         model = params["model"]
         plain_runs, grouped_runs, stage_runs = [], [], []

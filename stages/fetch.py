@@ -6,10 +6,12 @@ from mlkit.core.io import write_json, write_table
 from mlkit.core.params import load_params
 from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import read_source
+from mlkit.data.tracked import check_tracked
 
 
 def main() -> None:
     params = load_params()
+    check_tracked(params.data.sources)  # only what DVC tracks, checked before any reading
     frames = [read_source(spec) for spec in params.data.sources]
     dataset, card = build_dataset(frames, params.data)
     write_table(paths.RAW, dataset)

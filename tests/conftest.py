@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import os
+import shutil
 import subprocess
 import sys
+import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -66,6 +70,13 @@ class Project:
     def file(self, relative: str) -> Path:
         return self.path / relative
 
+    def source(self, path: Path, name: str | None = None) -> str:
+        """Copy a data file into data/sources/ (fetch reads only what DVC tracks); its path for params."""
+        relative = f"data/sources/{name or path.name}"
+        self.file(relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, self.file(relative))
+        return relative
+
 
 def copy_project(dest: Path) -> Project:
     copy_tracked(dest)
@@ -87,7 +98,8 @@ def emotion_project(dest: Path) -> Project:
     project = copy_project(dest)
     (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion.yaml").read_text())
     project.set_params(data={
-        "sources": [{"kind": "file", "path": str(dataset("emotion/train.txt")), "format": "lines", "sep": ";"}],
+        "sources": [{"kind": "file", "path": project.source(dataset("emotion/train.txt")), "format": "lines",
+                     "sep": ";"}],
         "limit": 1500,
     })
     project.commit("project under test")
@@ -97,3 +109,17 @@ def emotion_project(dest: Path) -> Project:
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return emotion_project(tmp_path / "project")
+
+
+@pytest.fixture
+def http_folder(tmp_path: Path):
+    """A real HTTP server on 127.0.0.1 serving a fresh folder; yields (folder, base URL)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,8 @@ def built(tmp_path_factory) -> Project:
     """One project with a finished run; each test breaks one thing and puts params.yaml back."""
     project = copy_project(tmp_path_factory.mktemp("errors") / "project")
     (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion.yaml").read_text())
-    project.set_params(data={"sources": [{"kind": "file", "path": str(dataset("emotion/train.txt"))}], "limit": 600})
+    project.set_params(data={"sources": [{"kind": "file", "path": project.source(dataset("emotion/train.txt"))}],
+                             "limit": 600})
     project.commit()
     project.dvc("repro")
     return project
@@ -59,20 +59,20 @@ def test_missing_file_through_dvc_loses_no_data(good: Project) -> None:
 
 
 def test_missing_column(good: Project, tmp_path: Path) -> None:
-    (tmp_path / "t.csv").write_text("body,label\nhello,joy\n")
-    source(good, path=str(tmp_path / "t.csv"))
+    good.file("data/sources/t.csv").write_text("body,label\nhello,joy\n")
+    source(good, path="data/sources/t.csv")
     fails(good, "fetch", "t.csv: no column 'text'; columns are: body, label")
 
 
 def test_malformed_csv(good: Project, tmp_path: Path) -> None:
-    (tmp_path / "bad.csv").write_text('text,label\n"open quote,joy\nx,y,z,w\n')
-    source(good, path=str(tmp_path / "bad.csv"))
+    good.file("data/sources/bad.csv").write_text('text,label\n"open quote,joy\nx,y,z,w\n')
+    source(good, path="data/sources/bad.csv")
     fails(good, "fetch", "bad.csv: malformed csv file")
 
 
 def test_no_rows_left(good: Project, tmp_path: Path) -> None:
-    (tmp_path / "empty.csv").write_text('text,label\n"  ",joy\n"",sadness\n')
-    source(good, path=str(tmp_path / "empty.csv"))
+    good.file("data/sources/empty.csv").write_text('text,label\n"  ",joy\n"",sadness\n')
+    source(good, path="data/sources/empty.csv")
     fails(good, "fetch", "data: no rows left after cleaning (empty text: 2)")
 
 
@@ -81,18 +81,22 @@ def test_label_outside_declared_set(good: Project) -> None:
     fails(good, "fetch", "label 'surprise' is not in data.labels")
 
 
-def test_unreachable_url(good: Project) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    good.set_params(data={"sources": [{"kind": "url", "url": f"http://127.0.0.1:{port}/d.csv", "timeout": 5}]})
-    fails(good, "fetch", f"http://127.0.0.1:{port}/d.csv: cannot reach the server")
+def test_url_kind_is_refused_with_the_import_recipe(good: Project) -> None:
+    # Read at run time, a URL would be unseen by DVC: the schema sends the user to `import_url` instead.
+    good.set_params(data={"sources": [{"kind": "url", "url": "http://127.0.0.1:9/d.csv"}]})
+    fails(good, "fetch", "data.sources[0]: kind 'url' is read at run time, unseen by DVC; make it an import: "
+                         "`kind: file`, `path: data/sources/NAME`, `import_url: URL`, then `mlkit import`")
+
+
+def test_file_outside_data_sources_is_refused(good: Project) -> None:
+    source(good, path=str(dataset("emotion/val.txt")))
+    fails(good, "fetch", f"data.sources[0].path: {dataset('emotion/val.txt')} lies outside data/sources/")
 
 
 def test_class_too_small_to_stratify(good: Project, tmp_path: Path) -> None:
     rows = "".join(f"text number {i};{'rare' if i < 2 else 'common'}\n" for i in range(40))
-    (tmp_path / "small.txt").write_text(rows)
-    good.set_params(data={"sources": [{"kind": "file", "path": str(tmp_path / "small.txt")}], "labels": None})
+    good.file("data/sources/small.txt").write_text(rows)
+    good.set_params(data={"sources": [{"kind": "file", "path": "data/sources/small.txt"}], "labels": None})
     assert good.stage("fetch").returncode == 0  # fetch writes raw.parquet: restore it after
     try:
         fails(good, "split", "split: label 'rare' has 2 row(s); stratified splitting needs at least 3")

@@ -56,14 +56,14 @@ def test_bad_value_names_key_and_allowed_values(section: str, values: dict, expe
 def test_unknown_source_kind_lists_the_kinds() -> None:
     raw = default()
     raw["data"]["sources"] = [{"kind": "ftp", "path": "x"}]
-    with pytest.raises(PipelineError, match=r"data.sources\[0\]: unknown kind 'ftp'; allowed: file, url, hub, embedded, digits"):
+    with pytest.raises(PipelineError, match=r"data.sources\[0\]: unknown kind 'ftp'; allowed: file, hub, embedded, digits"):
         validate(raw)
 
 
 def test_source_error_names_the_list_position() -> None:
     raw = default()
-    raw["data"]["sources"].append({"kind": "url", "url": "ftp://example.org/a.csv"})
-    with pytest.raises(PipelineError, match=r"data.sources\[1\].url: must start with http:// or https://"):
+    raw["data"]["sources"].append({"kind": "file"})
+    with pytest.raises(PipelineError, match=r"data.sources\[1\].path: missing"):
         validate(raw)
 
 

@@ -81,7 +81,7 @@ def test_predict_on_a_labelled_file(project: Project, tmp_path) -> None:
 def test_multilabel_and_digits_run_through_dvc(project: Project) -> None:
     labels = ["anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"]
     project.set_params(
-        data={"sources": [{"kind": "file", "path": str(dataset("ru_emotion_cryptonite/valid.csv")),
+        data={"sources": [{"kind": "file", "path": project.source(dataset("ru_emotion_cryptonite/valid.csv")),
                            "label_columns": labels}], "labels": None, "limit": 2000},
         features={"word_ngrams": None, "char_ngrams": [1, 4], "min_df": 2},
     )

@@ -1,9 +1,10 @@
 """Remote storage through a real S3 server (`rclone serve s3` on 127.0.0.1): push, clone + pull, experiments,
-wrong credentials, a dead server, a server killed mid-push, an s3:// fetch source, no secret in git."""
+wrong credentials, a dead server, a server killed mid-push, an S3 source imported with `dvc import-url`, no secret in git."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -65,7 +66,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = copy_project(tmp_path_factory.mktemp("built") / "project")
     (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion.yaml").read_text())
     project.set_params(data={
-        "sources": [{"kind": "file", "path": str(dataset("emotion/train.txt")), "format": "lines", "sep": ";"}],
+        "sources": [{"kind": "file", "path": project.source(dataset("emotion/train.txt")), "format": "lines",
+                     "sep": ";"}],
         "limit": 1500,
     })
     project.commit("project under test")
@@ -226,37 +228,28 @@ def test_push_killed_midway_resumes_with_only_the_missing_files(project: Project
         server.stop()
 
 
-def test_s3_fetch_source(project: Project, server: S3Server) -> None:
+def test_s3_source_is_imported_through_a_dvc_remote(project: Project, server: S3Server) -> None:
+    # The README's recipe: a DVC remote for the source bucket (endpoint in .dvc/config, keys in config.local),
+    # and `import_url: remote://NAME/KEY`; fetch reads the imported copy, `dvc update` takes a new version in.
     import s3fs
 
     fs = s3fs.S3FileSystem(key=KEY, secret=SECRET, client_kwargs={"endpoint_url": server.endpoint},
                            skip_instance_cache=True)
     fs.mkdir("sources")
-    fs.put(str(dataset("emotion/val.txt")), "sources/emotion/val.txt")
-    use_s3(project, server)
-    source = {"kind": "s3", "url": "s3://sources/emotion/val.txt", "format": "lines", "sep": ";",
-              "remote": "storage"}
-    project.set_params(data={"sources": [source], "limit": 300})
-    fetched = project.stage("fetch")
-    assert fetched.returncode == 0, fetched.stderr
-    card = yaml.safe_load((project.path / "metrics/data_card.json").read_text())
-    assert card["rows"] == 300 and card["rows_per_source"] == {"val": 300}
+    lines = dataset("emotion/val.txt").read_text().splitlines(keepends=True)
+    fs.pipe("sources/emotion/val.txt", "".join(lines[:300]).encode())
+    sh(project, sys.executable, "-m", "mlkit.tools.remote", "add", "sources", "s3://sources", "--endpoint",
+       server.endpoint, "--local-credentials", env={"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET})
+    source = {"kind": "file", "path": "data/sources/emotion/val.txt", "import_url": "remote://sources/emotion/val.txt",
+              "format": "lines", "sep": ";"}
+    project.set_params(data={"sources": [source], "limit": None})
+    sh(project, sys.executable, "-m", "mlkit", "import", timeout=60)
+    assert project.stage("fetch").returncode == 0
+    assert json.loads(project.file("metrics/data_card.json").read_text())["rows_per_source"] == {"val": 300}
 
-    # Without `remote`, the AWS_* environment supplies endpoint and keys.
-    project.set_params(data={"sources": [{**source, "remote": None}]})
-    env = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_ENDPOINT_URL": server.endpoint}
-    assert sh(project, sys.executable, "-m", "stages.fetch", env=env, timeout=60).returncode == 0
-
-    raw = (project.path / "data/raw.parquet").read_bytes()
-    bad = sh(project, sys.executable, "-m", "stages.fetch", env={**env, "AWS_SECRET_ACCESS_KEY": "wrong"},
-             check=False, timeout=60)
-    assert bad.returncode == 1 and bad.stderr.startswith(
-        "error: s3://sources/emotion/val.txt: access denied; check the credentials of the AWS_* environment")
-    assert len(bad.stderr.strip().splitlines()) == 1
-    project.set_params(data={"sources": [{**source, "url": "s3://sources/missing.txt"}]})
-    missing = project.stage("fetch")
-    assert missing.stderr.strip() == "error: s3://sources/missing.txt: no such bucket or object (data.sources, kind: s3)"
-    project.set_params(data={"sources": [{**source, "remote": "nowhere"}]})
-    unknown = project.stage("fetch")
-    assert "no DVC remote 'nowhere'" in unknown.stderr and "remotes: local, storage" in unknown.stderr
-    assert (project.path / "data/raw.parquet").read_bytes() == raw  # failures keep the last good data
+    fs.pipe("sources/emotion/val.txt", "".join(lines[:400]).encode())
+    dvc(project, "update", "data/sources/emotion/val.txt.dvc", timeout=60)
+    assert "changed deps" in dvc(project, "status", "fetch").stdout
+    assert project.stage("fetch").returncode == 0
+    assert json.loads(project.file("metrics/data_card.json").read_text())["rows_per_source"] == {"val": 400}
+    assert tracked_secrets(project.path) == []  # the keys stayed in config.local

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import http.server
-import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 import warnings
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +18,6 @@ from mlkit.core.params import (
     EmbeddedSource,
     FileSource,
     HubSource,
-    UrlSource,
 )
 from mlkit.data.sources import read_source
 
@@ -224,40 +218,7 @@ def test_bad_tsv_stops_fetch_with_one_error_line(tmp_path: Path) -> None:
         f"error: {path}: malformed tsv file: line 3 has 1 field, the header has 2 (without quote processing)"]
 
 
-# ------------------------------------------------------------------ URL and Hub, served locally
-@pytest.fixture
-def http_folder(tmp_path: Path):
-    """A real HTTP server on 127.0.0.1 serving tmp_path; yields its base URL."""
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_url_source_downloads_and_parses(http_folder) -> None:
-    folder, base = http_folder
-    shutil.copy(dataset("emotion/val.txt"), folder / "val.txt")
-    frame = read_source(UrlSource(kind="url", url=f"{base}/val.txt"))
-    assert len(frame) == 2000 and set(frame["source"]) == {"val"}
-
-
-def test_url_missing_file_reports_http_status(http_folder) -> None:
-    _, base = http_folder
-    with pytest.raises(PipelineError, match=r"/gone.csv: download failed with HTTP 404"):
-        read_source(UrlSource(kind="url", url=f"{base}/gone.csv"))
-
-
-def test_unreachable_url_fails_fast() -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with pytest.raises(PipelineError, match=rf"http://127.0.0.1:{port}/a.csv: cannot reach the server"):
-        read_source(UrlSource(kind="url", url=f"http://127.0.0.1:{port}/a.csv", timeout=5))
-
-
+# ------------------------------------------------------------------ Hub, local folder or offline
 def test_hub_source_goes_through_load_dataset(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

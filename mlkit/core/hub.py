@@ -69,3 +69,14 @@ def check_dataset(name: str, revision: str | None) -> None:
     except Exception as exc:  # noqa: BLE001 - no network, DNS, proxy, a 5xx
         raise PipelineError(f"hub dataset {name}: the Hugging Face Hub cannot be reached ({type(exc).__name__}: "
                             f"{first_line(exc)}); HF_HUB_OFFLINE=1 loads it from the local cache") from None
+
+
+def dataset_sha(name: str) -> str | None:
+    """The commit the Hub's default branch of dataset `name` points at now; None when the Hub cannot tell."""
+    from huggingface_hub import HfApi
+
+    try:
+        sha = HfApi().dataset_info(name).sha
+    except Exception:  # noqa: BLE001 - no network, unknown id: the caller's message stands without the sha
+        return None
+    return sha if isinstance(sha, str) else None

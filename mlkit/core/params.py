@@ -58,38 +58,14 @@ class TableFormat(Columns):
 
 class FileSource(TableFormat):
     kind: Literal["file"]
-    path: str
-    name: str | None = None
-
-
-class UrlSource(TableFormat):
-    kind: Literal["url"]
-    url: str
-    name: str | None = None
-    timeout: float = Field(default=30.0, gt=0)
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"must start with http:// or https:// (got {value!r})")
-        return value
-
-
-class S3Source(TableFormat):
-    kind: Literal["s3"]
-    url: str = Field(description="s3://bucket/key")
-    remote: str | None = Field(
-        default=None, description="a DVC remote whose endpointurl, region and keys are used; null: AWS_* env"
+    path: str = Field(description="the file fetch reads: under data/sources/, which DVC tracks for fetch")
+    import_url: str | None = Field(
+        default=None,
+        description="where `mlkit import` brings `path` in from with `dvc import-url`: a path outside the "
+        "repository (relative to its root, or absolute), http(s)://, s3:// or remote://NAME/...; "
+        "`dvc update` refreshes it",
     )
     name: str | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _s3(cls, value: str) -> str:
-        if not value.startswith("s3://") or "/" not in value[5:].strip("/"):
-            raise ValueError(f"must be s3://bucket/key (got {value!r})")
-        return value
 
 
 class HubSource(Columns):
@@ -112,10 +88,10 @@ class DigitsSource(Section):
     name: str | None = None
 
 
-Source = Annotated[
-    FileSource | UrlSource | S3Source | HubSource | EmbeddedSource | DigitsSource, Field(discriminator="kind")
-]
-SOURCE_KINDS = ("file", "url", "hub", "embedded", "digits", "s3")
+Source = Annotated[FileSource | HubSource | EmbeddedSource | DigitsSource, Field(discriminator="kind")]
+SOURCE_KINDS = ("file", "hub", "embedded", "digits")
+# Kinds read over the network at run time, where DVC cannot see them change: now imports (mlkit import).
+NETWORK_KINDS = ("url", "s3")
 
 
 class DataParams(Section):
@@ -321,6 +297,9 @@ def _message(error: ErrorDetails) -> str:
         return "unknown key"
     if error["type"] == "missing":
         return "missing"
+    if error["type"] == "union_tag_invalid" and error["input"].get("kind") in NETWORK_KINDS:
+        return (f"kind {error['input']['kind']!r} is read at run time, unseen by DVC; make it an import: "
+                "`kind: file`, `path: data/sources/NAME`, `import_url: URL`, then `mlkit import`")
     if error["type"] == "union_tag_invalid":
         return f"unknown kind {error['input'].get('kind')!r}; allowed: {', '.join(SOURCE_KINDS)}"
     if error["type"] == "union_tag_not_found":

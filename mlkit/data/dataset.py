@@ -150,7 +150,8 @@ def decide_task(frame: pd.DataFrame, params: DataParams) -> tuple[str, list[str]
     if params.labels is not None:
         labels = [label for label in params.labels if label in set(labels)]
     if len(labels) < 2:
-        raise PipelineError(f"data: only {len(labels)} label(s) left after cleaning ({', '.join(labels)}); need 2 or more")
+        raise PipelineError(f"data: only {len(labels)} label(s) left after cleaning ({', '.join(labels)}); "
+                            "need 2 or more")
     if params.task != "auto" and params.task != task:
         raise PipelineError(
             f"data.task: is {params.task!r} but the data is {task} ({len(labels)} labels: {', '.join(labels[:10])})"

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import io
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path, PurePosixPath
@@ -24,10 +21,8 @@ from mlkit.core.params import (
     EmbeddedSource,
     FileSource,
     HubSource,
-    S3Source,
     Source,
     TableFormat,
-    UrlSource,
 )
 from mlkit.data.lines import LineCount, count_quoted, count_unquoted, strip_end, text_lines
 
@@ -53,8 +48,6 @@ def source_name(spec: Source) -> str:
         return spec.name
     if isinstance(spec, FileSource):
         return Path(spec.path).stem
-    if isinstance(spec, (UrlSource, S3Source)):
-        return PurePosixPath(urlparse(spec.url).path).stem or urlparse(spec.url).netloc
     if isinstance(spec, HubSource):
         return spec.dataset
     if isinstance(spec, EmbeddedSource):
@@ -66,8 +59,6 @@ def where(spec: Source) -> str:
     """How an error message names the place a source comes from."""
     if isinstance(spec, FileSource):
         return spec.path
-    if isinstance(spec, (UrlSource, S3Source)):
-        return spec.url
     if isinstance(spec, HubSource):
         return f"hub dataset {spec.dataset}"
     return f"{spec.kind} dataset {source_name(spec)}"
@@ -205,20 +196,6 @@ def read_file(spec: FileSource) -> pd.DataFrame:
     return select_columns(frame, spec, spec.path, fmt)
 
 
-def read_url(spec: UrlSource) -> pd.DataFrame:
-    fmt = resolve_format(spec, spec.url)
-    try:
-        with urllib.request.urlopen(spec.url, timeout=spec.timeout) as response:
-            payload = response.read()
-    except urllib.error.HTTPError as exc:
-        raise PipelineError(f"{spec.url}: download failed with HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise PipelineError(f"{spec.url}: cannot reach the server ({reason})") from None
-    frame = parse_table(io.BytesIO(payload), spec, fmt, spec.url)
-    return select_columns(frame, spec, spec.url, fmt)
-
-
 def s3_options(remote: str | None, location: str) -> dict[str, Any]:
     """s3fs arguments: endpoint, region, keys and timeouts of DVC remote `remote` (config and
     config.local merged, as `dvc push` sees them); what it leaves unset comes from the AWS_* environment."""
@@ -251,35 +228,13 @@ def s3_options(remote: str | None, location: str) -> dict[str, Any]:
     return options
 
 
-def read_s3(spec: S3Source) -> pd.DataFrame:
-    import s3fs  # installed with dvc[s3]
-
-    fmt = resolve_format(spec, spec.url)
-    who = f"DVC remote {spec.remote!r}" if spec.remote else "the AWS_* environment"
-    try:
-        fs = s3fs.S3FileSystem(skip_instance_cache=True, **s3_options(spec.remote, spec.url))
-        with fs.open(spec.url, "rb") as handle:
-            payload = handle.read()
-    except PipelineError:
-        raise
-    except FileNotFoundError:
-        raise PipelineError(f"{spec.url}: no such bucket or object (data.sources, kind: s3)") from None
-    except PermissionError as exc:
-        raise PipelineError(f"{spec.url}: access denied; check the credentials of {who} ({exc})") from None
-    except Exception as exc:  # botocore: unreachable endpoint, timeouts, bad configuration
-        detail = " ".join(str(exc).split())[:300]
-        raise PipelineError(f"{spec.url}: cannot read through {who} ({type(exc).__name__}: {detail})") from None
-    frame = parse_table(io.BytesIO(payload), spec, fmt, spec.url)
-    return select_columns(frame, spec, spec.url, fmt)
-
-
 def read_hub(spec: HubSource) -> pd.DataFrame:
     import datasets  # heavy import, only when a hub source is configured
 
     check_dataset(spec.dataset, spec.revision)  # one question first: load_dataset would retry a dead network
     try:
         dataset = datasets.load_dataset(spec.dataset, spec.config, split=spec.split, revision=spec.revision)
-    except Exception as exc:  # datasets raises many types (not found, offline, bad split)
+    except Exception as exc:  # noqa: BLE001 - datasets raises many types (not found, offline, bad split)
         detail = " ".join(str(exc).split())[:300]
         raise PipelineError(f"hub dataset {spec.dataset}: cannot load ({type(exc).__name__}: {detail})") from None
     frame = dataset.to_pandas()
@@ -315,8 +270,6 @@ def read_digits(spec: DigitsSource) -> pd.DataFrame:
 
 READERS: dict[type, Callable[[Any], pd.DataFrame]] = {
     FileSource: read_file,
-    UrlSource: read_url,
-    S3Source: read_s3,
     HubSource: read_hub,
     EmbeddedSource: read_embedded,
     DigitsSource: read_digits,

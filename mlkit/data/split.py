@@ -50,7 +50,8 @@ def split_frame(frame: pd.DataFrame, params: SplitParams) -> dict[str, pd.DataFr
         rest, test = _two_way(frame, params.test, params.seed, params.stratify)
         train, valid = _two_way(rest, params.valid / (params.train + params.valid), params.seed, params.stratify)
     except ValueError as exc:  # sklearn's own word on a split that cannot be made
-        raise PipelineError(f"split: cannot split {len(frame)} rows {params.train}:{params.valid}:{params.test} ({exc})") from None
+        shares = f"{params.train}:{params.valid}:{params.test}"
+        raise PipelineError(f"split: cannot split {len(frame)} rows {shares} ({exc})") from None
     return {name: part.sort_index().reset_index(drop=True) for name, part in zip(SPLITS, (train, valid, test))}
 
 

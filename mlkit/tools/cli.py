@@ -14,6 +14,7 @@ from mlkit.core.errors import run_main
 TOOLS = {
     "predict": ("mlkit.tools.predict", "classify a file with a saved model (and score it if labelled)"),
     "preset": ("mlkit.tools.preset", "list the presets, or copy one into params.yaml"),
+    "import": ("mlkit.tools.imports", "dvc import-url the sources params.yaml names with import_url"),
     "sweep": ("mlkit.tools.sweep", "a -S grid through DVC's experiment queue, with a results table"),
     "search": ("mlkit.tools.search", "Optuna hyper-parameter search over queued DVC experiments"),
     "resplit": ("mlkit.tools.resplit", "the digits study: gamma against many seeded re-splits"),

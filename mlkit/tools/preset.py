@@ -1,4 +1,5 @@
-"""Apply a preset: `mlkit preset NAME` validates presets/NAME.yaml and writes it to params.yaml."""
+"""Apply a preset: `mlkit preset NAME` validates presets/NAME.yaml, writes it to params.yaml and imports the
+data its sources name with `import_url` into data/sources/ (`mlkit import`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from mlkit.core.errors import PipelineError, run_main
 from mlkit.core.io import replacing
 from mlkit.core.params import PARAMS_FILE, read_yaml, validate
+from mlkit.tools.imports import import_sources, report, wanted
 
 PRESETS = Path("presets")
 
@@ -16,13 +18,16 @@ def available() -> list[str]:
     return sorted(p.stem for p in PRESETS.glob("*.yaml"))
 
 
-def apply(name: str, target: Path = PARAMS_FILE) -> None:
+def apply(name: str, target: Path = PARAMS_FILE) -> str:
+    """Write the preset to params.yaml and import its data; what was imported, as `mlkit import` reports it."""
     source = PRESETS / f"{name}.yaml"
     if not source.is_file():
         raise PipelineError(f"preset {name!r}: unknown; available: {', '.join(available())}")
-    validate(read_yaml(source), str(source))
+    params = validate(read_yaml(source), str(source))
+    wanted(params)  # every import's origin checked before params.yaml changes
     with replacing(target) as tmp:
         tmp.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    return report(import_sources(params), params)
 
 
 def main() -> None:
@@ -32,8 +37,8 @@ def main() -> None:
     if args.name is None:
         print("\n".join(available()))
         return
-    apply(args.name)
-    print(f"params.yaml <- presets/{args.name}.yaml; run `dvc repro`")
+    imported = apply(args.name)
+    print(f"params.yaml <- presets/{args.name}.yaml\n{imported}\nthen `dvc repro`")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from mlkit.tools.results import exp_rows
 
 # A queued experiment is built from a git stash of the workspace: uncommitted edits here would either be
 # missing from it (untracked files) or make it differ from the commit it is recorded against.
-WATCHED = ("params.yaml", "dvc.yaml", "stages", "mlkit")
+WATCHED = ("params.yaml", "dvc.yaml", "stages", "mlkit", "data/sources")
 LOG_TAIL = 25
 DONE = ("Success", "Failed")
 WORKERS = Path(".dvc/tmp/exps/celery")  # DVC's queue workers: NAME.json (pid, returncode), NAME.out (log)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from functools import lru_cache
+from functools import cache
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -13,7 +13,7 @@ WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
 WORDNET_POS = ("n", "v", "a", "r")
 
 
-@lru_cache(maxsize=None)
+@cache
 def synonyms_of(word: str) -> tuple[str, ...]:
     """Synonyms from the word's main part of speech (the one with most WordNet senses), first senses first.
 

@@ -1,0 +1,80 @@
+"""`mlkit import`: bring each source params.yaml names with `import_url` into data/sources/ with
+`dvc import-url`, so DVC tracks its content: fetch reads the imported copy, `dvc update PATH.dvc` refreshes
+it (and fetch reruns when it changed), `dvc push` / `dvc pull` carry it to colleagues, CI and queued runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.params import PARAMS_FILE, FileSource, Params, load_params
+from mlkit.core.vcs import dvc, git
+from mlkit.data.tracked import dvc_file, dvc_location, is_url, recorded_import, under_sources
+
+SCHEMES = ("http://", "https://", "s3://", "remote://")  # what `dvc import-url` reads here (dvc[s3] installed)
+
+
+def wanted(params: Params) -> list[FileSource]:
+    """The sources to import, checked before anything is imported: each under data/sources/, one origin per path,
+    a local origin that exists."""
+    specs: dict[str, FileSource] = {}
+    for i, spec in enumerate(params.data.sources):
+        if not isinstance(spec, FileSource) or spec.import_url is None:
+            continue
+        key = f"data.sources[{i}]"
+        if not under_sources(spec.path):
+            raise PipelineError(f"{key}.path: {spec.path}: an import goes under data/sources/ (fetch's DVC dependency)")
+        if is_url(spec.import_url) and not spec.import_url.startswith(SCHEMES):
+            raise PipelineError(f"{key}.import_url: {spec.import_url}: one of {', '.join(SCHEMES)} or a path")
+        if not is_url(spec.import_url) and not Path(spec.import_url).expanduser().is_file():
+            raise PipelineError(f"{key}.import_url: {spec.import_url}: no such file (relative to the repository root)")
+        other = specs.get(spec.path)
+        if other is not None and other.import_url != spec.import_url:
+            raise PipelineError(f"{key}.path: {spec.path} is imported from {other.import_url} by another source too")
+        specs[spec.path] = spec
+    return list(specs.values())
+
+
+def import_one(spec: FileSource) -> bool:
+    """Import one source unless its .dvc file already imports it from there; True when it imported."""
+    assert spec.import_url is not None
+    origin = spec.import_url if is_url(spec.import_url) else os.path.expanduser(spec.import_url)
+    location = dvc_location(origin, spec.path)
+    if recorded_import(spec.path) == location and Path(spec.path).is_file():
+        return False
+    Path(spec.path).parent.mkdir(parents=True, exist_ok=True)
+    force = ["--force"] if dvc_file(spec.path).exists() else []
+    dvc("import-url", *force, location, spec.path)
+    # What DVC's autostage would do, for these files only: `git commit -a` then takes the import along.
+    git("add", "--", str(dvc_file(spec.path)), str(Path(spec.path).parent / ".gitignore"))
+    return True
+
+
+def import_sources(params: Params) -> list[str]:
+    """Import what `params` needs; the .dvc files written (already `git add`ed)."""
+    done = []
+    for spec in wanted(params):
+        if import_one(spec):
+            done.append(str(dvc_file(spec.path)))
+    return done
+
+
+def report(done: list[str], params: Params) -> str:
+    total = len(wanted(params))
+    if not total:
+        return "no source with import_url in params.yaml"
+    lines = [f"imported: {f}" for f in done] + [f"{total - len(done)} import(s) already in place"] * (total > len(done))
+    return "\n".join(lines + ["refresh with `dvc update data/sources/...dvc`; commit the .dvc files (git add done)"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="mlkit import", description=__doc__)
+    parser.parse_args()
+    params = load_params(PARAMS_FILE)
+    print(report(import_sources(params), params))
+
+
+if __name__ == "__main__":
+    run_main(main)
