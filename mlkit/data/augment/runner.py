@@ -117,7 +117,7 @@ def balance(pool: Pool, train: pd.DataFrame, params: AugmentParams) -> dict[str,
     while plan := balance_plan(pool.frame(), options.target_share):
         # Every added row dilutes the other labels' shares: take the neediest label, then plan again.
         label, missing = max(plan.items(), key=lambda item: (item[1], item[0]))
-        has_label = train[pool.key].map(lambda v, wanted=label: v == wanted if isinstance(v, str) else wanted in list(v))
+        has_label = train[pool.key].map(lambda v, want=label: v == want if isinstance(v, str) else want in list(v))
         texts = train[has_label]
         if len(texts) * options.max_copies < missing:
             raise PipelineError(
