@@ -33,7 +33,8 @@ def good(built: Project):
 
 
 def fails(project: Project, stage: str, expected: str, *args: str) -> None:
-    result = project.stage(stage, *args)
+    """A stage (`fetch`) or a tool (`mlkit predict`) fails with one `error:` line holding `expected`."""
+    result = project.tool(stage.removeprefix("mlkit "), *args) if stage.startswith("mlkit ") else project.stage(stage, *args)
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
@@ -124,4 +125,4 @@ def test_unknown_preset(good: Project) -> None:
 
 
 def test_predict_without_a_model(good: Project, tmp_path: Path) -> None:
-    fails(good, "predict", f"{tmp_path}: no saved model here", str(dataset("emotion/val.txt")), "--model", str(tmp_path))
+    fails(good, "mlkit predict", f"{tmp_path}: no saved model here", str(dataset("emotion/val.txt")), "--model", str(tmp_path))

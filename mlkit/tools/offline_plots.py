@@ -22,7 +22,7 @@ from pathlib import Path
 
 from mlkit.core.errors import PipelineError, run_main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # mlkit/tools/ -> the project
 FOLDER = ROOT / ".dvc" / "plots_offline"
 TEMPLATE = FOLDER / "template.html"
 CONFIG_VALUE = "plots_offline/template.html"  # plots.html_template, relative to .dvc/ (as DVC reads it)
