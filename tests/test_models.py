@@ -23,8 +23,9 @@ def prepared(preset: str, **model) -> tuple[dict[str, pd.DataFrame], dict, objec
     """A preset's data, read from ../shared/datasets, split as the pipeline splits it."""
     raw = yaml.safe_load((ROOT / "presets" / f"{preset}.yaml").read_text())
     for source in raw["data"]["sources"]:
-        if "path" in source:
-            source["path"] = str(dataset(source["path"].removeprefix("../shared/datasets/")))
+        origin = source.pop("import_url", None)  # the presets import their files from ../shared/datasets
+        if origin:
+            source["path"] = str(dataset(origin.removeprefix("../shared/datasets/")))
     raw["model"].update(model)
     params = validate(raw)
     frame, card = build_dataset([read_source(s) for s in params.data.sources], params.data)

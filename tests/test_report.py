@@ -71,7 +71,7 @@ def test_report_of_a_branch_against_main(project: Project) -> None:
 def test_report_errors_are_one_line(project: Project, tmp_path) -> None:
     missing = report(project, "--base", "no-such-branch", check=False)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
-    assert missing.stderr.startswith("error: base revision 'no-such-branch' not found")
+    assert missing.stderr.startswith("error: --base: no git revision 'no-such-branch' in this repository")
 
     outside = tmp_path / "not-a-project"
     outside.mkdir()

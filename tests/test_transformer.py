@@ -21,8 +21,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Project:
     project = copy_project(tmp_path_factory.mktemp("hf") / "project")
     (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion_transformer.yaml").read_text())
     project.set_params(
-        data={"sources": [{"kind": "file", "path": str(dataset("emotion/train.txt")), "format": "lines", "sep": ";"}],
-              "limit": 900},
+        data={"sources": [{"kind": "file", "path": project.source(dataset("emotion/train.txt")), "format": "lines",
+                           "sep": ";"}], "limit": 900},
         model=FAST,
     )
     project.commit("transformer project")
@@ -134,7 +134,7 @@ def test_multilabel_russian_format(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
     (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion_transformer.yaml").read_text())
     project.set_params(
-        data={"sources": [{"kind": "file", "path": str(dataset("ru_emotion_cryptonite/valid.csv")),
+        data={"sources": [{"kind": "file", "path": project.source(dataset("ru_emotion_cryptonite/valid.csv")),
                            "label_columns": labels}], "labels": None, "limit": 300},
         model={**FAST, "max_length": 32, "class_weight": "balanced"},
         compare={"metric": "f1_weighted"},
