@@ -162,14 +162,17 @@ def decide_task(frame: pd.DataFrame, params: DataParams) -> tuple[str, list[str]
 
 
 def positive_label(task: str, labels: list[str], params: DataParams) -> str | None:
+    """The binary task's positive class (default: the last label); refused for any other task."""
+    given = params.positive_label
     if task != "binary":
-        if params.positive_label is not None:
-            raise PipelineError(f"data.positive_label: only for binary tasks; this one is {task}")
+        if given is not None:
+            raise PipelineError(f"params.yaml: data.positive_label: {given!r} applies only to a binary task; this "
+                                f"one is {task} ({len(labels)} labels); allowed: null")
         return None
-    chosen = params.positive_label if params.positive_label is not None else labels[-1]
-    if chosen not in labels:
-        raise PipelineError(f"data.positive_label: {chosen!r} is not a label; labels are {', '.join(labels)}")
-    return chosen
+    if given is not None and given not in labels:
+        raise PipelineError(f"params.yaml: data.positive_label: {given!r} is not a label of this binary task; "
+                            f"allowed: {', '.join(labels)} or null (the last, {labels[-1]!r})")
+    return given if given is not None else labels[-1]
 
 
 def build_dataset(frames: list[pd.DataFrame], params: DataParams) -> tuple[pd.DataFrame, dict[str, Any]]:
