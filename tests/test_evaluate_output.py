@@ -4,10 +4,14 @@ figures in their own plain out, and a printed table of train, valid and test wit
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT
@@ -23,6 +27,8 @@ def evaluated(tmp_path_factory) -> tuple[Path, str]:
     """A workspace with this checkout's dvc.yaml, run stage by stage up to evaluate; (folder, evaluate's stdout)."""
     folder = workspace(tmp_path_factory.mktemp("evaluate"), MULTICLASS)
     (folder / "dvc.yaml").write_text((ROOT / "dvc.yaml").read_text())
+    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=folder, check=True)
+    shutil.copytree(ROOT / ".dvc" / "plots", folder / ".dvc" / "plots")  # the custom plot templates
     for name in ("fetch", "split", "augment", "train"):
         assert stage(folder, name).returncode == 0, name
     result = stage(folder, "evaluate")
@@ -54,7 +60,6 @@ def test_dvc_yaml_declares_only_headline_figures_as_metrics() -> None:
 
 def test_dvc_metrics_show_fits_a_wide_terminal(evaluated: tuple[Path, str]) -> None:
     folder, _ = evaluated
-    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=folder, check=True)
     shown = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show"], cwd=folder, capture_output=True,
                            text=True, check=True).stdout
     assert "test.accuracy" in shown and "gap.accuracy" in shown
@@ -88,3 +93,16 @@ def test_report_folds_per_class_rows_and_data_cards() -> None:
     assert "Per-class metrics (1 changed)" in text and "test.per_class.a.f1" in text
     assert "Data cards: rows, labels, dropped (1 changed)" in text and "| rows | 50 | 60 |" in text
     assert _metrics_section(head, head, head) == ["No metric changed."]
+
+
+def test_confusion_matrix_plot_draws_the_count_in_each_cell(evaluated: tuple[Path, str]) -> None:
+    vl_convert = pytest.importorskip("vl_convert")
+    folder, _ = evaluated
+    shown = json.loads(subprocess.run([sys.executable, "-m", "dvc", "plots", "show", "--json"], cwd=folder,
+                                      capture_output=True, text=True, check=True).stdout)
+    spec = next(v[0]["content"] for k, v in shown["data"].items() if k.startswith("Confusion matrix"))
+    svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])  # drawn as a browser would, offline
+    texts = Counter(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+    predictions = pd.read_csv(folder / "metrics/eval/predictions.csv", dtype=str)
+    counts = Counter(str(n) for n in predictions.groupby(["label", "prediction"]).size())
+    assert sum(counts.values()) > 1 and counts <= texts, (counts, texts)  # every non-zero cell shows its count
