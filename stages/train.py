@@ -53,6 +53,7 @@ def main() -> None:
             "params": {"features": params.features.model_dump(mode="json"),
                        "model": params.model.model_dump(mode="json")},
             "train_data": {"path": paths.AUGMENTED_TRAIN, "md5": md5_file(paths.AUGMENTED_TRAIN), "rows": len(train)},
+            "columns": data_card.get("columns"),  # the sources' text/label columns: predict's defaults
         }
         if valid is not None:
             card["valid_data"] = {"path": paths.split("valid"), "md5": md5_file(paths.split("valid")),

@@ -19,8 +19,6 @@ from test_task_settings import MULTICLASS, stage, workspace
 
 from mlkit.tools.report import _metrics_section
 
-pytestmark = pytest.mark.fast  # stage runs on 60 rows, no `dvc repro`: the quick loop (pytest -m fast)
-
 
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory) -> tuple[Path, str]:
@@ -47,6 +45,7 @@ def test_headline_metrics_and_per_class_figures_in_separate_files(evaluated: tup
     assert set(per_class["test"]["per_class"]["a"]) == {"precision", "recall", "f1", "support"}
 
 
+@pytest.mark.fast
 def test_dvc_yaml_declares_only_headline_figures_as_metrics() -> None:
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     metrics = {m for s in stages.values() for m in s.get("metrics", [])}
@@ -82,6 +81,7 @@ def test_printed_summary_shows_every_split_and_the_gap(evaluated: tuple[Path, st
     assert max(map(len, lines)) <= 80
 
 
+@pytest.mark.fast
 def test_report_folds_per_class_rows_and_data_cards() -> None:
     head = "| Path | Metric | main | workspace | Change |\n|---|---|---|---|---|\n"
     headline = head + "| metrics/eval/metrics.json | test.accuracy | 0.5 | 0.6 | 0.1 |\n"

@@ -12,8 +12,6 @@ import pytest
 import yaml
 from conftest import ROOT
 
-pytestmark = pytest.mark.fast  # stage runs on a few rows, no DVC: the quick loop (pytest -m fast)
-
 MULTICLASS = "text,label\n" + "".join(f"text number {i},{'abc'[i % 3]}\n" for i in range(60))
 BINARY = "text,label\n" + "".join(f"text number {i},{i % 2}\n" for i in range(60))
 

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from mlkit.core.errors import PipelineError
-from mlkit.core.params import DataParams
+from mlkit.core.params import Columns, DataParams
 from mlkit.core.table import dedupe_key, has_text, label_counts, label_key, natural
 
 
@@ -175,6 +175,16 @@ def positive_label(task: str, labels: list[str], params: DataParams) -> str | No
     return given if given is not None else labels[-1]
 
 
+def source_columns(params: DataParams) -> dict[str, Any] | None:
+    """The text and label column names of the first source that names them (a file or Hub table): what
+    `mlkit predict` reads from a new file by default (the train stage copies them into the model card)."""
+    for spec in params.sources:
+        if isinstance(spec, Columns):
+            return {"text_column": spec.text_column, "label_column": spec.label_column,
+                    "label_columns": spec.label_columns}
+    return None
+
+
 def build_dataset(frames: list[pd.DataFrame], params: DataParams) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Turn the raw source tables into the clean dataset and its data card."""
     rows_read, lines_read, blank = read_counts(frames)
@@ -200,6 +210,7 @@ def build_dataset(frames: list[pd.DataFrame], params: DataParams) -> tuple[pd.Da
         "task": task,
         "labels": labels,
         "positive_label": positive_label(task, labels, params),
+        "columns": source_columns(params),
         "rows": len(frame),
         "lines_read": lines_read,
         "rows_read": rows_read,
