@@ -1,11 +1,13 @@
 """evaluate: score models/model on train, valid and test; metrics, plots and test predictions via dvclive."""
 
+from pathlib import Path
+
 import numpy as np
 from dvclive import Live
 
 from mlkit.core import paths
 from mlkit.core.errors import run_main
-from mlkit.core.io import read_table, replacing
+from mlkit.core.io import read_table, replacing, write_json
 from mlkit.core.params import load_params
 from mlkit.modeling.base import indicator, load_model
 from mlkit.modeling.metrics import classification_metrics, predictions_frame
@@ -51,15 +53,14 @@ def main() -> None:
             if split == "test":
                 test_frame, test_truth, test_predicted = frame, truth, predicted
             for name, value in results[split].items():
-                if name == "per_class":
-                    for label, values in value.items():
-                        for metric, number in values.items():
-                            live.log_metric(f"{split}/per_class/{label}/{metric}", number, plot=False)
-                else:
+                if name != "per_class":  # headline metrics only: `dvc metrics show` must fit a terminal
                     live.log_metric(f"{split}/{name}", value, plot=False)
-        for name in GAP_METRICS:
-            if name in results["test"]:
-                live.log_metric(f"gap/{name}", results["train"][name] - results["test"][name], plot=False)
+        gap = {name: results["train"][name] - results["test"][name] for name in GAP_METRICS if name in results["test"]}
+        for name, value in gap.items():
+            live.log_metric(f"gap/{name}", value, plot=False)
+        # Per-class figures (labels x 4 x 3 splits) in their own file: `dvc metrics show metrics/eval/per_class.json`.
+        write_json(folder / Path(paths.PER_CLASS).name,
+                   {split: {"per_class": results[split]["per_class"]} for split in paths.SPLITS})
 
         # Plots and predictions describe the test split: the one a reviewer judges the model on.
         frame, truth, predicted = test_frame, test_truth, test_predicted
@@ -73,8 +74,17 @@ def main() -> None:
         live.make_summary()
 
         predictions_frame(frame, truth, predicted, task).to_csv(folder / "predictions.csv", index=False)
-    test = results["test"]
-    print("evaluate: test " + ", ".join(f"{k} {v:.4f}" for k, v in test.items() if k != "per_class"))
+    print(summary(results, gap))
+
+
+def summary(results: dict[str, dict], gap: dict[str, float]) -> str:
+    """Train, valid and test side by side with the train - test gap: over-fitting shows at a glance."""
+    names = [name for name in results["test"] if name != "per_class"]
+    width = [max(len(name), 7) for name in names]
+    rows = [("", names), *((split, [f"{results[split][n]:.4f}" for n in names]) for split in paths.SPLITS),
+            ("gap", [f"{gap[n]:+.4f}" if n in gap else "-" for n in names])]
+    lines = [f"  {first:<5}" + "".join(f"  {cell:>{w}}" for cell, w in zip(cells, width)) for first, cells in rows]
+    return "\n".join(["evaluate: scores per split (gap = train - test; a large gap is over-fitting)", *lines])
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 from mlkit.core import paths
 from mlkit.core.errors import run_main
 from mlkit.core.io import write_json, write_table
-from mlkit.core.params import load_params
+from mlkit.core.params import check_for_data, load_params
+from mlkit.core.table import has_text
 from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import read_source
 from mlkit.data.tracked import check_tracked
@@ -14,6 +15,8 @@ def main() -> None:
     check_tracked(params.data.sources)  # only what DVC tracks, checked before any reading
     frames = [read_source(spec) for spec in params.data.sources]
     dataset, card = build_dataset(frames, params.data)
+    # The task is known now: every setting that depends on it is checked before any later stage runs.
+    check_for_data(params, card["task"], card["positive_label"], has_text(dataset))
     write_table(paths.RAW, dataset)
     write_json(paths.DATA_CARD, card)
     print(f"fetch: {card['rows']} rows, {card['task']}, labels {card['rows_per_label']}; dropped {card['dropped']}")

@@ -13,7 +13,7 @@ from dvclive import Live
 from mlkit.core import paths
 from mlkit.core.errors import PipelineError, run_main
 from mlkit.core.io import md5_file, read_json, read_table, replacing
-from mlkit.core.params import load_params
+from mlkit.core.params import check_for_data, load_params
 from mlkit.core.table import has_text
 from mlkit.modeling.base import Model
 from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
@@ -24,6 +24,7 @@ def main() -> None:
     data_card = read_json(paths.DATA_CARD)
     train = read_table(paths.AUGMENTED_TRAIN)
     task, labels, positive = data_card["task"], data_card["labels"], data_card["positive_label"]
+    check_for_data(params, task, positive, has_text(train))  # an experiment may change them without fetch
     transformer = params.model.type == "transformer"
     model: Model
     if transformer:
@@ -52,6 +53,7 @@ def main() -> None:
             "params": {"features": params.features.model_dump(mode="json"),
                        "model": params.model.model_dump(mode="json")},
             "train_data": {"path": paths.AUGMENTED_TRAIN, "md5": md5_file(paths.AUGMENTED_TRAIN), "rows": len(train)},
+            "columns": data_card.get("columns"),  # the sources' text/label columns: predict's defaults
         }
         if valid is not None:
             card["valid_data"] = {"path": paths.split("valid"), "md5": md5_file(paths.split("valid")),

@@ -276,6 +276,36 @@ class Params(Section):
     compare: CompareParams = CompareParams()
 
 
+# ---------------------------------------------------------------- settings that depend on the data
+def task_metrics(task: str, positive: str | None = None) -> list[str]:
+    """The summary metrics a task has: f1 (the positive class) for binary, f1_micro for multilabel."""
+    extra = ["f1_micro"] if task == "multilabel" else ["f1"] if task == "binary" and positive is not None else []
+    return ["accuracy", "f1_macro", "f1_weighted", *extra]
+
+
+def check_for_data(params: Params, task: str, positive: str | None, text: bool) -> None:
+    """Every setting that depends on the task or the kind of data, checked as soon as fetch knows them (and
+    again by train, from the data card), so that no stage trains for a setting a later stage refuses."""
+    problems = []
+    allowed = task_metrics(task, positive)
+    if params.compare.metric not in allowed:
+        problems.append(f"compare.metric: {params.compare.metric!r} does not apply to a {task} task; "
+                        f"allowed: {', '.join(allowed)}")
+    if not text:
+        if params.model.type == "transformer":
+            types = ", ".join(t for t in MODEL_TYPES if t != "transformer")
+            problems.append("model.type: 'transformer' needs text, and this data is numeric features; "
+                            f"allowed: {types}")
+        if params.augment.methods:
+            problems.append(f"augment.methods: {params.augment.methods} needs text, and this data is numeric "
+                            "features; allowed: []")
+        if params.augment.balance.target_share is not None:
+            problems.append("augment.balance.target_share: augments texts, and this data is numeric features; "
+                            "allowed: null")
+    if problems:
+        raise PipelineError(f"{PARAMS_FILE}: {'; '.join(problems)}")
+
+
 # ---------------------------------------------------------------- loading
 def _key(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from mlkit.core.errors import PipelineError
-from mlkit.core.params import DataParams
+from mlkit.core.params import Columns, DataParams
 from mlkit.core.table import dedupe_key, has_text, label_counts, label_key, natural
 
 
@@ -162,14 +162,27 @@ def decide_task(frame: pd.DataFrame, params: DataParams) -> tuple[str, list[str]
 
 
 def positive_label(task: str, labels: list[str], params: DataParams) -> str | None:
+    """The binary task's positive class (default: the last label); refused for any other task."""
+    given = params.positive_label
     if task != "binary":
-        if params.positive_label is not None:
-            raise PipelineError(f"data.positive_label: only for binary tasks; this one is {task}")
+        if given is not None:
+            raise PipelineError(f"params.yaml: data.positive_label: {given!r} applies only to a binary task; this "
+                                f"one is {task} ({len(labels)} labels); allowed: null")
         return None
-    chosen = params.positive_label if params.positive_label is not None else labels[-1]
-    if chosen not in labels:
-        raise PipelineError(f"data.positive_label: {chosen!r} is not a label; labels are {', '.join(labels)}")
-    return chosen
+    if given is not None and given not in labels:
+        raise PipelineError(f"params.yaml: data.positive_label: {given!r} is not a label of this binary task; "
+                            f"allowed: {', '.join(labels)} or null (the last, {labels[-1]!r})")
+    return given if given is not None else labels[-1]
+
+
+def source_columns(params: DataParams) -> dict[str, Any] | None:
+    """The text and label column names of the first source that names them (a file or Hub table): what
+    `mlkit predict` reads from a new file by default (the train stage copies them into the model card)."""
+    for spec in params.sources:
+        if isinstance(spec, Columns):
+            return {"text_column": spec.text_column, "label_column": spec.label_column,
+                    "label_columns": spec.label_columns}
+    return None
 
 
 def build_dataset(frames: list[pd.DataFrame], params: DataParams) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -197,6 +210,7 @@ def build_dataset(frames: list[pd.DataFrame], params: DataParams) -> tuple[pd.Da
         "task": task,
         "labels": labels,
         "positive_label": positive_label(task, labels, params),
+        "columns": source_columns(params),
         "rows": len(frame),
         "lines_read": lines_read,
         "rows_read": rows_read,

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
+from mlkit.core.params import task_metrics
 from mlkit.modeling.base import indicator
 
 
@@ -31,9 +32,8 @@ def score(name: str, true: Any, pred: Any, labels: list[str], positive: str | No
 
 
 def metric_names(task: str, positive: str | None = None) -> list[str]:
-    """The summary metrics a task has: f1 (the positive class) for binary, f1_micro for multilabel."""
-    extra = ["f1_micro"] if task == "multilabel" else ["f1"] if task == "binary" and positive is not None else []
-    return ["accuracy", "f1_macro", "f1_weighted", *extra]
+    """The summary metrics a task has (defined in the params layer, which checks compare.metric at fetch)."""
+    return task_metrics(task, positive)
 
 
 def classification_metrics(y_true: Any, y_pred: Any, task: str, labels: list[str],

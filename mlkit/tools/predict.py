@@ -1,75 +1,185 @@
 """predict: a saved model on any file in the fetch formats -> predictions CSV (+ metrics if labelled).
 
-    mlkit predict INPUT [--model models/model] [--output predictions.csv]
-        [--format auto|csv|tsv|jsonl|parquet|lines] [--sep ,] [--no-header]
-        [--text-column text] [--label-column label | --label-columns a,b,c]
+    mlkit predict INPUT [--model models/model] [--output FILE | --force]
+        [--format auto|csv|tsv|jsonl|parquet|lines] [--sep ,] [--no-header] [--encoding utf-8]
+        [--text-column NAME] [--label-column NAME | --label-columns a,b,c]
 
+The text and label columns default to those the model was trained on (its card.json). Texts that were in
+the model's training data are counted and named in a warning: their scores overstate the model.
 Not a DVC stage: a tool for using a trained model on new data.
 """
 
+from __future__ import annotations
+
 import argparse
-import json
+import codecs
+import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pandas as pd
 from pydantic import ValidationError
 
 from mlkit.core import paths
 from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.io import md5_file, read_table, replacing
 from mlkit.core.params import FileSource
+from mlkit.core.table import dedupe_key
 from mlkit.data.dataset import normalise_whitespace
 from mlkit.data.sources import read_file_table, select_columns
-from mlkit.modeling.base import load_model
+from mlkit.modeling.base import Model, load_model, read_card
 from mlkit.modeling.metrics import PREDICTION_SEPARATOR, classification_metrics
+
+DEFAULT_OUTPUT = "predictions.csv"
+FROM_CARD = "default: the column the model was trained on (its card.json), else %s"
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every default in --help; an option whose default is worked out at run time says so in its own words."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one `error:` line like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        raise PipelineError(f"{self.prog}: {message} (--help for the options)")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="mlkit predict", description=__doc__.splitlines()[0])
+    parser = Parser(prog="mlkit predict", description=__doc__.split("\n\n")[0],
+                    formatter_class=Formatter)
     parser.add_argument("input", help="file to classify")
-    parser.add_argument("--model", default=paths.MODEL, help="saved model folder (default: %(default)s)")
-    parser.add_argument("--output", default="predictions.csv", help="where to write predictions (CSV)")
-    parser.add_argument("--format", default="auto", help="csv, tsv, jsonl, parquet or lines (default: from the name)")
+    parser.add_argument("--model", default=paths.MODEL, help="saved model folder")
+    parser.add_argument("--output", default=None,
+                        help=f"where to write predictions (CSV); default: {DEFAULT_OUTPUT}, which is never "
+                             "overwritten unless --force")
+    parser.add_argument("--force", action="store_true", help=f"overwrite an existing {DEFAULT_OUTPUT}")
+    parser.add_argument("--format", default="auto", help="csv, tsv, jsonl, parquet or lines; auto: from the name")
     parser.add_argument("--sep", default=None, help="column separator (csv) or text/label separator (lines)")
     parser.add_argument("--no-header", action="store_true", help="the file has no header row")
-    parser.add_argument("--encoding", default="utf-8")
-    parser.add_argument("--text-column", default="text")
-    parser.add_argument("--label-column", default="label", help="labels to score against, if the file has them")
-    parser.add_argument("--label-columns", default=None, help="multilabel: comma-separated 0/1 columns")
+    parser.add_argument("--encoding", default="utf-8", help="the file's text encoding")
+    parser.add_argument("--text-column", default=None, help=FROM_CARD % "text")
+    parser.add_argument("--label-column", default=None,
+                        help="labels to score against, if the file has them; " + FROM_CARD % "label")
+    parser.add_argument("--label-columns", default=None,
+                        help="multilabel: comma-separated 0/1 columns; " + FROM_CARD % "none")
     return parser.parse_args(argv)
+
+
+def card_columns(card: dict[str, Any]) -> dict[str, Any]:
+    """The text and label columns the model was trained on, as the train stage recorded them."""
+    columns = card.get("columns")
+    return columns if isinstance(columns, dict) else {}
+
+
+def columns_for(args: argparse.Namespace, card: dict[str, Any]) -> tuple[str, str | None, list[str] | None]:
+    """(text, label, labels) columns: the command line first, then the model card, then text/label."""
+    known = card_columns(card)
+    text = args.text_column or known.get("text_column") or "text"
+    if args.label_columns:
+        return text, None, args.label_columns.split(",")
+    if args.label_column:
+        return text, args.label_column, None
+    if known.get("label_columns"):
+        return text, None, list(known["label_columns"])
+    return text, known.get("label_column") or "label", None
+
+
+def output_path(args: argparse.Namespace) -> Path:
+    """--output as given (the user named it), else predictions.csv, which is never silently overwritten."""
+    if args.output is not None:
+        output = Path(args.output)
+    else:
+        output = Path(DEFAULT_OUTPUT)
+        if output.exists() and not args.force:
+            raise PipelineError(f"{output} exists: name the output with --output FILE, or overwrite it with --force")
+    if output.exists() and output.resolve() == Path(args.input).resolve():
+        raise PipelineError(f"{output}: is the input file; name another --output")
+    return output
+
+
+def training_overlap(model_dir: Path, card: dict[str, Any], texts: pd.Series) -> str | None:
+    """A warning when input texts were in the model's training data (the card's train_data file)."""
+    train = card.get("train_data")
+    if not isinstance(train, dict) or not isinstance(train.get("path"), str):
+        return None
+    relative = Path(train["path"])
+    # The card's path is relative to the project root: the working folder, or the one holding models/NAME.
+    found = next((p for p in (relative, model_dir.resolve().parents[1] / relative) if p.is_file()), None)
+    if found is None or (train.get("md5") and md5_file(found) != train["md5"]):
+        return (f"cannot check the input against the model's training data ({train['path']} is missing or "
+                "changed since training)")
+    trained = read_table(found)
+    if "text" not in trained.columns:
+        return None
+    seen = set(dedupe_key(trained["text"].astype(str)))
+    overlap = int(dedupe_key(texts).isin(seen).sum())
+    if overlap:
+        return (f"{overlap} of {len(texts)} input texts were in the model's training data ({train['path']}); "
+                "scores on them overstate the model")
+    return None
+
+
+def metrics_table(scores: dict[str, float], rows: int) -> str:
+    width = max(map(len, scores))
+    lines = [f"  {name:<{width}}  {value:.4f}" for name, value in scores.items()]
+    return "\n".join([f"predict: scores on {rows} labelled rows", *lines])
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    model = load_model(args.model)
+    try:
+        codecs.lookup(args.encoding)
+    except LookupError:
+        raise PipelineError(f"--encoding: unknown encoding {args.encoding!r}") from None
+    output = output_path(args)  # before any work: a refused output wastes nothing
+    model: Model = load_model(args.model)
+    card = read_card(args.model)
+    text, label, label_list = columns_for(args, card)
     try:
         spec = FileSource(kind="file", path=args.input, format=args.format, sep=args.sep, header=not args.no_header,
-                          encoding=args.encoding, text_column=args.text_column, label_column=args.label_column,
-                          label_columns=args.label_columns.split(",") if args.label_columns else None)
+                          encoding=args.encoding, text_column=text, label_column=label, label_columns=label_list)
     except ValidationError as exc:
         raise PipelineError(f"predict: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
     table, fmt = read_file_table(spec, role="the file to predict")
+    if fmt != "lines" and text not in table.columns:
+        shown = ", ".join(table.columns[:20])
+        source = "--text-column" if args.text_column else "the model's text column (--text-column NAME)"
+        raise PipelineError(f"{spec.path}: no column {text!r}, {source}; columns are: {shown}")
     labelled = fmt == "lines" or all(c in table.columns for c in (spec.label_columns or (spec.label_column,)))
     if not labelled:
         spec = spec.model_copy(update={"label_column": None, "label_columns": None})
     frame = select_columns(table, spec, spec.path, fmt)
+    if frame.empty:
+        raise PipelineError(f"{spec.path}: no rows to predict (the file is empty or holds only a header)")
     frame["text"] = normalise_whitespace(frame["text"])
-    predicted = model.predict(frame)
-    shown = PREDICTION_SEPARATOR.join if model.task == "multilabel" else str
-    out = pd.DataFrame({"text": frame["text"], "prediction": [shown(p) for p in predicted]})
     key = "labels" if model.task == "multilabel" else "label"
+    truth = list(frame[key]) if labelled else []
     if labelled:
-        out.insert(1, "label", [shown(v) for v in frame[key]])
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(args.output, index=False)
-    print(f"predict: {len(out)} rows -> {args.output}")
-    if labelled:
-        truth = list(frame[key])
         unknown = sorted({v for v in (truth if key == "label" else sum(truth, [])) if v not in model.labels})
         if unknown:
-            raise PipelineError(f"{spec.path}: labels the model does not know: {', '.join(unknown[:5])}")
+            raise PipelineError(f"{spec.path}: labels the model does not know: {', '.join(unknown[:5])}; "
+                                f"it knows {', '.join(model.labels[:10])}")
+    predicted = model.predict(frame)
+    shown_value = PREDICTION_SEPARATOR.join if model.task == "multilabel" else str
+    out = pd.DataFrame({"text": frame["text"], "prediction": [shown_value(p) for p in predicted]})
+    if labelled:
+        out.insert(1, "label", [shown_value(v) for v in truth])
+    with replacing(output) as tmp:
+        out.to_csv(tmp, index=False)
+    print(f"predict: {len(out)} rows -> {output}")
+    warning = training_overlap(Path(args.model), card, frame["text"])
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    if labelled:
         scores = classification_metrics(truth, predicted, model.task, model.labels, model.positive_label)
         scores.pop("per_class")
-        print(json.dumps(scores, indent=2))
+        print(metrics_table(scores, len(out)))
 
 
 if __name__ == "__main__":

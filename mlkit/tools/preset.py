@@ -4,6 +4,7 @@ data its sources name with `import_url` into data/sources/ (`mlkit import`)."""
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from mlkit.core.errors import PipelineError, run_main
@@ -18,8 +19,26 @@ def available() -> list[str]:
     return sorted(p.stem for p in PRESETS.glob("*.yaml"))
 
 
+def description(path: Path) -> str:
+    """A preset's one-line description: the first comment line of its file."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.lstrip().startswith("#"):
+            return line.lstrip().lstrip("#").strip()
+    return "(no description: the file has no comment line)"
+
+
+def listing() -> str:
+    """Every preset with its description, aligned."""
+    names = available()
+    width = max(map(len, names), default=0)
+    return "\n".join(f"{name:<{width}}  {description(PRESETS / f'{name}.yaml')}" for name in names)
+
+
 def apply(name: str, target: Path = PARAMS_FILE) -> str:
     """Write the preset to params.yaml and import its data; what was imported, as `mlkit import` reports it."""
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name) or name.endswith(".yaml"):
+        raise PipelineError(f"preset {name!r}: a preset is a name from presets/, not a path or file name; "
+                            f"available: {', '.join(available())}")
     source = PRESETS / f"{name}.yaml"
     if not source.is_file():
         raise PipelineError(f"preset {name!r}: unknown; available: {', '.join(available())}")
@@ -35,7 +54,7 @@ def main() -> None:
     parser.add_argument("name", nargs="?", help="preset to apply; without it, list them")
     args = parser.parse_args()
     if args.name is None:
-        print("\n".join(available()))
+        print(listing())
         return
     imported = apply(args.name)
     print(f"params.yaml <- presets/{args.name}.yaml\n{imported}\nthen `dvc repro`")

@@ -4,8 +4,8 @@
     mlkit report --comment report/ --link URL     # the report as a PR comment body, on stdout
 
 Writes, in the output folder:
-  report.md          `dvc metrics diff --md BASE`, `dvc params diff --md BASE`, metrics/compare.md as
-                     it is, and the plots whose data changed, as images
+  report.md          `dvc metrics diff --md BASE` (per-class figures and data cards folded), `dvc params
+                     diff --md BASE`, metrics/compare.md as it is, and the plots whose data changed, as images
   plots/*.png        those plots (DVC's Vega-Lite specs with their data, from `dvc plots diff --json`,
                      drawn offline by vl-convert)
   plots/index.html   `dvc plots diff BASE`: every plot, interactive, offline (.dvc/plots_offline)
@@ -117,18 +117,30 @@ def render_png(spec: dict, path: Path) -> None:
     path.write_bytes(png)
 
 
-def _metrics_section(table: str) -> list[str]:
-    """The metrics diff: headline rows first, per-class rows folded away (they are many)."""
+def _rows(table: str) -> tuple[list[str], list[str]]:
+    """A `dvc metrics diff --md` table: (its two header lines, its rows)."""
     lines = [line for line in table.strip().splitlines() if line.strip()]
-    if len(lines) <= 2:
-        return ["No metric changed."]
-    head, rows = lines[:2], lines[2:]
+    return lines[:2], lines[2:]
+
+
+def _metrics_section(table: str, per_class_table: str = "", cards_table: str = "") -> list[str]:
+    """The metrics diff: headline rows first, per-class rows (their own file, metrics/eval/per_class.json) and
+    the data cards (fetch, split, augment) folded away (they are many)."""
+    head, rows = _rows(table)
+    per_head, per_rows = _rows(per_class_table)
+    card_head, card_rows = _rows(cards_table)
+    head = head or per_head or card_head
     main = [r for r in rows if ".per_class." not in r]
-    per_class = [r for r in rows if ".per_class." in r]
-    out = [*head, *main] if main else ["Only per-class metrics changed."]
+    per_class = [r for r in rows if ".per_class." in r] + per_rows  # a base from before the split: in metrics.json
+    if not (main or per_class or card_rows):
+        return ["No metric changed."]
+    out = [*head, *main] if main else ["Only per-class metrics or data cards changed."]
     if per_class:
         out += ["", f"<details><summary>Per-class metrics ({len(per_class)} changed)</summary>", "",
                 *head, *per_class, "", "</details>"]
+    if card_rows:
+        out += ["", f"<details><summary>Data cards: rows, labels, dropped ({len(card_rows)} changed)</summary>", "",
+                *head, *card_rows, "", "</details>"]
     return out
 
 
@@ -141,6 +153,8 @@ def build(base: str, out: Path) -> Path:
     dirty = vcs.git("status", "--porcelain", "--untracked-files=no")
 
     metrics = dvc("metrics", "diff", base, "--md")
+    per_class = dvc("metrics", "diff", base, "--md", "--targets", paths.PER_CLASS)
+    cards = dvc("metrics", "diff", base, "--md", "--targets", paths.DATA_CARD, paths.SPLIT_STATS, paths.AUGMENT_CARD)
     params = dvc("params", "diff", base, "--md").strip()
     diff = json.loads(dvc("plots", "diff", base, "--json") or "{}")
     changed, same, errors = changed_plots(diff, base)
@@ -158,7 +172,7 @@ def build(base: str, out: Path) -> Path:
     where = f"`HEAD` ({head}){' with uncommitted changes' if dirty else ''}"
     lines = [f"# Review: workspace against `{base}` ({commit[:7]})", "",
              f"The workspace is {where}; every table compares `{base}` with the workspace.", "",
-             "## Metrics", "", *_metrics_section(metrics), "",
+             "## Metrics", "", *_metrics_section(metrics, per_class, cards), "",
              "## Parameters", "", params or "No parameter changed.", "",
              f"## Compare stage (`{COMPARE_MD}`)", ""]
     if COMPARE_MD.is_file():

@@ -1,0 +1,108 @@
+"""evaluate's outputs: headline metrics in the DVC metrics file (a readable `dvc metrics show`), per-class
+figures in their own plain out, and a printed table of train, valid and test with the gap."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT
+from test_task_settings import MULTICLASS, stage, workspace
+
+from mlkit.tools.report import _metrics_section
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory) -> tuple[Path, str]:
+    """A workspace with this checkout's dvc.yaml, run stage by stage up to evaluate; (folder, evaluate's stdout)."""
+    folder = workspace(tmp_path_factory.mktemp("evaluate"), MULTICLASS)
+    (folder / "dvc.yaml").write_text((ROOT / "dvc.yaml").read_text())
+    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=folder, check=True)
+    shutil.copytree(ROOT / ".dvc" / "plots", folder / ".dvc" / "plots")  # the custom plot templates
+    for name in ("fetch", "split", "augment", "train"):
+        assert stage(folder, name).returncode == 0, name
+    result = stage(folder, "evaluate")
+    assert result.returncode == 0, result.stderr
+    return folder, result.stdout
+
+
+def test_headline_metrics_and_per_class_figures_in_separate_files(evaluated: tuple[Path, str]) -> None:
+    folder, _ = evaluated
+    metrics = json.loads((folder / "metrics/eval/metrics.json").read_text())
+    assert set(metrics) == {"train", "valid", "test", "gap"}
+    assert set(metrics["test"]) == {"accuracy", "f1_macro", "f1_weighted"}  # no per_class in the metrics file
+    per_class = json.loads((folder / "metrics/eval/per_class.json").read_text())
+    assert set(per_class) == {"train", "valid", "test"}
+    assert set(per_class["test"]["per_class"]) == {"a", "b", "c"}
+    assert set(per_class["test"]["per_class"]["a"]) == {"precision", "recall", "f1", "support"}
+
+
+@pytest.mark.fast
+def test_dvc_yaml_declares_only_headline_figures_as_metrics() -> None:
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    metrics = {m for s in stages.values() for m in s.get("metrics", [])}
+    assert metrics == {"metrics/eval/metrics.json", "metrics/train/metrics.json"}
+    outs = [o if isinstance(o, str) else next(iter(o)) for o in stages["evaluate"]["outs"]]
+    assert "metrics/eval/per_class.json" in outs
+    for name, card in [("fetch", "metrics/data_card.json"), ("split", "metrics/split.json"),
+                       ("augment", "metrics/augment.json"), ("compare", "metrics/compare.json")]:
+        assert card in stages[name]["outs"], card  # still a DVC output: cached, pushed, `dvc metrics show FILE`
+
+
+def test_dvc_metrics_show_fits_a_wide_terminal(evaluated: tuple[Path, str]) -> None:
+    folder, _ = evaluated
+    shown = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show"], cwd=folder, capture_output=True,
+                           text=True, check=True).stdout
+    assert "test.accuracy" in shown and "gap.accuracy" in shown
+    assert "per_class" not in shown and "rows_per_label" not in shown
+    assert max(map(len, shown.splitlines())) < 260, shown  # 2,328 characters before
+    one = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show", "metrics/eval/per_class.json", "--json"],
+                         cwd=folder, capture_output=True, text=True, check=True).stdout
+    assert "per_class" in one  # on request, the per-class figures are still one command away
+
+
+def test_printed_summary_shows_every_split_and_the_gap(evaluated: tuple[Path, str]) -> None:
+    folder, stdout = evaluated
+    metrics = json.loads((folder / "metrics/eval/metrics.json").read_text())
+    lines = stdout.strip().splitlines()[-5:]
+    assert lines[0].split() == ["accuracy", "f1_macro", "f1_weighted"]
+    for line, split in zip(lines[1:], ["train", "valid", "test", "gap"]):
+        cells = line.split()
+        shown = [f"{metrics[split][n]:{'+' if split == 'gap' else ''}.4f}" for n in lines[0].split()]
+        assert cells == [split, *shown], line
+    assert max(map(len, lines)) <= 80
+
+
+@pytest.mark.fast
+def test_report_folds_per_class_rows_and_data_cards() -> None:
+    head = "| Path | Metric | main | workspace | Change |\n|---|---|---|---|---|\n"
+    headline = head + "| metrics/eval/metrics.json | test.accuracy | 0.5 | 0.6 | 0.1 |\n"
+    per_class = head + "| metrics/eval/per_class.json | test.per_class.a.f1 | 0.5 | 0.7 | 0.2 |\n"
+    cards = head + "| metrics/data_card.json | rows | 50 | 60 | 10 |\n"
+    text = "\n".join(_metrics_section(headline, per_class, cards))
+    before_fold = text.split("<details>")[0]
+    assert "test.accuracy" in before_fold and "per_class" not in before_fold and "data_card" not in before_fold
+    assert "Per-class metrics (1 changed)" in text and "test.per_class.a.f1" in text
+    assert "Data cards: rows, labels, dropped (1 changed)" in text and "| rows | 50 | 60 |" in text
+    assert _metrics_section(head, head, head) == ["No metric changed."]
+
+
+def test_confusion_matrix_plot_draws_the_count_in_each_cell(evaluated: tuple[Path, str]) -> None:
+    vl_convert = pytest.importorskip("vl_convert")
+    folder, _ = evaluated
+    shown = json.loads(subprocess.run([sys.executable, "-m", "dvc", "plots", "show", "--json"], cwd=folder,
+                                      capture_output=True, text=True, check=True).stdout)
+    spec = next(v[0]["content"] for k, v in shown["data"].items() if k.startswith("Confusion matrix"))
+    svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])  # drawn as a browser would, offline
+    texts = Counter(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+    predictions = pd.read_csv(folder / "metrics/eval/predictions.csv", dtype=str)
+    counts = Counter(str(n) for n in predictions.groupby(["label", "prediction"]).size())
+    assert sum(counts.values()) > 1 and counts <= texts, (counts, texts)  # every non-zero cell shows its count

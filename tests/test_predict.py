@@ -1,0 +1,160 @@
+"""`mlkit predict`: the model card's columns by default, no silent overwrite, defaults in --help, scores as a
+short table, a warning for texts the model was trained on, and every bad input or model file one `error:` line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+from test_task_settings import stage, workspace
+
+# Labels a, b, c with a word that gives them away, so the model learns something in 90 rows.
+ROWS = "review,sentiment\n" + "".join(f"note {i} says {'abc'[i % 3]}word,{'abc'[i % 3]}\n" for i in range(90))
+NEW = "review,sentiment\n" + "".join(f"fresh {i} about {'abc'[i % 3]}word,{'abc'[i % 3]}\n" for i in range(12))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A folder with a model trained (stage by stage) on a csv whose columns are `review` and `sentiment`."""
+    source = {"kind": "file", "path": "data/sources/t.csv", "text_column": "review", "label_column": "sentiment"}
+    folder = workspace(tmp_path_factory.mktemp("predict"), ROWS, data={"sources": [source]},
+                       model={"type": "linear_svc"})
+    for name in ("fetch", "split", "augment", "train"):
+        result = stage(folder, name)
+        assert result.returncode == 0, result.stderr
+    return folder
+
+
+@pytest.fixture
+def project(trained: Path, tmp_path: Path) -> Path:
+    """A copy of the trained folder this test may change."""
+    copy = tmp_path / "p"
+    shutil.copytree(trained, copy)
+    (copy / "new.csv").write_text(NEW)
+    return copy
+
+
+def predict(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "mlkit", "predict", *args], cwd=folder, env=env,
+                          capture_output=True, text=True)
+
+
+def fails(folder: Path, expected: str, *args: str) -> None:
+    result = predict(folder, *args)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert expected in lines[0], lines[0]
+
+
+def test_columns_default_to_the_ones_the_model_was_trained_on(project: Path) -> None:
+    card = json.loads((project / "models/model/card.json").read_text())
+    assert card["columns"] == {"text_column": "review", "label_column": "sentiment", "label_columns": None}
+    result = predict(project, "new.csv", "--output", "out.csv")
+    assert result.returncode == 0, result.stderr
+    out = pd.read_csv(project / "out.csv")
+    assert list(out.columns) == ["text", "label", "prediction"] and len(out) == 12
+    assert "scores on 12 labelled rows" in result.stdout  # the labels were found in `sentiment` and scored
+
+
+def test_scores_print_as_a_short_table(project: Path) -> None:
+    result = predict(project, "new.csv", "--output", "out.csv")
+    lines = result.stdout.strip().splitlines()
+    table = lines[lines.index("predict: scores on 12 labelled rows") + 1:]
+    assert [line.split()[0] for line in table] == ["accuracy", "f1_macro", "f1_weighted"]
+    for line in table:
+        value = line.split()[1]
+        assert len(value.split(".")[1]) == 4 and 0 <= float(value) <= 1, line  # 4 decimals, not 16
+    assert "{" not in result.stdout
+
+
+def test_help_shows_the_defaults(project: Path) -> None:
+    shown = " ".join(predict(project, "--help").stdout.split())
+    assert "(default: models/model)" in shown and "default: predictions.csv, which is never overwritten" in shown
+    assert "default: the column the model was trained on (its card.json), else text" in shown
+    assert "(default: utf-8)" in shown and "(default: None)" not in shown
+
+
+def test_the_default_output_is_never_overwritten_silently(project: Path) -> None:
+    assert predict(project, "new.csv").returncode == 0
+    (project / "predictions.csv").write_text("mine\n")
+    fails(project, "predictions.csv exists: name the output with --output FILE, or overwrite it with --force",
+          "new.csv")
+    assert (project / "predictions.csv").read_text() == "mine\n"  # nothing lost
+    assert predict(project, "new.csv", "--force").returncode == 0
+    assert len(pd.read_csv(project / "predictions.csv")) == 12
+    (project / "out.csv").write_text("old\n")
+    assert predict(project, "new.csv", "--output", "out.csv").returncode == 0  # named outright: replaced
+    assert len(pd.read_csv(project / "out.csv")) == 12
+
+
+def test_warns_when_input_texts_were_in_the_training_data(project: Path) -> None:
+    train = pd.read_parquet(project / "data/augmented/train.parquet")
+    mixed = pd.concat([pd.read_csv(project / "new.csv").head(6),
+                       train.head(4).rename(columns={"text": "review", "label": "sentiment"})[["review", "sentiment"]]])
+    mixed.to_csv(project / "mixed.csv", index=False)
+    result = predict(project, "mixed.csv", "--output", "out.csv")
+    assert result.returncode == 0, result.stderr
+    assert ("warning: 4 of 10 input texts were in the model's training data (data/augmented/train.parquet); "
+            "scores on them overstate the model") in result.stderr
+    clean = predict(project, "new.csv", "--output", "out.csv")
+    assert "warning" not in clean.stderr
+
+
+def corrupt(project: Path, what: str) -> None:
+    model = project / "models/model"
+    card = json.loads((model / "card.json").read_text())
+    if what == "skops_garbage":
+        (model / "model.skops").write_bytes(os.urandom(2000))
+    elif what == "skops_empty":
+        (model / "model.skops").write_bytes(b"")
+    elif what == "not_skops":
+        (model / "model.skops").unlink()
+        with zipfile.ZipFile(model / "model.skops", "w") as z:
+            z.writestr("hello.txt", "a zip, but no skops schema")
+    elif what == "card_not_json":
+        (model / "card.json").write_text("{not json")
+    elif what == "card_without_task":
+        del card["task"]
+        (model / "card.json").write_text(json.dumps(card))
+    elif what == "card_other_labels":
+        card["labels"] = ["x", "y", "z"]
+        (model / "card.json").write_text(json.dumps(card))
+
+
+@pytest.mark.parametrize(("what", "expected"), [
+    ("skops_garbage", "models/model/model.skops: not a readable skops file"),
+    ("skops_empty", "models/model/model.skops: not a readable skops file"),
+    ("not_skops", "models/model/model.skops: not a readable skops file"),
+    ("card_not_json", "models/model/card.json: not valid JSON"),
+    ("card_without_task", "models/model/card.json: `task` is missing or not a str"),
+    ("card_other_labels", "models/model/card.json: its labels (x, y, z) are not the model's classes (a, b, c)"),
+])
+def test_a_broken_model_file_is_one_error_line(project: Path, what: str, expected: str) -> None:
+    corrupt(project, what)
+    fails(project, expected, "new.csv", "--output", "out.csv")
+    assert not (project / "out.csv").exists()
+
+
+def test_bad_input_is_one_error_line(project: Path) -> None:
+    (project / "header.csv").write_text("review,sentiment\n")
+    fails(project, "header.csv: no rows to predict (the file is empty or holds only a header)",
+          "header.csv", "--output", "out.csv")
+    fails(project, "--encoding: unknown encoding 'utf-99'", "new.csv", "--encoding", "utf-99", "--output", "out.csv")
+    fails(project, "mlkit predict: unrecognized arguments: --bogus", "new.csv", "--bogus")
+    fails(project, "mlkit predict: the following arguments are required: input")
+    (project / "other.csv").write_text("body,label\nhello,a\n")
+    fails(project, "other.csv: no column 'review', the model's text column (--text-column NAME); columns are: "
+                   "body, label", "other.csv", "--output", "out.csv")
+    (project / "latin.csv").write_bytes("review,sentiment\ncaf\xe9 awordy,a\n".encode("latin-1"))
+    fails(project, "latin.csv: not utf-8 text (invalid continuation byte)", "latin.csv", "--output", "out.csv")
+    assert not (project / "out.csv").exists()

@@ -1,0 +1,82 @@
+"""Settings that depend on the task (known once fetch has read the data) are checked by fetch, before any
+training: one `error:` line naming the key and the allowed values, and nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+MULTICLASS = "text,label\n" + "".join(f"text number {i},{'abc'[i % 3]}\n" for i in range(60))
+BINARY = "text,label\n" + "".join(f"text number {i},{i % 2}\n" for i in range(60))
+
+
+def workspace(tmp_path: Path, rows: str | None, **sections: dict) -> Path:
+    """A folder with params.yaml (the default preset, `sections` merged in) and data/sources/t.csv."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"] = {"sources": [{"kind": "file", "path": "data/sources/t.csv"}]}
+    for section, values in sections.items():
+        params.setdefault(section, {}).update(values)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (tmp_path / "data/sources").mkdir(parents=True)
+    if rows is not None:
+        (tmp_path / "data/sources/t.csv").write_text(rows)
+    return tmp_path
+
+
+def stage(folder: Path, name: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DVC_STAGE", None)
+    return subprocess.run([sys.executable, "-m", f"stages.{name}"], cwd=folder, env=env, capture_output=True,
+                          text=True)
+
+
+def refused(folder: Path, name: str, expected: str) -> None:
+    result = stage(folder, name)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: params.yaml: "), result.stderr
+    assert expected in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(("rows", "sections", "expected"), [
+    (MULTICLASS, {"data": {"positive_label": "disaster"}},  # left over from the disaster_tweets preset
+     "data.positive_label: 'disaster' applies only to a binary task; this one is multiclass (3 labels); allowed: null"),
+    (BINARY, {"data": {"positive_label": "disaster"}},
+     "data.positive_label: 'disaster' is not a label of this binary task; allowed: 0, 1 or null (the last, '1')"),
+    (MULTICLASS, {"compare": {"metric": "f1"}},
+     "compare.metric: 'f1' does not apply to a multiclass task; allowed: accuracy, f1_macro, f1_weighted"),
+    (BINARY, {"compare": {"metric": "f1_micro"}},
+     "compare.metric: 'f1_micro' does not apply to a binary task; allowed: accuracy, f1_macro, f1_weighted, f1"),
+])
+def test_fetch_refuses_a_setting_the_task_does_not_have(tmp_path: Path, rows: str, sections: dict,
+                                                         expected: str) -> None:
+    folder = workspace(tmp_path, rows, **sections)
+    refused(folder, "fetch", expected)
+    assert not (folder / "data/raw.parquet").exists() and not (folder / "metrics/data_card.json").exists()
+
+
+def test_fetch_refuses_text_settings_on_numeric_features(tmp_path: Path) -> None:
+    folder = workspace(tmp_path, None, model={"type": "transformer"}, augment={"methods": ["emoji"]})
+    params = yaml.safe_load((folder / "params.yaml").read_text())
+    params["data"] = {"sources": [{"kind": "digits"}]}
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    refused(folder, "fetch", "model.type: 'transformer' needs text, and this data is numeric features; "
+                             "allowed: svc, linear_svc, logreg, random_forest; augment.methods: ['emoji'] needs text")
+
+
+def test_train_refuses_before_training_when_only_compare_metric_changed(tmp_path: Path) -> None:
+    # `dvc exp run -S compare.metric=f1` with other changes: fetch does not rerun, train checks again.
+    folder = workspace(tmp_path, MULTICLASS, features={"min_df": 1})
+    for name in ("fetch", "split", "augment"):
+        assert stage(folder, name).returncode == 0
+    params = yaml.safe_load((folder / "params.yaml").read_text())
+    params["compare"]["metric"] = "f1"
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    refused(folder, "train", "compare.metric: 'f1' does not apply to a multiclass task")
+    assert not (folder / "models/model").exists()
