@@ -4,13 +4,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import validate
 
 pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 
-ROOT = Path(__file__).resolve().parents[1]
+
 PRESETS = sorted((ROOT / "presets").glob("*.yaml"))
 
 
