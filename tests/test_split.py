@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import dataset
+from conftest import ROOT, dataset
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import DataParams, FileSource, SplitParams
@@ -88,8 +88,6 @@ def test_overlap_counts_each_text_standing_in_two_splits() -> None:
 
 def test_split_stage_refuses_splits_that_share_a_text(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """If the splitter ever put one text in two splits, the stage stops and writes nothing."""
-    from conftest import ROOT
-
     import stages.split as stage
 
     monkeypatch.chdir(tmp_path)
