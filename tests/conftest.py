@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -24,10 +25,40 @@ ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.envi
        "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com"}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--shuffle", metavar="SEED", default=None,
+                     help="run the test modules, and the tests within each, in an order drawn from SEED "
+                          "(order independence; pytest-randomly is not in this environment's index)")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    seed = config.getoption("--shuffle")
+    return None if seed is None else f"test order shuffled with seed {seed} (--shuffle {seed} repeats it)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seed = config.getoption("--shuffle")
+    if seed is None:
+        return
+    rng = random.Random(seed)
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:  # module by module, so that module-scoped fixtures are built once
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+    order = list(modules)
+    rng.shuffle(order)
+    items[:] = [item for name in order for item in rng.sample(modules[name], len(modules[name]))]
+
+
 def dataset(relative: str) -> Path:
+    """A file of ../shared/datasets/. Missing: the test skips, with the reason in the summary (`-ra`); under CI
+    (CI set, as CI services do) it fails, so that a run without the data cannot pass with its tests skipped."""
     path = DATASETS / relative
     if not path.is_file():
-        pytest.skip(f"shared dataset {relative} not found beside the project")
+        reason = f"shared dataset {relative} not found at {path}"
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"{reason}; CI is set, so the tests that need it fail instead of skipping "
+                        "(put the datasets in ../shared/datasets/, see its README)", pytrace=False)
+        pytest.skip(f"{reason} (CI unset: skipped; with CI=true this fails)")
     return path
 
 
@@ -78,8 +109,19 @@ class Project:
         return relative
 
 
+def committed(relative: str) -> str:
+    """A file as the last commit holds it: tests never read the workspace's params.yaml, which `mlkit preset`
+    or `dvc exp run` may have changed."""
+    done = subprocess.run(["git", "show", f"HEAD:{relative}"], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise AssertionError(f"git show HEAD:{relative} in {ROOT} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
 def copy_project(dest: Path) -> Project:
+    """The project's code as it is in the workspace (edits included), with params.yaml as committed."""
     copy_tracked(dest)
+    (dest / "params.yaml").write_text(committed("params.yaml"))
     project = Project(dest)
     project.run("git", "init", "-q", "-b", "main")
     return project

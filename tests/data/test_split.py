@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import dataset
+from conftest import ROOT, dataset
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import DataParams, FileSource, SplitParams
@@ -72,3 +72,29 @@ def test_duplicate_texts_are_refused() -> None:
                           "source": "s"})
     with pytest.raises(PipelineError, match="same text twice"):
         split_frame(frame, SplitParams(stratify=False))
+
+
+def frame_of(*texts: str) -> pd.DataFrame:
+    return pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "text": list(texts), "label": "x", "source": "s"})
+
+
+def test_overlap_counts_each_text_standing_in_two_splits() -> None:
+    """The split stage's own guard: texts equal up to case count as the same text."""
+    parts = {"train": frame_of("a storm", "calm sea", "Fire"), "valid": frame_of("A Storm", "wind"),
+             "test": frame_of("fire", "rain")}
+    assert overlap(parts) == 2
+    assert overlap({**parts, "valid": frame_of("wind"), "test": frame_of("rain")}) == 0
+
+
+def test_split_stage_refuses_splits_that_share_a_text(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the splitter ever put one text in two splits, the stage stops and writes nothing."""
+    import stages.split as stage
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text((ROOT / "presets" / "default.yaml").read_text())
+    leaky = {"train": frame_of("a storm", "calm sea"), "valid": frame_of("A STORM"), "test": frame_of("rain")}
+    monkeypatch.setattr(stage, "read_table", lambda path: frame_of("a storm", "calm sea", "rain"))
+    monkeypatch.setattr(stage, "split_frame", lambda frame, params: leaky)
+    with pytest.raises(PipelineError, match=r"split: 1 text\(s\) would stand in two splits"):
+        stage.main()
+    assert not (tmp_path / "data" / "split").exists()

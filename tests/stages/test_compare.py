@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from conftest import Project, emotion_project
 
-from mlkit.modeling.metrics import paired_bootstrap
+from mlkit.core.params import CompareParams
+from mlkit.modeling.metrics import PairedBootstrap, paired_bootstrap
+from stages.compare import decide
 
 
 def decision(project: Project) -> dict:
@@ -63,18 +65,42 @@ def test_champion_from_another_split_is_rescored_on_rows_it_never_trained_on(cha
     assert 0 < result["rows"] < test_rows  # seed 7's test split overlaps the champion's train split
 
 
+def experiment_metrics(shown: object, name: str) -> dict:
+    """The metrics files of the experiment called `name` in `dvc exp show --json`."""
+    if isinstance(shown, dict):
+        if shown.get("name") == name and isinstance(shown.get("data"), dict):
+            return {path: found["data"] for path, found in shown["data"].get("metrics", {}).items()}
+        children = list(shown.values())
+    else:
+        children = list(shown) if isinstance(shown, list) else []
+    for child in children:
+        found = experiment_metrics(child, name)
+        if found:
+            return found
+    return {}
+
+
 def test_queued_experiment_sees_the_registry(champion: Project) -> None:
-    """Queued runs happen in a fresh repo under .dvc/tmp/exps without tags: compare reads the project's."""
-    champion.dvc("exp", "run", "--queue", "-S", "model.C=1", "-n", "queued")
+    """Queued runs happen in a fresh repo under .dvc/tmp/exps without tags: compare reads the project's.
+
+    Asserted on this experiment's own compare.json, not on anything `exp show` lists (other tests'
+    experiments may be there, or not)."""
+    holder = champion.run(sys.executable, "-c", "from mlkit.modeling.champion import stage_holder; "
+                          "h = stage_holder('prod'); print(h.rev); print(h.described)").stdout.splitlines()
+    name = f"queued-{time.monotonic_ns()}"
+    champion.dvc("exp", "run", "--queue", "-S", "model.C=1", "-n", name)
     champion.dvc("queue", "start")
-    for _ in range(180):
+    for _ in range(240):
         status = champion.dvc("queue", "status").stdout
         if "Running" not in status and "Queued" not in status:
             break
         time.sleep(1)
-    assert "Success" in status, status + champion.dvc("queue", "logs", "queued", check=False).stdout
-    shown = json.dumps(json.loads(champion.dvc("exp", "show", "--json").stdout))
-    assert "in stage `prod`" in shown and '"decision": "promote"' in shown
+    ours = [line for line in status.splitlines() if name in line]
+    assert ours and "Success" in ours[0], status + champion.dvc("queue", "logs", name, check=False).stdout
+    compared = experiment_metrics(json.loads(champion.dvc("exp", "show", "--json").stdout), name)
+    result = compared["metrics/compare.json"]
+    assert [result["champion_rev"], result["champion"]] == holder  # the registry's champion, whichever it is now
+    assert "in stage `prod`" in result["champion"] and "difference" in result
 
 
 @pytest.mark.parametrize(("override", "expected"), [
@@ -100,6 +126,7 @@ def test_promote_refuses_uncommitted_work(champion: Project) -> None:
     assert refused.stderr.strip().startswith("error: promote: commit dvc.lock, params.yaml first"), refused.stderr
 
 
+@pytest.mark.fast
 def test_paired_bootstrap_on_known_predictions() -> None:
     """100 rows: the new model right on 90, the champion on 60, wrong exactly where the new one is wrong too."""
     truth = ["a", "b"] * 50
@@ -111,6 +138,51 @@ def test_paired_bootstrap_on_known_predictions() -> None:
     assert 0.2 < result.low < 0.3 < result.high < 0.4 and result.p_value == 1 / 2001
     same = paired_bootstrap(truth, new, new, "accuracy", "multiclass", ["a", "b"], resamples=100)
     assert same.difference == same.low == same.high == 0 and same.p_value == 1
+
+
+def interval(low: float, high: float) -> PairedBootstrap:
+    """A bootstrap result with this interval of the difference (the other fields do not decide)."""
+    return PairedBootstrap(new=0.8, champion=0.8 - (low + high) / 2, difference=(low + high) / 2, low=low, high=high,
+                           p_value=0.5)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(("low", "high", "params", "expected", "reason"), [
+    (0.02, 0.08, {}, "promote", "the new model is better: the 95% interval of the difference lies above 0"),
+    (-0.08, -0.02, {}, "keep", "the new model is worse: the 95% interval of the difference lies below 0"),
+    # inconclusive: the interval spans the threshold, however far its upper end reaches
+    (-0.02, 0.30, {}, "keep", "no clear gain: the 95% interval of the difference does not lie above 0"),
+    (0.0, 0.05, {}, "keep", "no clear gain: the 95% interval of the difference does not lie above 0"),
+    # min_gain: the whole interval must clear it, not just the difference or the upper end
+    (0.02, 0.08, {"min_gain": 0.03}, "keep",
+     "no clear gain: the 95% interval of the difference does not lie above 0.03"),
+    (0.04, 0.08, {"min_gain": 0.03}, "promote",
+     "the new model is better: the 95% interval of the difference lies above 0.03"),
+    (-0.01, -0.001, {"min_gain": 0.03}, "keep", "the new model is worse: the 95% interval of the difference lies below 0"),
+    (0.02, 0.08, {"level": 0.9}, "promote", "the new model is better: the 90% interval of the difference lies above 0"),
+])
+def test_decision_needs_the_whole_interval_above_min_gain(low: float, high: float, params: dict, expected: str,
+                                                          reason: str) -> None:
+    assert decide(interval(low, high), CompareParams(**params)) == (expected, reason)
+
+
+@pytest.mark.fast
+def test_no_champion_means_promote() -> None:
+    assert decide(None, CompareParams(min_gain=0.5)) == ("promote", "there is no champion yet")
+
+
+@pytest.mark.fast
+def test_a_higher_level_widens_the_interval_and_can_turn_promote_into_keep() -> None:
+    """200 rows: the new model right on 180, the champion on 170 (30 rows where they disagree)."""
+    truth = ["a", "b"] * 100
+    flip = {"a": "b", "b": "a"}
+    new = [flip[t] if i < 20 else t for i, t in enumerate(truth)]
+    old = [flip[t] if i < 10 or 20 <= i < 40 else t for i, t in enumerate(truth)]
+    results = {level: paired_bootstrap(truth, new, old, "accuracy", "multiclass", ["a", "b"], resamples=2000, seed=1,
+                                       level=level) for level in (0.9, 0.95)}
+    assert results[0.95].low < results[0.9].low < results[0.9].high < results[0.95].high
+    assert decide(results[0.9], CompareParams(level=0.9))[0] == "promote"
+    assert decide(results[0.95], CompareParams(level=0.95))[0] == "keep"
 
 
 def test_better_challenger_is_promoted_worse_is_kept(champion: Project) -> None:

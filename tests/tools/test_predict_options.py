@@ -1,0 +1,129 @@
+"""`mlkit predict`: every input option, labelled and unlabelled files, multilabel, and the columns it writes.
+
+A small model trained in the test (milliseconds), so each option is checked on its own file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlkit.core.errors import PipelineError
+from mlkit.core.params import FeatureParams, ModelParams
+from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
+from mlkit.tools import predict
+
+pytestmark = pytest.mark.fast
+
+WORDS = {"sport": ["ball", "goal", "match", "team"], "food": ["pasta", "bread", "soup", "cheese"],
+         "tech": ["laptop", "code", "chip", "server"]}
+ROWS = [("the goal  of the match", "sport"), ("fresh bread and soup", "food"), ("a new laptop chip", "tech"),
+        ("team ball", "sport")]  # the first one's double space is normalised in the output
+
+
+def train_frame(multilabel: bool = False) -> pd.DataFrame:
+    texts, labels = [], []
+    for label, words in WORDS.items():
+        for i, a in enumerate(words):
+            for b in words[i + 1:]:
+                texts.append(f"{a} and {b}")
+                labels.append([label] if multilabel else label)
+    if multilabel:  # texts about two topics
+        texts += [f"{a} with {b}" for a in WORDS["sport"] for b in WORDS["food"]]
+        labels += [["food", "sport"]] * 16
+    return pd.DataFrame({"id": [str(i) for i in range(len(texts))], "text": texts,
+                         "labels" if multilabel else "label": labels})
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("model")
+    pipeline = build_pipeline(FeatureParams(word_ngrams=(1, 1)), ModelParams(type="linear_svc"), "multiclass", True)
+    model = SklearnModel(pipeline, "multiclass", sorted(WORDS))
+    model.fit(train_frame())
+    model.save(folder, {})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def multilabel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("multilabel")
+    pipeline = build_pipeline(FeatureParams(word_ngrams=(1, 1)), ModelParams(type="linear_svc"), "multilabel", True)
+    model = SklearnModel(pipeline, "multilabel", sorted(WORDS))
+    model.fit(train_frame(multilabel=True))
+    model.save(folder, {})
+    return folder
+
+
+def run(capsys: pytest.CaptureFixture, model: Path, path: Path, *options: str) -> tuple[pd.DataFrame, str]:
+    out = path.with_name(path.name + ".out.csv")
+    predict.main([str(path), "--model", str(model), "--output", str(out), *options])
+    return pd.read_csv(out, dtype=str, keep_default_na=False), capsys.readouterr().out
+
+
+def scores(stdout: str) -> dict:
+    """The scores table predict prints: `  name  0.1234` lines after `predict: scores on N labelled rows`."""
+    table = stdout[stdout.index("predict: scores on"):].splitlines()[1:]
+    return {name: float(value) for name, value in (line.split() for line in table if line.strip())}
+
+
+EXPECTED = ["the goal of the match", "fresh bread and soup", "a new laptop chip", "team ball"]
+
+
+@pytest.mark.parametrize(("name", "content", "options"), [
+    ("in.csv", "text,label\n" + "".join(f'"{t}",{label}\n' for t, label in ROWS), []),
+    ("in.tsv", "text\tlabel\n" + "".join(f"{t}\t{label}\n" for t, label in ROWS), []),
+    ("in.txt", "body\ttopic\n" + "".join(f"{t}\t{label}\n" for t, label in ROWS),
+     ["--format", "tsv", "--text-column", "body", "--label-column", "topic"]),
+    ("in.csv", "".join(f"{label};{t}\n" for t, label in ROWS),
+     ["--sep", ";", "--no-header", "--text-column", "1", "--label-column", "0"]),
+    ("in.txt", "".join(f"{t};{label}\n" for t, label in ROWS), ["--format", "lines", "--sep", ";"]),
+    ("in.jsonl", "".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in ROWS), []),
+], ids=["csv", "tsv", "format-tsv-named-columns", "sep-no-header-numbered-columns", "lines", "jsonl"])
+def test_labelled_file_in_every_format(capsys, model_dir: Path, tmp_path: Path, name: str, content: str,
+                                       options: list[str]) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    table, stdout = run(capsys, model_dir, path, *options)
+    assert list(table.columns) == ["text", "label", "prediction"]
+    assert table["text"].tolist() == EXPECTED
+    assert table["label"].tolist() == [label for _, label in ROWS]
+    assert table["prediction"].tolist() == table["label"].tolist()
+    assert f"predict: 4 rows -> {path}.out.csv" in stdout
+    assert scores(stdout)["accuracy"] == 1.0 and scores(stdout)["f1_macro"] == 1.0
+
+
+def test_unlabelled_file_gets_predictions_and_no_scores(capsys, model_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "new.csv"
+    path.write_text("id,text\n1,bread and cheese\n2,a server\n")
+    table, stdout = run(capsys, model_dir, path)
+    assert list(table.columns) == ["text", "prediction"]
+    assert table["prediction"].tolist() == ["food", "tech"]
+    assert "{" not in stdout
+
+
+def test_multilabel_file_with_label_columns(capsys, multilabel_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "multi.csv"
+    path.write_text("text,food,sport,tech\npasta with goal,1,1,0\ncode and chip,0,0,1\n")
+    table, stdout = run(capsys, multilabel_dir, path, "--label-columns", "food,sport,tech")
+    assert list(table.columns) == ["text", "label", "prediction"]
+    assert table["label"].tolist() == ["food|sport", "tech"]
+    assert table["prediction"].tolist() == ["food|sport", "tech"]
+    assert scores(stdout)["f1_micro"] == 1.0
+
+
+def test_labels_the_model_does_not_know_are_named(capsys, model_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("text,label\nball and goal,sport\nsome weather,weather\n")
+    with pytest.raises(PipelineError, match="labels the model does not know: weather"):
+        run(capsys, model_dir, path)
+
+
+def test_a_missing_text_column_is_named(capsys, model_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("body,label\nball,sport\n")
+    with pytest.raises(PipelineError, match="text"):
+        run(capsys, model_dir, path)
