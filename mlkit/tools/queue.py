@@ -36,7 +36,11 @@ ORPHAN_GRACE = 15.0  # seconds without a live worker before an unfinished task c
 # ---------------------------------------------------------------- running DVC
 def start_workers(jobs: int, root: Path) -> None:
     """`dvc queue start -j JOBS`. The workers it spawns inherit its stdout and stderr: through pipes,
-    reading them to the end would wait for the last worker to exit, so they go to a file instead."""
+    reading them to the end would wait for the last worker to exit, so they go to a file instead.
+
+    A subprocess, not `celery_queue.start_workers` in this process: the workers would inherit this
+    process's stdout, and whoever reads this tool through a pipe (a test, a CI log) would then wait
+    for the last worker to exit."""
     with tempfile.TemporaryFile(mode="w+") as out:
         done = subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "-j", str(jobs)], cwd=root,
                               env=env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -153,8 +153,7 @@ def test_augment_stage_under_dvc_is_deterministic(project: Project) -> None:
     card = json.loads(project.file("metrics/augment.json").read_text())
     assert card["rows_after"] > 1.8 * card["rows_before"]
     assert card["equal_to_valid_or_test"] == 0
-    shown = project.dvc("metrics", "show", "--json").stdout
-    assert "rows_per_method" in shown
+    assert {"synonyms", "asr_noise"} <= card["rows_per_method"].keys()
     before = project.file("data/augmented/train.parquet").read_bytes()
     rerun = project.dvc("repro", "-f", "-s", "augment")
     assert project.file("data/augmented/train.parquet").read_bytes() == before, rerun.stdout
