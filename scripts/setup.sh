@@ -26,8 +26,17 @@ fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 . .venv/bin/activate
 pip install --quiet --upgrade pip
+# torch's CPU build comes from PyTorch's own index; where that index cannot be reached (a mirror-only
+# network) the pinned wheel comes from the configured index instead.
+CPU_INDEX=https://download.pytorch.org/whl/cpu
 case "$TORCH" in
-  cpu) pip install --quiet torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu ;;
+  cpu)
+    if python -c "import urllib.request as u; u.urlopen('$CPU_INDEX/torch/', timeout=10)" 2>/dev/null; then
+      pip install --quiet torch==2.13.0 --index-url "$CPU_INDEX" --extra-index-url https://pypi.org/simple
+    else
+      echo "setup: $CPU_INDEX unreachable; torch==2.13.0 from the configured package index"
+      pip install --quiet torch==2.13.0
+    fi ;;
   cuda) pip install --quiet torch==2.13.0 ;;
   *) echo "error: TORCH=$TORCH: cpu or cuda" >&2; exit 2 ;;
 esac
