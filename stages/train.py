@@ -14,6 +14,7 @@ from mlkit.core import paths
 from mlkit.core.errors import PipelineError, run_main
 from mlkit.core.io import md5_file, read_json, read_table, replacing
 from mlkit.core.params import check_for_data, load_params
+from mlkit.core.progress import heartbeat
 from mlkit.core.table import has_text
 from mlkit.modeling.base import Model
 from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
@@ -43,7 +44,9 @@ def main() -> None:
         live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
         (curves / "plots" / "metrics").mkdir(parents=True, exist_ok=True)  # the plots out exists for sklearn too
         started = time.perf_counter()
-        timings = model.fit(train, valid, live=live)
+        print(f"train: fitting {params.model.type} on {len(train)} rows", flush=True)
+        with heartbeat(f"train: {params.model.type}"):  # a long fit prints its elapsed time, not silence
+            timings = model.fit(train, valid, live=live)
         seconds = time.perf_counter() - started
         if "epochs" in timings:
             live.log_metric("epochs", timings.pop("epochs"), plot=False)  # a count, not a time: the same each run
