@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from mlkit.core.errors import PipelineError
+from mlkit.core.processes import alive, dvc_ancestor
 
 
 @contextmanager
@@ -49,59 +50,15 @@ def replacing(target: Path | str, *, is_dir: bool = False) -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _parent(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _is_dvc(pid: int) -> bool:
-    """A process running dvc: `.../dvc ARGS` or `python -m dvc ARGS`."""
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return any(Path(a.decode(errors="replace")).name == "dvc" for a in args[:2]) or args[1:3] == [b"-m", b"dvc"]
-
-
-def _dvc_ancestor() -> int | None:
-    """The dvc process that runs this stage (DVC sets DVC_STAGE for its commands); None outside DVC or
-    where /proc cannot tell (then the parent process stands in for it)."""
-    if "DVC_STAGE" not in os.environ:
-        return None
-    pid: int | None = os.getppid()
-    for _ in range(4):  # dvc -> (a shell) -> this process
-        if pid is None or pid <= 1:
-            break
-        if _is_dvc(pid):
-            return pid
-        pid = _parent(pid)
-    return os.getppid()
-
-
-STARTED_BY = _dvc_ancestor()  # read at import, while the dvc that started the stage is surely there
+STARTED_BY = dvc_ancestor()  # read at import, while the dvc that started the stage is surely there
 PARENT = os.getppid()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has ended too
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def check_dvc_alive(target: Path) -> None:
     """Refuse to touch an output once the dvc process that started this stage is gone."""
     if STARTED_BY is None:
         return
-    gone = not _alive(STARTED_BY) or (STARTED_BY == PARENT and os.getppid() != PARENT)
+    gone = not alive(STARTED_BY) or (STARTED_BY == PARENT and os.getppid() != PARENT)
     if gone:
         raise PipelineError(f"{target}: the dvc process that started this stage (pid {STARTED_BY}) has ended; "
                             "this run's results are discarded and the outputs left as they were")

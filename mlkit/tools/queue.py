@@ -20,6 +20,7 @@ from typing import Any
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import PARAMS_FILE
+from mlkit.core.processes import alive
 from mlkit.core.vcs import dvc, env, git, head, run, uncommitted
 from mlkit.tools.grid import Grid, expand, validate_grid
 from mlkit.tools.results import exp_rows
@@ -60,7 +61,7 @@ def stop_workers(root: Path) -> None:
                 os.kill(pid, sig)
             except ProcessLookupError:  # ended since it was listed
                 continue
-            while _alive(pid) and time.monotonic() < deadline:
+            while alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
 
 
@@ -118,7 +119,7 @@ def live_workers(root: Path) -> list[int]:
         except (OSError, ValueError):
             continue
         pid = info.get("pid")
-        if info.get("returncode") is None and isinstance(pid, int) and _alive(pid) and _is_worker(pid):
+        if info.get("returncode") is None and isinstance(pid, int) and alive(pid) and _is_worker(pid):
             pids.append(pid)
     return pids
 
@@ -128,19 +129,6 @@ def _is_worker(pid: int) -> bool:
     try:
         return b"queue-worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:  # no /proc (macOS) or no access: trust DVC's record
-        return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process, but there
-        pass
-    try:  # a zombie (exited, not yet reaped by DVC's wrapper process) has finished too
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
         return True
 
 

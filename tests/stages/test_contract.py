@@ -12,6 +12,8 @@ from pathlib import Path
 
 from conftest import ENV, Project, copy_project
 
+from mlkit.core.processes import alive
+
 
 def default_project(dest: Path, limit: int) -> Project:
     """The default params (embedded tweets, TF-IDF + RBF SVC) on `limit` rows, committed."""
@@ -70,13 +72,6 @@ def stage_processes(project: Path, module: str) -> list[int]:
     return found
 
 
-def running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return False
-
-
 def test_a_stage_whose_dvc_was_killed_leaves_outputs_and_lock_consistent(tmp_path: Path) -> None:
     project = default_project(tmp_path / "p", 3000)
     project.dvc("repro")
@@ -94,7 +89,7 @@ def test_a_stage_whose_dvc_was_killed_leaves_outputs_and_lock_consistent(tmp_pat
     assert orphans
     os.kill(dvc.pid, signal.SIGKILL)  # dvc alone: the stage runs on, orphaned
     dvc.wait()
-    while any(running(pid) for pid in orphans):
+    while any(alive(pid) for pid in orphans):
         assert time.monotonic() < deadline, "the orphaned stage did not end"
         time.sleep(0.1)
     assert project.file("dvc.lock").read_text() == lock
