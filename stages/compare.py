@@ -15,7 +15,7 @@ import pandas as pd
 from mlkit.core import paths
 from mlkit.core.errors import PipelineError, run_main
 from mlkit.core.io import read_table, replacing, write_json
-from mlkit.core.params import CompareParams, load_params
+from mlkit.core.params import CompareParams, load_params, metric_problem, task_metrics
 from mlkit.core.table import dedupe_key, has_text
 from mlkit.modeling.base import load_model, read_card
 from mlkit.modeling.champion import Champion, find_champion, model_at, read_at
@@ -23,7 +23,6 @@ from mlkit.modeling.metrics import (
     PairedBootstrap,
     classification_metrics,
     label_sets,
-    metric_names,
     paired_bootstrap,
     predictions_frame,
     read_predictions,
@@ -105,9 +104,9 @@ def main() -> None:
     params = load_params().compare
     card = read_card(paths.MODEL)
     task, labels, positive = card["task"], card["labels"], card.get("positive_label")
-    if params.metric not in metric_names(task, positive):
-        raise PipelineError(f"compare.metric: {params.metric!r} does not apply to a {task} task; "
-                            f"allowed: {', '.join(metric_names(task, positive))}")
+    problem = metric_problem(params.metric, task, positive)
+    if problem:
+        raise PipelineError(problem)
     test = read_table(paths.split("test"))
     new = read_predictions(paths.PREDICTIONS, task)["prediction"].tolist()
     truth = [list(v) for v in test["labels"]] if task == "multilabel" else test["label"].astype(str).tolist()
@@ -121,7 +120,7 @@ def main() -> None:
         old_scores = classification_metrics(truth, old, task, labels, positive)
     new_scores = classification_metrics(truth, new, task, labels, positive)
     decision, reason = decide(result, params)
-    table = [(name, old_scores.get(name), new_scores[name]) for name in metric_names(task, positive)]
+    table = [(name, old_scores.get(name), new_scores[name]) for name in task_metrics(task, positive)]
     text = report(champion, how, result, decision, reason, table, params)
     with replacing(paths.COMPARE_MD) as tmp:
         tmp.write_text(text, encoding="utf-8")

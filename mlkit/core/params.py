@@ -34,7 +34,7 @@ from mlkit.core.source_params import (
 __all__ = ["NETWORK_KINDS", "SOURCE_KINDS", "Columns", "DataParams", "DigitsSource", "EmbeddedSource", "FileSource",
            "HubSource", "Section", "Source", "TableFormat", "AUGMENT_METHODS", "DEFAULT_CHECKPOINT", "MODEL_TYPES",
            "PARAMS_FILE", "AugmentParams", "CompareParams", "FeatureParams", "ModelParams", "Params", "SplitParams",
-           "check_for_data", "load_params", "read_yaml", "task_metrics", "validate"]
+           "check_for_data", "load_params", "metric_problem", "read_yaml", "task_metrics", "validate"]
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -208,14 +208,19 @@ def task_metrics(task: str, positive: str | None = None) -> list[str]:
     return ["accuracy", "f1_macro", "f1_weighted", *extra]
 
 
+def metric_problem(metric: str, task: str, positive: str | None) -> str | None:
+    """Why `compare.metric` does not apply to this task, or None when it does."""
+    allowed = task_metrics(task, positive)
+    if metric in allowed:
+        return None
+    return f"compare.metric: {metric!r} does not apply to a {task} task; allowed: {', '.join(allowed)}"
+
+
 def check_for_data(params: Params, task: str, positive: str | None, text: bool) -> None:
     """Every setting that depends on the task or the kind of data, checked as soon as fetch knows them (and
     again by train, from the data card), so that no stage trains for a setting a later stage refuses."""
-    problems = []
-    allowed = task_metrics(task, positive)
-    if params.compare.metric not in allowed:
-        problems.append(f"compare.metric: {params.compare.metric!r} does not apply to a {task} task; "
-                        f"allowed: {', '.join(allowed)}")
+    metric = metric_problem(params.compare.metric, task, positive)
+    problems = [metric] if metric else []
     if not text:
         if params.model.type == "transformer":
             types = ", ".join(t for t in MODEL_TYPES if t != "transformer")

@@ -31,16 +31,11 @@ def score(name: str, true: Any, pred: Any, labels: list[str], positive: str | No
                           **kwargs))
 
 
-def metric_names(task: str, positive: str | None = None) -> list[str]:
-    """The summary metrics a task has (defined in the params layer, which checks compare.metric at fetch)."""
-    return task_metrics(task, positive)
-
-
 def classification_metrics(y_true: Any, y_pred: Any, task: str, labels: list[str],
                            positive: str | None = None) -> dict[str, Any]:
     """accuracy (subset accuracy for multilabel), macro/weighted F1, positive-class F1, per-label P/R/F1."""
     true, pred = targets(y_true, task, labels), targets(y_pred, task, labels)
-    result: dict[str, Any] = {name: score(name, true, pred, labels, positive) for name in metric_names(task, positive)}
+    result: dict[str, Any] = {name: score(name, true, pred, labels, positive) for name in task_metrics(task, positive)}
     kwargs = {} if task == "multilabel" else {"labels": labels}
     precision, recall, f1, support = precision_recall_fscore_support(true, pred, zero_division=0, **kwargs)
     result["per_class"] = {
