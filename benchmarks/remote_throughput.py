@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from s3server import KEY, SECRET, S3Server, rclone  # noqa: E402
 
 CREDS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
-TRANSFERS = 8  # rclone's parallel transfers, the same as the remote's `jobs` (mlkit/remote.py)
+TRANSFERS = 8  # rclone's parallel transfers, the same as the remote's `jobs` (mlkit/tools/remote.py)
 
 
 def timed(cmd: str, cwd: Path, extra: dict[str, str]) -> float:

@@ -20,7 +20,7 @@ import pandas as pd
 from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.hub import resolve_checkpoint
 from mlkit.core.params import ModelParams
-from mlkit.modeling.base import Model, indicator, versions
+from mlkit.modeling.base import VERSIONED, Model, indicator, versions
 from mlkit.modeling.hf_training import CurvesCallback, EpochProgress, environment, tune_thresholds
 
 KEY = "params.yaml: model"
@@ -298,7 +298,7 @@ class TransformerModel(Model):
                 "environment": environment()}
 
     def library_versions(self) -> dict[str, str]:
-        return {**versions(), **versions(("torch", "transformers", "accelerate", "tokenizers", "safetensors"))}
+        return versions((*VERSIONED, "torch", "transformers", "accelerate", "tokenizers", "safetensors"))
 
     @classmethod
     def load(cls, directory: Path, card: dict[str, Any]) -> TransformerModel:

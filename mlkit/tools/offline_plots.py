@@ -38,7 +38,7 @@ PAGE = """<!DOCTYPE html>
     {{refresh_tag}}
     <title>DVC Plot</title>
 <!--
-Offline DVC plots page (mlkit/offline_plots.py). DVC puts the plots into the body's placeholder; the
+Offline DVC plots page (mlkit/tools/offline_plots.py). DVC puts the plots into the body's placeholder; the
 page deliberately has no placeholder for DVC's CDN <script> tags: the libraries below are used instead.
 Inlined from the npm registry's tarballs (sha256 of the file in the tarball; the inlined copy drops
 only its trailing sourceMappingURL comment and has its own sha256 beside its script tag):

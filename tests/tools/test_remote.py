@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ENV, ROOT, Project, copy_project, dataset
+from conftest import ENV, ROOT, Project, dataset, emotion_project
 from s3server import KEY, SECRET, S3Server
 
 from mlkit.tools.remote import tracked_secrets
@@ -63,14 +63,7 @@ def use_s3(project: Project, server: S3Server, secret: str = SECRET) -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project on 1,500 emotion rows, `dvc repro` done and committed once for the whole module."""
-    project = copy_project(tmp_path_factory.mktemp("built") / "project")
-    (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion.yaml").read_text())
-    project.set_params(data={
-        "sources": [{"kind": "file", "path": project.source(dataset("emotion/train.txt")), "format": "lines",
-                     "sep": ";"}],
-        "limit": 1500,
-    })
-    project.commit("project under test")
+    project = emotion_project(tmp_path_factory.mktemp("built") / "project")
     dvc(project, "repro")
     project.commit("pipeline run")
     return project.path
