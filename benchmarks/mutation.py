@@ -57,10 +57,11 @@ MUTANTS = [
              '    """How many texts stand in more than one split (0 unless something upstream is wrong)."""\n'
              "    return 0\n"),),
            ("tests/data/test_split.py",)),
-    Mutant("decide-uses-high", "promote when the interval's upper end clears min_gain", "stages/compare.py",
+    Mutant("decide-uses-high", "promote when the interval's upper end clears min_gain", "mlkit/modeling/comparison.py",
            (("if result.low > params.min_gain:", "if result.high > params.min_gain:"),),
            ("tests/stages/test_compare.py", "-m", "fast")),
-    Mutant("decide-ignores-min-gain", "promote when the interval lies above 0, whatever min_gain", "stages/compare.py",
+    Mutant("decide-ignores-min-gain", "promote when the interval lies above 0, whatever min_gain",
+           "mlkit/modeling/comparison.py",
            (("if result.low > params.min_gain:", "if result.low > 0:"),),
            ("tests/stages/test_compare.py", "-m", "fast")),
     Mutant("skops-trusts-all", "the skops load trusts every type in the file", "mlkit/modeling/skops_file.py",

@@ -73,7 +73,8 @@ class _Plots(HTMLParser):
 
 
 def rendered(page: Path) -> dict[str, str]:
-    """Each plot of a DVC page -> '' when vega-embed drew it (a non-empty svg or canvas), else what is wrong."""
+    """Each plot of a DVC page -> '' when vega-embed drew it (a non-empty svg or canvas) with no stray checkbox,
+    else what is wrong."""
     ids = plot_ids(page.read_text(encoding="utf-8"))
     assert ids, f"{page}: no vegaEmbed call, not a DVC plots page"
     parser = _Plots(ids)
@@ -88,8 +89,11 @@ def rendered(page: Path) -> dict[str, str]:
                     and float(a.get("width") or 0) > 0 and float(a.get("height") or 0) > 0]
         embedded = any("vega-embed" in (a.get("class") or "") for _, a in found["tags"])
         text = " ".join(found["text"].split())
+        checkboxes = [a for t, a in found["tags"] if t == "input" and a.get("type") == "checkbox"]
         if re.search(r"error", text, re.I):
             verdict[plot] = f"error text: {text[:300]}"
+        elif checkboxes:  # DVC's confusion template binds a bare `showValues` checkbox under the plot
+            verdict[plot] = f"a stray checkbox: {checkboxes[0]}"
         elif not (embedded and graphics):
             verdict[plot] = f"nothing drawn (vega-embed container: {embedded}, sized svg/canvas: {len(graphics)})"
         else:

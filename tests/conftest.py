@@ -118,6 +118,33 @@ def committed(relative: str) -> str:
     return done.stdout
 
 
+# ---------------------------------------------------------------- one stage, outside DVC
+MULTICLASS = "text,label\n" + "".join(f"text number {i},{'abc'[i % 3]}\n" for i in range(60))
+BINARY = "text,label\n" + "".join(f"text number {i},{i % 2}\n" for i in range(60))
+
+
+def workspace(tmp_path: Path, rows: str | None, **sections: dict) -> Path:
+    """A folder for running one stage: params.yaml (the committed default, `sections` merged in) and
+    data/sources/t.csv holding `rows`."""
+    params = yaml.safe_load(committed("params.yaml"))
+    params["data"] = {"sources": [{"kind": "file", "path": "data/sources/t.csv"}]}
+    for section, values in sections.items():
+        params.setdefault(section, {}).update(values)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (tmp_path / "data/sources").mkdir(parents=True)
+    if rows is not None:
+        (tmp_path / "data/sources/t.csv").write_text(rows)
+    return tmp_path
+
+
+def stage(folder: Path, name: str) -> subprocess.CompletedProcess:
+    """`python -m stages.NAME` in `folder`, with this project's code, outside DVC."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DVC_STAGE", None)
+    return subprocess.run([sys.executable, "-m", f"stages.{name}"], cwd=folder, env=env, capture_output=True,
+                          text=True)
+
+
 def copy_project(dest: Path) -> Project:
     """The project's code as it is in the workspace (edits included), with params.yaml as committed."""
     copy_tracked(dest)

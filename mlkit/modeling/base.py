@@ -58,6 +58,7 @@ class Model(ABC):
         self.task = task
         self.labels = list(labels)
         self.positive_label = positive_label
+        self.card: dict[str, Any] = {}  # the card.json it was loaded with (load_model sets it)
 
     @abstractmethod
     def fit(self, train: pd.DataFrame, valid: pd.DataFrame | None = None, live: Any = None) -> dict[str, float]:
@@ -128,4 +129,6 @@ def load_model(directory: Path | str) -> Model:
         raise PipelineError(f"{directory}: unknown model backend {card['backend']!r}; known: {', '.join(BACKENDS)}")
     module, name = where.split(":")
     backend: type[Model] = getattr(importlib.import_module(module), name)
-    return backend.load(directory, card)
+    model = backend.load(directory, card)
+    model.card = card
+    return model

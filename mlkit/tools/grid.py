@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlkit.core.errors import PipelineError, first_line
-from mlkit.core.params import PARAMS_FILE, read_yaml, validate
+from mlkit.core.params import PARAMS_FILE, Params, ignored_key, read_yaml, validate
 
 
 @dataclass
@@ -73,6 +73,7 @@ def validate_grid(grid: Grid, params: Path = PARAMS_FILE) -> None:
     """Every point of the grid through the params schema; the first bad one stops with one message."""
     read_yaml(params)  # a missing or broken params.yaml is named as such
     checked: set[tuple[str, ...]] = set()
+    points: list[Params] = []
     for point in grid.points:
         _check_each(point, params, checked)
         shown = " ".join(f"-S {o}" for o in point)
@@ -80,7 +81,18 @@ def validate_grid(grid: Grid, params: Path = PARAMS_FILE) -> None:
             raw = apply_overrides(params, point)
         except Exception as exc:  # noqa: BLE001 - DVC's InvalidArgumentError; each override was fine alone
             raise PipelineError(f"{params} with {shown}: {first_line(exc, cause=True)}") from None
-        validate(raw, f"{params} with {shown}")
+        points.append(validate(raw, f"{params} with {shown}"))
+    for key in grid.keys:
+        check_read(key, points, f"-S {key}")
+
+
+def check_read(key: str, points: Sequence[Params], where: str) -> None:
+    """Refuse a swept key that no point's model reads: its values would all give the same model, and the
+    "best" of them would be a pick among ties."""
+    reasons = [ignored_key(key, p) for p in points]
+    if reasons and all(reasons):
+        raise PipelineError(f"{where}: every value gives the same model: {reasons[0]}; drop it, or sweep "
+                            "model.type (or model.kernel) with it")
 
 
 def _check_each(point: Sequence[str], params: Path, checked: set[tuple[str, ...]]) -> None:

@@ -27,7 +27,7 @@ from mlkit.core.params import FileSource
 from mlkit.core.table import dedupe_key
 from mlkit.data.dataset import normalise_whitespace
 from mlkit.data.sources import read_file_table, select_columns
-from mlkit.modeling.base import Model, load_model, read_card
+from mlkit.modeling.base import Model, load_model
 from mlkit.modeling.metrics import PREDICTION_SEPARATOR, classification_metrics
 
 DEFAULT_OUTPUT = "predictions.csv"
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
         raise PipelineError(f"--encoding: unknown encoding {args.encoding!r}") from None
     output = output_path(args)  # before any work: a refused output wastes nothing
     model: Model = load_model(args.model)
-    card = read_card(args.model)
+    card = model.card
     text, label, label_list = columns_for(args, card)
     try:
         spec = FileSource(kind="file", path=args.input, format=args.format, sep=args.sep, header=not args.no_header,

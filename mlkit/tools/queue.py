@@ -32,6 +32,7 @@ LOG_TAIL = 25
 DONE = ("Success", "Failed")
 WORKERS = Path(".dvc/tmp/exps/celery")  # DVC's queue workers: NAME.json (pid, returncode), NAME.out (log)
 ORPHAN_GRACE = 15.0  # seconds without a live worker before an unfinished task counts as lost
+HEARTBEAT = 30.0  # seconds without a finished experiment before wait says what is running
 
 
 # ---------------------------------------------------------------- running DVC
@@ -175,7 +176,8 @@ class Outcome:
 
 
 def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeout: float | None = None,
-         stop: bool = False, report: Callable[[str], None] = lambda line: None) -> list[Outcome]:
+         stop: bool = False, report: Callable[[str], None] = lambda line: None,
+         heartbeat: float = HEARTBEAT) -> list[Outcome]:
     """`dvc queue start -j JOBS`, then follow the queue until every one of `revs` succeeded or failed.
 
     `dvc queue start` returns at once (the workers are background processes that end when the queue is
@@ -183,10 +185,11 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
     experiments finished (treeverse/dvc#10398). Neither says in its exit code whether an experiment
     failed: the queue's state does. Workers can also stop with tasks left queued (treeverse/dvc#10562):
     they are started again. `stop`: the caller owns the queue's workers (search, in its private clone):
-    they are stopped at the end, and an interruption is left to the caller to clean up.
+    they are stopped at the end, and an interruption is left to the caller to clean up. `report` gets a line
+    per finished experiment, and every `heartbeat` seconds without one, a line naming those running.
     """
     start_workers(jobs, root)
-    started = time.monotonic()
+    started = last_line = time.monotonic()
     idle_since: float | None = None
     seen: dict[str, str] = {}
     try:
@@ -199,6 +202,12 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
                     report(f"{finished[rev].lower()}: {name} ({count}/{len(revs)}, "
                            f"{time.monotonic() - started:.0f} s)")
                 seen = finished
+                last_line = time.monotonic()
+            elif time.monotonic() - last_line >= heartbeat:  # a long experiment: say what is running
+                running = [e.get("name") or r[:7] for r, e in states.items() if e["status"] == "Running"]
+                report(f"running: {', '.join(running) or 'none yet (queued)'} ({len(finished)}/{len(revs)} done, "
+                       f"{time.monotonic() - started:.0f} s)")
+                last_line = time.monotonic()
             if len(finished) == len(revs):
                 break
             if timeout is not None and time.monotonic() - started > timeout:
@@ -275,11 +284,12 @@ def prepare(set_params: Sequence[str], prefix: str | None, root: Path) -> Grid:
 
 
 def sweep(set_params: Sequence[str], *, jobs: int = 2, prefix: str | None = None, root: Path = Path("."),
-          timeout: float | None = None, report: Callable[[str], None] = lambda line: None) -> SweepResult:
+          timeout: float | None = None, report: Callable[[str], None] = lambda line: None,
+          heartbeat: float = HEARTBEAT) -> SweepResult:
     grid = prepare(set_params, prefix, root)
     revs = enqueue(grid, prefix, root)
     report(f"queued {len(revs)} experiment(s); running them with {jobs} queue worker(s)")
-    outcomes = wait(revs, jobs, root, timeout=timeout, report=report)
+    outcomes = wait(revs, jobs, root, timeout=timeout, report=report, heartbeat=heartbeat)
     if not any(e["status"] not in DONE for e in queue_status(root)):
         stop_workers(root)  # idle now: otherwise they linger ~10 s, and the next sweep waits for them
     names = [o.name for o in outcomes if o.status == "Success"]

@@ -27,8 +27,10 @@ from pathlib import Path
 
 from mlkit.core import paths, vcs
 from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.io import read_table
 
 COMPARE_MD = Path(paths.COMPARE_MD)
+COMPARE_JSON = Path(paths.COMPARE_JSON)
 MARKER = "<!-- mlkit-pr-review -->"
 COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
 IMAGE = re.compile(r"!\[([^\]]*)\]\((plots/[^)\s]+\.png)\)")
@@ -144,6 +146,40 @@ def _metrics_section(table: str, per_class_table: str = "", cards_table: str = "
     return out
 
 
+def embedded(markdown: str) -> str:
+    """A compare report under the report's own `##` heading: its `#` title dropped, other headings moved down."""
+    body = re.sub(r"\A# [^\n]*\n+", "", markdown.strip() + "\n")
+    return re.sub(r"^(#{1,4}) ", lambda m: "#" * (len(m[1]) + 2) + " ", body, flags=re.M).rstrip()
+
+
+def compare_section(base: str, commit: str) -> list[str]:
+    """What the compare stage decided, against which champion; with no champion, the paired bootstrap
+    against the base's model instead (the stage's own "promote: there is no champion yet" says nothing
+    about the change under review)."""
+    if not (COMPARE_MD.is_file() and COMPARE_JSON.is_file()):
+        return [f"`{COMPARE_MD}` is missing: run `dvc repro` first."]
+    stage = json.loads(COMPARE_JSON.read_text(encoding="utf-8"))
+    if stage.get("champion"):
+        return [f"The compare stage judged against the registry's champion, {stage['champion']} "
+                f"(`{COMPARE_MD}`):", "", embedded(COMPARE_MD.read_text(encoding="utf-8"))]
+    from mlkit.core.params import load_params
+    from mlkit.modeling.base import read_card
+    from mlkit.modeling.champion import Champion
+    from mlkit.modeling.comparison import judge
+    from mlkit.modeling.metrics import read_predictions
+
+    lines = [f"The registry has no champion (the compare stage's decision, `{stage.get('decision')}`, only says "
+             f"so), so the new model is judged against the base's, `{base}` ({commit[:7]}), the same way:", ""]
+    try:
+        card = read_card(paths.MODEL)
+        test = read_table(paths.split("test"))
+        new = read_predictions(paths.PREDICTIONS, card["task"])["prediction"].tolist()
+        verdict = judge(Champion(commit, f"the base `{base}`"), test, new, card, load_params().compare)
+    except PipelineError as exc:
+        return lines[:-1] + ["", f"Not possible here: {exc}"]
+    return lines + [embedded(verdict.markdown)]
+
+
 def build(base: str, out: Path) -> Path:
     out = out.resolve()  # against the folder it was run from
     root = find_root()
@@ -174,12 +210,8 @@ def build(base: str, out: Path) -> Path:
              f"The workspace is {where}; every table compares `{base}` with the workspace.", "",
              "## Metrics", "", *_metrics_section(metrics, per_class, cards), "",
              "## Parameters", "", params or "No parameter changed.", "",
-             f"## Compare stage (`{COMPARE_MD}`)", ""]
-    if COMPARE_MD.is_file():
-        lines += [COMPARE_MD.read_text(encoding="utf-8").rstrip(), ""]
-    else:
-        lines += [f"`{COMPARE_MD}` is missing: run `dvc repro` first.", ""]
-    lines += ["## Plots", ""]
+             "## Champion vs challenger", "", *compare_section(base, commit), "",
+             "## Plots", ""]
     if not changed:
         lines += ["No plot's data changed.", ""]
     for plot in changed:

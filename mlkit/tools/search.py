@@ -76,7 +76,7 @@ class Clone:
         """Run the named entries with the clone's own queue workers, which are stopped once they are done."""
         # The clone's queue is this worker's alone, and its entries are named: a name finds its task.
         revs = [entry["rev"] for entry in ex.queue_status(self.path) if entry["name"] in names]
-        ex.wait(revs, jobs, self.path, poll=POLL_SECONDS, stop=True)
+        ex.wait(revs, jobs, self.path, poll=POLL_SECONDS, stop=True, report=lambda line: print(line, flush=True))
 
     def results(self, names: list[str], metric: str) -> dict[str, float | str]:
         """Name -> the metric's value, or why the experiment has none (a failed one's row holds the

@@ -4,6 +4,7 @@ schema, and turned into Optuna distributions and `-S` overrides."""
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ from optuna.distributions import (
 from mlkit.core import paths
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import validate
+from mlkit.tools.grid import check_read
 
 KINDS = ("float", "log", "int", "choice")
+MODEL_CHOOSERS = ("model.type", "model.kernel")  # the keys that decide which other keys a model reads
 KEY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 
 
@@ -98,6 +101,16 @@ def check_space(dimensions: list[Dimension], base: dict) -> None:
             params = copy.deepcopy(base)
             _set(params, dimension.key, value)
             validate(params, f"--space {dimension.key}={dimension.spec}")
+    # the models the search can reach: every choice of the dimensions that pick the model
+    choosers = [d for d in dimensions if d.key in MODEL_CHOOSERS]
+    models = []
+    for values in itertools.product(*(d.corners() for d in choosers)):
+        params = copy.deepcopy(base)
+        for dimension, value in zip(choosers, values):
+            _set(params, dimension.key, value)
+        models.append(validate(params, "--space"))
+    for dimension in dimensions:
+        check_read(dimension.key, models, f"--space {dimension.key}={dimension.spec}")
 
 
 def override(key: str, value: Any, base: dict) -> str:

@@ -13,8 +13,8 @@ import pytest
 from conftest import Project, emotion_project
 
 from mlkit.core.params import CompareParams
+from mlkit.modeling.comparison import decide
 from mlkit.modeling.metrics import PairedBootstrap, paired_bootstrap
-from stages.compare import decide
 
 
 def decision(project: Project) -> dict:

@@ -14,8 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
-from test_task_settings import MULTICLASS, stage, workspace
+from conftest import MULTICLASS, ROOT, stage, workspace
 
 from mlkit.tools.report import _metrics_section
 

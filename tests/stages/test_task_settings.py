@@ -3,37 +3,11 @@ training: one `error:` line naming the key and the allowed values, and nothing w
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
-
-MULTICLASS = "text,label\n" + "".join(f"text number {i},{'abc'[i % 3]}\n" for i in range(60))
-BINARY = "text,label\n" + "".join(f"text number {i},{i % 2}\n" for i in range(60))
-
-
-def workspace(tmp_path: Path, rows: str | None, **sections: dict) -> Path:
-    """A folder with params.yaml (the default preset, `sections` merged in) and data/sources/t.csv."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"] = {"sources": [{"kind": "file", "path": "data/sources/t.csv"}]}
-    for section, values in sections.items():
-        params.setdefault(section, {}).update(values)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (tmp_path / "data/sources").mkdir(parents=True)
-    if rows is not None:
-        (tmp_path / "data/sources/t.csv").write_text(rows)
-    return tmp_path
-
-
-def stage(folder: Path, name: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("DVC_STAGE", None)
-    return subprocess.run([sys.executable, "-m", f"stages.{name}"], cwd=folder, env=env, capture_output=True,
-                          text=True)
+from conftest import BINARY, MULTICLASS, stage, workspace
 
 
 def refused(folder: Path, name: str, expected: str) -> None:

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT
-from test_task_settings import stage, workspace
+from conftest import ROOT, stage, workspace
 
 # Labels a, b, c with a word that gives them away, so the model learns something in 90 rows.
 ROWS = "review,sentiment\n" + "".join(f"note {i} says {'abc'[i % 3]}word,{'abc'[i % 3]}\n" for i in range(90))

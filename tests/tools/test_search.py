@@ -110,3 +110,25 @@ def test_uncommitted_code_or_params_are_refused(digits: Project) -> None:
         digits.run("git", "checkout", "--", "params.yaml")
     assert done.returncode == 1
     assert done.stderr.startswith("error: uncommitted changes in params.yaml: queued experiments see only")
+
+
+def test_the_test_split_is_never_searched_on(digits: Project) -> None:
+    done = digits.run(sys.executable, "-m", "mlkit.tools.search", "--study", "peek", "--metric", "test.accuracy",
+                      "--trials", "1", *SPACE, "--storage", "sqlite:///peek.db", check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: --metric test.accuracy: the test split is never optimised on (gap uses it too); use a valid.* "
+        "metric such as valid.f1_macro"]
+    assert not digits.file("peek.db").exists() and experiments(digits, "peek") == {}
+
+
+def test_a_new_study_cannot_reuse_the_name_of_experiments_still_here(digits: Project) -> None:
+    digits.dvc("exp", "run", "-n", "reused-t000", "-S", "model.C=2")  # as an earlier study "reused" left it
+    digits.run("git", "checkout", "--", "params.yaml", "dvc.lock")
+    done = search(digits, "reused", "--trials", "1", *SPACE, "--storage", "sqlite:///fresh.db", check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: study reused is new in sqlite:///fresh.db, but experiments reused-t000 already exist here: choose "
+        "another --study name, or `dvc exp remove reused-t000 ...` first"]
+    assert list(experiments(digits, "reused")) == ["reused-t000"]  # the earlier experiment is kept
+    assert "reused-t" not in digits.dvc("queue", "status").stdout

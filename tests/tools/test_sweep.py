@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import csv
+import re
 import sys
 import time
+from pathlib import Path
 
 import dvc.api
 import pytest
+import yaml
 from conftest import Project, digits_project
 
 from mlkit.core.errors import PipelineError
 from mlkit.tools import queue as ex
-from mlkit.tools.grid import expand
+from mlkit.tools.grid import expand, validate_grid
+from mlkit.tools.search_space import check_space, parse_dimension
 
 
 @pytest.fixture
@@ -78,6 +82,17 @@ def test_a_grid_runs_in_parallel_and_leaves_the_workspace_alone(built: Project) 
     assert ex.live_workers(digits.path) == []  # the sweep's workers end with it, none left idling
 
 
+def test_a_long_experiment_is_not_silent(built: Project) -> None:
+    lines: list[str] = []
+    result = ex.sweep(["model.C=3"], jobs=1, prefix="h", root=built.path, report=lines.append, heartbeat=1)
+    assert [o.status for o in result.outcomes] == ["Success"]
+    assert lines[0] == "queued 1 experiment(s); running them with 1 queue worker(s)"
+    assert re.fullmatch(r"success: h \(1/1, \d+ s\)", lines[-1]), lines
+    beats = lines[1:-1]  # while it ran: what is running, how many are done, the time so far
+    assert beats and all(re.fullmatch(r"running: (h|none yet \(queued\)) \(0/1 done, \d+ s\)", b) for b in beats), lines
+    assert any(b.startswith("running: h ") for b in beats), lines
+
+
 def test_a_failed_experiment_exits_1_with_its_log(built: Project) -> None:
     digits = built
     # data.limit=5 passes the schema, but 5 digits cannot be split stratified: the split stage fails.
@@ -101,6 +116,32 @@ def test_a_bad_grid_queues_nothing(digits: Project, override: str, expected: str
     assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), done.stderr
     assert "No experiment tasks in the queue." in digits.dvc("queue", "status").stdout
     assert digits.run("git", "for-each-ref", "refs/exps").stdout == ""
+
+
+def test_a_swept_key_the_model_ignores_queues_nothing(digits: Project) -> None:
+    # LinearSVC has no gamma: four experiments would give one model, and "best gamma" a pick among ties
+    done = tool(digits, "mlkit.tools.sweep", "-S", "model.type=linear_svc", "-S", "model.gamma=0.001,0.01,0.1,1",
+                "--best", "valid.accuracy")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == ("error: -S model.gamma: every value gives the same model: model.type linear_svc does "
+                           "not read it (read by svc); drop it, or sweep model.type (or model.kernel) with it\n")
+    assert "No experiment tasks in the queue." in digits.dvc("queue", "status").stdout
+
+
+@pytest.mark.fast
+def test_a_key_is_refused_only_when_no_point_of_the_grid_reads_it(tmp_path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text(Path("presets/digits.yaml").read_text())
+    validate_grid(expand(["model.kernel=linear,rbf", "model.gamma=0.01,0.1"]), params)  # rbf reads gamma
+    validate_grid(expand(["model.type=svc,logreg", "model.max_iter=100,200"]), params)  # logreg reads max_iter
+    with pytest.raises(PipelineError, match=r"-S model.gamma: .*model.kernel linear does not read it"):
+        validate_grid(expand(["model.kernel=linear", "model.gamma=0.01,0.1"]), params)
+    with pytest.raises(PipelineError, match=r"-S features.min_df: .*model.type transformer does not read it"):
+        validate_grid(expand(["model.type=transformer", "features.min_df=1,2"]), params)
+    base = yaml.safe_load(params.read_text())
+    check_space([parse_dimension("model.kernel=choice:linear,rbf"), parse_dimension("model.gamma=log:0.001:1")], base)
+    with pytest.raises(PipelineError, match=r"^--space model.n_estimators=int:10:100: every value gives the same"):
+        check_space([parse_dimension("model.n_estimators=int:10:100")], base)
 
 
 def test_uncommitted_code_is_refused(digits: Project) -> None:
