@@ -93,7 +93,7 @@ def check_start(args: argparse.Namespace) -> str:
 
 
 # ---------------------------------------------------------------- the steps
-def update_sources() -> None:
+def update_sources() -> list[str]:
     """`dvc update` of every import; refuses a project with none (there is nothing to retrain on)."""
     with quiet_dvc(), Repo(".") as repo:
         imports = sorted(stage.relpath for stage in repo.index.stages if stage.is_import)
@@ -107,9 +107,10 @@ def update_sources() -> None:
     changed = [f for f in imports if f in changed_tracked()]
     print(f"sources: updated {', '.join(changed)}" if changed
           else f"sources: unchanged ({len(imports)} import{'s' * (len(imports) > 1)} up to date)")
+    return changed
 
 
-def reproduce() -> None:
+def reproduce() -> list[str]:
     """`dvc repro`, then compare again when the champion changed since compare's last verdict (DVC cannot
     track git tags, and its run-cache may restore a verdict about an older champion)."""
     ran = RAN.findall(dvc("repro").stdout)
@@ -118,6 +119,7 @@ def reproduce() -> None:
         dvc("repro", "-f", "-s", "compare")
         ran += [] if "compare" in ran else ["compare"]
     print(f"pipeline: `dvc repro` ran {', '.join(ran)}" if ran else "pipeline: up to date")
+    return ran
 
 
 def commit(message: str) -> None:
@@ -193,9 +195,8 @@ def verdict(version: str | None, pushed: bool) -> str:
 def retrain(args: argparse.Namespace) -> None:
     branch = check_start(args)
     try:
-        update_sources()
-        reproduce()
-        commit("retrain: sources updated, pipeline rerun")
+        updated, ran = update_sources(), reproduce()
+        commit(f"retrain: {'sources updated, ' if updated else ''}`dvc repro` ran {', '.join(ran)}")
         if args.search_trials is not None:
             applied = search_and_apply(args)
             if applied:
