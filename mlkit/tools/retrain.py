@@ -43,6 +43,7 @@ from mlkit.tools import registry, search
 from mlkit.tools.search_space import check_metric, check_space, parse_dimension
 
 RAN = re.compile(r"Running stage '([^']+)'")
+RESTORED = re.compile(r"Stage '([^']+)' is cached")  # DVC's run-cache: outputs of a run it has seen
 
 
 def changed_tracked() -> list[str]:
@@ -110,16 +111,20 @@ def update_sources() -> list[str]:
     return changed
 
 
-def reproduce() -> list[str]:
+def reproduce() -> str:
     """`dvc repro`, then compare again when the champion changed since compare's last verdict (DVC cannot
     track git tags, and its run-cache may restore a verdict about an older champion)."""
-    ran = RAN.findall(dvc("repro").stdout)
+    out = dvc("repro").stdout
+    ran, restored = RAN.findall(out), RESTORED.findall(out)
     champion = find_champion(load_params().compare)
     if read_json(paths.COMPARE_JSON).get("champion_rev") != (champion.rev if champion else None):
         dvc("repro", "-f", "-s", "compare")
-        ran += [] if "compare" in ran else ["compare"]
-    print(f"pipeline: `dvc repro` ran {', '.join(ran)}" if ran else "pipeline: up to date")
-    return ran
+        ran, restored = [*(s for s in ran if s != "compare"), "compare"], [s for s in restored if s != "compare"]
+    parts = [f"ran {', '.join(ran)}"] if ran else []
+    parts += [f"restored {', '.join(restored)} (run-cache)"] if restored else []
+    did = "; ".join(parts)
+    print(f"pipeline: `dvc repro` {did}" if did else "pipeline: up to date")
+    return did
 
 
 def commit(message: str) -> None:
@@ -195,8 +200,8 @@ def verdict(version: str | None, pushed: bool) -> str:
 def retrain(args: argparse.Namespace) -> None:
     branch = check_start(args)
     try:
-        updated, ran = update_sources(), reproduce()
-        commit(f"retrain: {'sources updated, ' if updated else ''}`dvc repro` ran {', '.join(ran)}")
+        updated, did = update_sources(), reproduce()
+        commit(f"retrain: {'sources updated, ' if updated else ''}`dvc repro` {did}")
         if args.search_trials is not None:
             applied = search_and_apply(args)
             if applied:
