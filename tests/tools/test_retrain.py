@@ -144,6 +144,22 @@ def test_unchanged_sources_rejudge_only_then_change_nothing(champion: Setup) -> 
     assert sha(project, "HEAD") == judged and tags(project) == CHAMPION_TAGS
 
 
+def test_a_dvc_remote_that_is_down_stops_the_push_before_git(champion: Setup, tmp_path: Path) -> None:
+    project = champion.project
+    (tmp_path / "a-file").write_text("")  # the remote's folder would lie under a file: every write fails
+    project.dvc("remote", "modify", "--local", "local", "url", str(tmp_path / "a-file" / "storage"))
+    try:
+        code, out, err = retrain(project, "--push")
+    finally:
+        project.file(".dvc/config.local").unlink()
+    assert code == 1 and out[0] == "sources: unchanged (1 import up to date)", out
+    assert err.startswith("error: push: `dvc push` failed (") and err.endswith(
+        "the commit and tags are here, once it is back: `dvc push && git push --follow-tags origin main`"), err
+    judged = sha(project, "HEAD")  # compare's new verdict, committed before the push
+    assert judged != champion.head and project.run("git", "status", "--porcelain").stdout == ""
+    assert project.run("git", "ls-remote", "origin", "refs/heads/main").stdout.split()[0] == champion.head
+
+
 def test_refusals_before_anything_changes(champion: Setup, tmp_path: Path) -> None:
     project = champion.project
     champion.upstream.write_text("".join(emotion_lines(1500)))
