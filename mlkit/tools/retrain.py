@@ -1,0 +1,241 @@
+"""Scheduled retraining in one command: what an Airflow retraining DAG does, the DVC way.
+
+    mlkit retrain [--push]
+    mlkit retrain --search-trials 8 --space 'model.C=log:0.1:10' --space 'model.gamma=log:0.0001:1' --push
+
+Steps, one line each, then a verdict line:
+  sources   `dvc update` of every imported source (`import_url` in params.yaml; `mlkit import`)
+  pipeline  `dvc repro`; its compare stage judges the new model against the registry's champion
+  commit    what changed, on the current branch
+  search    with --search-trials: `mlkit search` from that commit; the best trial is applied (`dvc exp
+            apply`), rerun and committed when it beats the current parameters on the search metric
+  registry  `mlkit registry promote`: a new version and the champion's stage only when compare says promote
+  push      with --push: `dvc push`, then `git push --follow-tags origin BRANCH` (commits and registry tags)
+
+It refuses to start when tracked files hold uncommitted changes: they would be committed along, or lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from dvc.exceptions import DvcException
+from dvc.repo import Repo
+
+from mlkit.core import paths
+from mlkit.core.errors import PipelineError, first_line, run_main
+from mlkit.core.io import read_json
+from mlkit.core.params import PARAMS_FILE, load_params
+from mlkit.core.vcs import dvc, git, head, run
+from mlkit.modeling.champion import find_champion
+from mlkit.tools import registry, search
+from mlkit.tools.search_space import check_metric, check_space, parse_dimension
+
+RAN = re.compile(r"Running stage '([^']+)'")
+RESTORED = re.compile(r"Stage '([^']+)' is cached")  # DVC's run-cache: outputs of a run it has seen
+
+
+def changed_tracked() -> list[str]:
+    """Tracked files with uncommitted changes (untracked files are not retrain's business)."""
+    status = run(["git", "status", "--porcelain", "--untracked-files=no"]).stdout
+    return [line[3:] for line in status.splitlines() if line.strip()]
+
+
+@contextmanager
+def quiet_dvc(level: int = logging.WARNING) -> Iterator[None]:
+    """DVC's API logs its progress at INFO ("Importing ...") on stdout: each step here says it in one line."""
+    logger = logging.getLogger("dvc")
+    before = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
+# ---------------------------------------------------------------- before anything runs
+def check_start(args: argparse.Namespace) -> str:
+    """The branch to commit on, once the workspace is clean and (with --push) origin answers."""
+    head()
+    changed = changed_tracked()
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise PipelineError(f"uncommitted changes in {shown}: retrain commits what it changes and would take "
+                            "them along; commit or `git stash` them first")
+    branch = run(["git", "symbolic-ref", "--short", "-q", "HEAD"], check=False).stdout.strip()
+    if not branch:
+        raise PipelineError("HEAD is detached: check out the branch retrain is to commit on")
+    if args.push:
+        reached = run(["git", "ls-remote", "-q", "--heads", "origin"], check=False)
+        if reached.returncode != 0:
+            why = " ".join(reached.stderr.split())[:300] or f"exit {reached.returncode}"
+            raise PipelineError(f"--push: git remote origin cannot be reached ({why}); nothing was changed")
+    if args.search_trials is not None:
+        if args.search_trials < 1:
+            raise PipelineError("--search-trials must be at least 1")
+        if not args.space:
+            raise PipelineError("--search-trials needs --space, e.g. --space 'model.C=log:0.1:10'")
+        check_metric(args.metric)
+        check_space([parse_dimension(text) for text in args.space], yaml.safe_load(Path(PARAMS_FILE).read_text()))
+    elif args.space:
+        raise PipelineError("--space is for the search: give --search-trials N too")
+    return branch
+
+
+# ---------------------------------------------------------------- the steps
+def update_sources() -> list[str]:
+    """`dvc update` of every import; refuses a project with none (there is nothing to retrain on)."""
+    with quiet_dvc(), Repo(".") as repo:
+        imports = sorted(stage.relpath for stage in repo.index.stages if stage.is_import)
+        if not imports:
+            raise PipelineError("sources: nothing to update: no source is imported (`import_url` in params.yaml, "
+                                "then `mlkit import`)")
+        try:
+            repo.update(targets=imports)
+        except (DvcException, OSError) as exc:
+            raise PipelineError(f"sources: `dvc update` failed: {first_line(exc, cause=True)}") from None
+    changed = [f for f in imports if f in changed_tracked()]
+    print(f"sources: updated {', '.join(changed)}" if changed
+          else f"sources: unchanged ({len(imports)} import{'s' * (len(imports) > 1)} up to date)")
+    return changed
+
+
+def reproduce() -> str:
+    """`dvc repro`, then compare again when the champion changed since compare's last verdict (DVC cannot
+    track git tags, and its run-cache may restore a verdict about an older champion)."""
+    out = dvc("repro").stdout
+    ran, restored = RAN.findall(out), RESTORED.findall(out)
+    champion = find_champion(load_params().compare)
+    if read_json(paths.COMPARE_JSON).get("champion_rev") != (champion.rev if champion else None):
+        dvc("repro", "-f", "-s", "compare")
+        ran, restored = [*(s for s in ran if s != "compare"), "compare"], [s for s in restored if s != "compare"]
+    parts = [f"ran {', '.join(ran)}"] if ran else []
+    parts += [f"restored {', '.join(restored)} (run-cache)"] if restored else []
+    did = "; ".join(parts)
+    print(f"pipeline: `dvc repro` {did}" if did else "pipeline: up to date")
+    return did
+
+
+def commit(message: str) -> None:
+    if changed_tracked():
+        git("commit", "-q", "-a", "-m", message)
+        print(f"commit: {head()[:12]} {message}")
+
+
+def metric_value(metrics: dict[str, Any], key: str) -> float:
+    value: Any = metrics
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if not isinstance(value, (int, float)):
+        raise PipelineError(f"--metric {key}: not a number in {paths.EVAL_METRICS} (got {value!r})")
+    return float(value)
+
+
+def search_and_apply(args: argparse.Namespace) -> str | None:
+    """Search from HEAD; apply the best trial when it beats HEAD's parameters. The experiment applied, or None."""
+    study = f"retrain-{time.strftime('%Y%m%d-%H%M%S')}"
+    argv = ["--study", study, "--trials", str(args.search_trials), "--metric", args.metric,
+            "--direction", args.direction, "--storage", args.storage, *(f"--space={s}" for s in args.space)]
+    log = io.StringIO()
+    try:
+        with redirect_stdout(log):  # its trial lines; shown when it fails
+            search.search(search.parse_args(argv))
+    except PipelineError:
+        sys.stderr.write(log.getvalue())
+        raise
+    best = optuna.load_study(study_name=study, storage=args.storage).best_trial
+    assert best.value is not None  # best_trial is a complete one
+    name, value = best.user_attrs["experiment"], best.value
+    now = metric_value(read_json(paths.EVAL_METRICS), args.metric)
+    found = f"search: study {study}, best {name} {args.metric} = {value:.4f}, current parameters {now:.4f}"
+    if not (value > now if args.direction == "maximize" else value < now):
+        print(f"{found}: kept the current parameters")
+        return None
+    dvc("exp", "apply", name)
+    print(f"{found}: applied {' '.join(f'{k}={v}' for k, v in best.params.items())}")
+    return name
+
+
+def push(branch: str) -> None:
+    """Outputs first, then the commits and tags that name them, so origin never points at missing data."""
+    retry = f"once it is back: `dvc push && git push --follow-tags origin {branch}`"
+    with quiet_dvc(), Repo(".") as repo:
+        try:
+            pushed = repo.push()
+        except (DvcException, OSError) as exc:
+            raise PipelineError(f"push: `dvc push` failed ({first_line(exc, cause=True)}); the commit and tags are "
+                                f"here, {retry}") from None
+    done = run(["git", "push", "-q", "--follow-tags", "origin", branch], check=False)
+    if done.returncode != 0:
+        why = " ".join(done.stderr.split())[-300:]
+        raise PipelineError(f"push: `git push` to origin failed ({why}); the outputs are on the DVC remote, the "
+                            f"commit and tags here: {retry}")
+    print(f"push: {pushed} file(s) to the DVC remote; {branch} and its tags to origin")
+
+
+def verdict(version: str | None, pushed: bool) -> str:
+    result = read_json(paths.COMPARE_JSON)
+    figures = ""
+    if "difference" in result:
+        figures = f" ({result['metric']} {result['difference']:+.4f} [{result['low']:+.4f}, {result['high']:+.4f}])"
+    where = "" if pushed else " (local; --push publishes it)"
+    if version is None:
+        return f"verdict: keep the champion{figures}: {result['reason']}"
+    stage = load_params().compare.champion_stage
+    return f"verdict: promoted {version} to `{stage}`{figures}: {result['reason']}{where}"
+
+
+# ---------------------------------------------------------------- the command
+def retrain(args: argparse.Namespace) -> None:
+    branch = check_start(args)
+    try:
+        updated, did = update_sources(), reproduce()
+        commit(f"retrain: {'sources updated, ' if updated else ''}`dvc repro` {did}")
+        if args.search_trials is not None:
+            applied = search_and_apply(args)
+            if applied:
+                reproduce()
+                commit(f"retrain: parameters of {applied}")
+        with quiet_dvc(logging.ERROR):  # its status check warns that imports are frozen, as they always are
+            version = registry.promote(push=False)
+        if args.push:
+            push(branch)
+    except PipelineError as exc:
+        left = changed_tracked()
+        if left:  # this run's own changes: the start was clean
+            raise PipelineError(f"{exc} (this run left {', '.join(left[:5])} changed: `git checkout -- . && dvc "
+                                "checkout` goes back to the last commit)") from None
+        raise
+    print(verdict(version, args.push))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="mlkit retrain", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--push", action="store_true", help="dvc push, then git push --follow-tags origin BRANCH")
+    parser.add_argument("--search-trials", type=int, metavar="N", help="run an Optuna search of N trials first")
+    parser.add_argument("--space", action="append", default=[], metavar="KEY=KIND:ARGS",
+                        help="the search space, as `mlkit search --space` (repeat per key)")
+    parser.add_argument("--metric", default="valid.f1_macro", help="the search's metric (never test.*)")
+    parser.add_argument("--direction", choices=["maximize", "minimize"], default="maximize")
+    parser.add_argument("--storage", default="sqlite:///optuna.db", help="the search's Optuna storage")
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    retrain(parse_args())
+
+
+if __name__ == "__main__":
+    run_main(main)
