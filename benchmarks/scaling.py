@@ -2,9 +2,10 @@
 
     python benchmarks/scaling.py                 # 10,000 and 100,000 rows
     python benchmarks/scaling.py 10000 100000 1000000
+    python benchmarks/scaling.py --model svc 2000 4000 8000
 
 For each size, a synthetic csv of that many texts (below) goes into a committed copy of the project as
-its only source (`data.limit: null`, `model.type: linear_svc`, the other params as committed), and each
+its only source (`data.limit: null`, `model.type: linear_svc` or --model, the other params as committed), and each
 stage runs once as `python -m stages.NAME` in that order: fetch, split, augment, train, evaluate, compare.
 Per stage: wall time, CPU time (user + system), peak resident memory (the stage's own: the rusage of
 a process that runs only it) and rows per second (rows of the dataset / wall seconds). Over the sizes,
@@ -29,7 +30,10 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from _project import env, load, project_copy, run
+from _project import ROOT, env, load, project_copy, run
+
+sys.path.insert(0, str(ROOT))
+from mlkit.core.params import MODEL_TYPES  # noqa: E402
 
 STAGES = ("fetch", "split", "augment", "train", "evaluate", "compare")
 CLASSES = ("calm", "alert", "urgent")
@@ -78,14 +82,14 @@ def timed_stage(project: Path, stage: str) -> tuple[float, float, int]:
     return seconds, float(cpu), int(peak)
 
 
-def measure(rows: int) -> dict[str, tuple[float, float, int]]:
+def measure(rows: int, model: str) -> dict[str, tuple[float, float, int]]:
     with project_copy() as project:
         source = project / "data" / "sources" / "synthetic.csv"
         source.parent.mkdir(parents=True, exist_ok=True)
         synthetic_csv(source, rows)
         params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
         params["data"].update(sources=[{"kind": "file", "path": "data/sources/synthetic.csv"}], limit=None)
-        params["model"]["type"] = "linear_svc"
+        params["model"]["type"] = model
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
         run("git add -A && git -c user.name=b -c user.email=b@example.invalid commit -qm data", project)
         results = {}
@@ -107,8 +111,10 @@ def exponent(sizes: list[int], seconds: list[float]) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000], help="rows per run")
-    sizes = sorted(parser.parse_args().sizes)
-    measured = {rows: measure(rows) for rows in sizes}
+    parser.add_argument("--model", default="linear_svc", choices=MODEL_TYPES[:-1], help="model.type (linear_svc)")
+    args = parser.parse_args()
+    sizes = sorted(args.sizes)
+    measured = {rows: measure(rows, args.model) for rows in sizes}
     head = ["stage"] + [f"{r:,} rows: wall s / CPU s / peak MiB / rows/s" for r in sizes]
     head += ["wall ~ rows^b", "CPU ~ rows^b"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
