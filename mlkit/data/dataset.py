@@ -316,6 +316,16 @@ def source_columns(params: DataParams) -> dict[str, Any] | None:
     return None
 
 
+DROP_ORDER = ("blank line", "missing label", "label in data.drop_labels", "no label", "empty text", "duplicate text",
+              "conflicting labels", "conflicting labels, no majority", "conflicting labels, outvoted or duplicate",
+              "over data.limit")
+
+
+def drop_order(reason: str) -> int:
+    """The card lists drop reasons in the order of cleaning, whichever chunk met each reason first."""
+    return DROP_ORDER.index(reason) if reason in DROP_ORDER else len(DROP_ORDER)
+
+
 def build_dataset(chunks: Iterable[pd.DataFrame], params: DataParams) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Turn the sources' tables (whole, or chunk by chunk as `iter_source` reads them, in the sources'
     order) into the clean dataset and its data card. Memory holds the rows kept plus one chunk."""
@@ -336,6 +346,6 @@ def build_dataset(chunks: Iterable[pd.DataFrame], params: DataParams) -> tuple[p
         "rows_read": rows_read,
         "rows_per_source": frame.groupby("source", sort=False).size().to_dict(),
         "rows_per_label": label_counts(frame),
-        "dropped": dict(dropped),
+        "dropped": {reason: dropped[reason] for reason in sorted(dropped, key=drop_order)},
     }
     return frame, card
