@@ -6,15 +6,16 @@ from mlkit.core.io import write_json, write_table
 from mlkit.core.params import check_for_data, load_params
 from mlkit.core.table import has_text
 from mlkit.data.dataset import build_dataset
-from mlkit.data.sources import read_source
+from mlkit.data.sources import iter_source
 from mlkit.data.tracked import check_tracked
 
 
 def main() -> None:
     params = load_params()
     check_tracked(params.data.sources)  # only what DVC tracks, checked before any reading
-    frames = [read_source(spec) for spec in params.data.sources]
-    dataset, card = build_dataset(frames, params.data)
+    # Chunk by chunk: memory follows the rows kept, not the size of the files (README, "Scale").
+    chunks = (chunk for spec in params.data.sources for chunk in iter_source(spec))
+    dataset, card = build_dataset(chunks, params.data)
     # The task is known now: every setting that depends on it is checked before any later stage runs.
     check_for_data(params, card["task"], card["positive_label"], has_text(dataset))
     write_table(paths.RAW, dataset)

@@ -6,6 +6,7 @@ safetensors and their tokenizer. Both write the model card that evaluate and pre
 """
 
 import json
+import sys
 import time
 
 from dvclive import Live
@@ -17,7 +18,7 @@ from mlkit.core.params import check_for_data, load_params
 from mlkit.core.progress import heartbeat
 from mlkit.core.table import has_text
 from mlkit.modeling.base import Model
-from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
+from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline, fit_warning
 
 
 def main() -> None:
@@ -37,6 +38,9 @@ def main() -> None:
         model = SklearnModel(build_pipeline(params.features, params.model, task, has_text(train)),
                              task, labels, positive)
         valid = None
+        warning = fit_warning(params.model, len(train)) if has_text(train) else None
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
     # Both outputs are built in scratch folders and swapped in together only when training succeeded.
     with replacing(paths.TRAIN_METRICS, is_dir=True) as curves, replacing(paths.MODEL, is_dir=True) as folder:
         live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)

@@ -45,6 +45,44 @@ def classification_metrics(y_true: Any, y_pred: Any, task: str, labels: list[str
     return result
 
 
+COUNTED = ("accuracy", "f1", "f1_macro", "f1_weighted")
+
+
+def counted_score(metric: str, true: np.ndarray, labels: list[str],
+                  positive: str | None) -> Callable[[np.ndarray], Callable[[np.ndarray], float]] | None:
+    """`score` for one label per row, from weighted per-class counts (np.bincount): the same values as
+    scikit-learn's (f1 = 2 tp / (true + predicted), 0 where both are 0), a hundred times faster on a large
+    test split, where the bootstrap calls it twice per resample. `counted_score(...)(pred)(weight)`; None
+    for a metric it does not count."""
+    if metric not in COUNTED or (metric == "f1" and positive not in labels):
+        return None
+    k = len(labels)
+    code = {label: i for i, label in enumerate(labels)}
+    true_codes = np.array([code[t] for t in true], dtype=np.int64)
+
+    def for_predictions(pred: np.ndarray) -> Callable[[np.ndarray], float]:
+        pred_codes = np.array([code[p] for p in pred], dtype=np.int64)
+        hit = true_codes == pred_codes
+
+        def value(weight: np.ndarray) -> float:
+            if metric == "accuracy":
+                return float(weight[hit].sum() / weight.sum())
+            tp = np.bincount(true_codes[hit], weights=weight[hit], minlength=k)
+            support = np.bincount(true_codes, weights=weight, minlength=k)
+            denominator = support + np.bincount(pred_codes, weights=weight, minlength=k)
+            f1 = np.divide(2 * tp, denominator, out=np.zeros(k), where=denominator > 0)
+            if metric == "f1":
+                return float(f1[code[str(positive)]])
+            if metric == "f1_macro":
+                return float(f1.mean())
+            total = support.sum()
+            return float((f1 * support).sum() / total) if total > 0 else 0.0  # f1_weighted
+
+        return value
+
+    return for_predictions
+
+
 def bootstrap(score: Callable[[np.ndarray], float], n_rows: int, resamples: int, seed: int) -> np.ndarray:
     """`score(rows)` over `resamples` seeded draws of `n_rows` row indices with replacement."""
     rng = np.random.default_rng(seed)
@@ -79,10 +117,18 @@ def paired_bootstrap(y_true: Any, new: Any, champion: Any, metric: str, task: st
     """Both models scored on the same resampled rows each time, so row difficulty cancels out."""
     true, a, b = (targets(v, task, labels) for v in (y_true, new, champion))
     n = len(true)
+    fast = counted_score(metric, true, labels, positive) if task != "multilabel" else None
+    if fast is not None and set(np.unique(a)) | set(np.unique(b)) <= set(labels):
+        score_new, score_old = fast(a), fast(b)
 
-    def difference(rows: np.ndarray) -> float:
-        weight = np.bincount(rows, minlength=n)  # a resample as integer row weights
-        return score(metric, true, a, labels, positive, weight) - score(metric, true, b, labels, positive, weight)
+        def difference(rows: np.ndarray) -> float:
+            weight = np.bincount(rows, minlength=n).astype(float)
+            return score_new(weight) - score_old(weight)
+    else:
+        def difference(rows: np.ndarray) -> float:
+            weight = np.bincount(rows, minlength=n)  # a resample as integer row weights
+            return (score(metric, true, a, labels, positive, weight)
+                    - score(metric, true, b, labels, positive, weight))
 
     differences = bootstrap(difference, n, resamples, seed)
     low, high = percentile_interval(differences, level)

@@ -38,6 +38,25 @@ def build_estimator(params: ModelParams) -> ClassifierMixin:
                                   random_state=params.seed, n_jobs=-1)
 
 
+# Fit time grows faster than the rows for these two: CPU seconds measured on benchmarks/scaling.py's
+# synthetic texts (default features, one core): RBF SVC 6.5 s at 4,000 rows and 34 s at 8,000 (b ~ 2.2),
+# random forest 7 s at 2,000 and 20 s at 4,000 (b ~ 1.5). A rough guide: other texts and CPUs differ.
+FIT_COST = {"svc": (8_000, 34.0, 2.2), "random_forest": (4_000, 20.0, 1.5)}
+SLOW_FIT_SECONDS = 300
+
+
+def fit_warning(params: ModelParams, rows: int) -> str | None:
+    """A warning, before a long fit starts, that model.type will take long on `rows` train rows."""
+    if params.type not in FIT_COST or (params.type == "svc" and params.kernel == "linear"):
+        return None
+    measured_rows, seconds, power = FIT_COST[params.type]
+    estimate = seconds * (rows / measured_rows) ** power
+    if estimate < SLOW_FIT_SECONDS:
+        return None
+    return (f"warning: model.type {params.type} on {rows:,} train rows: roughly {estimate / 60:,.0f} min of CPU to fit "
+            f"(it grows as rows^{power}); linear_svc or logreg grow about linearly (README, \"Scale\")")
+
+
 def build_features(params: FeatureParams) -> FeatureUnion:
     parts = []
     common = dict(min_df=params.min_df, max_features=params.max_features, sublinear_tf=params.sublinear_tf,

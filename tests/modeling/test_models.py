@@ -9,14 +9,14 @@ import pytest
 import yaml
 from conftest import ROOT, dataset
 
-from mlkit.core.params import validate
+from mlkit.core.params import ModelParams, validate
 from mlkit.core.table import has_text
 from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import read_source
 from mlkit.data.split import split_frame
 from mlkit.modeling.base import load_model
 from mlkit.modeling.metrics import classification_metrics
-from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
+from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline, fit_warning
 
 
 def prepared(preset: str, **model) -> tuple[dict[str, pd.DataFrame], dict, object]:
@@ -94,3 +94,15 @@ def test_every_model_type_trains_on_every_task_kind(model_type: str) -> None:
         model.fit(small)
         scores = model.scores(parts["test"].head(50))
         assert scores.shape == (50, len(card["labels"]))
+
+
+@pytest.mark.fast
+def test_a_slow_model_on_a_large_train_split_is_warned_about_before_fitting() -> None:
+    warning = fit_warning(ModelParams(type="svc"), 100_000)
+    assert warning is not None and warning.startswith("warning: model.type svc on 100,000 train rows: roughly ")
+    assert "linear_svc" in warning
+    assert fit_warning(ModelParams(type="random_forest"), 200_000) is not None
+    # The default run (7,000 train rows), a linear kernel and the linear models fit in seconds: no warning.
+    assert fit_warning(ModelParams(type="svc"), 7_000) is None
+    assert fit_warning(ModelParams(type="svc", kernel="linear"), 100_000) is None
+    assert fit_warning(ModelParams(type="linear_svc"), 1_000_000) is None

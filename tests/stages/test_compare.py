@@ -14,7 +14,7 @@ from conftest import Project, emotion_project
 
 from mlkit.core.params import CompareParams
 from mlkit.modeling.comparison import decide
-from mlkit.modeling.metrics import PairedBootstrap, paired_bootstrap
+from mlkit.modeling.metrics import PairedBootstrap, counted_score, paired_bootstrap, score, targets
 
 
 def decision(project: Project) -> dict:
@@ -140,6 +140,25 @@ def test_paired_bootstrap_on_known_predictions() -> None:
     assert 0.2 < result.low < 0.3 < result.high < 0.4 and result.p_value == 1 / 2001
     same = paired_bootstrap(truth, new, new, "accuracy", "multiclass", ["a", "b"], resamples=100)
     assert same.difference == same.low == same.high == 0 and same.p_value == 1
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("metric", ["accuracy", "f1", "f1_macro", "f1_weighted"])
+def test_the_bootstraps_counted_scores_are_scikit_learns(metric: str) -> None:
+    """The bootstrap scores each resample from class counts; scikit-learn's value on the same row weights,
+    with a class never predicted and one never true (the zero-division cases)."""
+    rng = np.random.default_rng(3)
+    binary = metric == "f1"  # a binary task's positive class
+    labels = ["a", "b"] if binary else ["a", "b", "c", "d"]
+    truth = targets(rng.choice(labels[:2] if binary else labels[:3], size=500), "multiclass", labels)
+    pred = targets(rng.choice(labels[:2] if binary else ["a", "b", "d"], size=500), "multiclass", labels)
+    counted = counted_score(metric, truth, labels, "b")
+    assert counted is not None
+    value = counted(pred)
+    for _ in range(20):
+        weight = np.bincount(rng.integers(0, 500, 500), minlength=500)
+        expected = score(metric, truth, pred, labels, "b", weight)
+        assert np.isclose(value(weight.astype(float)), expected, rtol=0, atol=1e-12), (metric, expected)
 
 
 def interval(low: float, high: float) -> PairedBootstrap:
