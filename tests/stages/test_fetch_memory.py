@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from conftest import ENV, Project, copy_project
 
-from mlkit.data.sources import CHUNK_BYTES
+from mlkit.data.formats import CHUNK_BYTES
 
 ROWS = 40_000  # texts of about 3 KB: a 120 MB csv file
 WORDS = 500
