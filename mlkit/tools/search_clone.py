@@ -1,0 +1,133 @@
+"""A search worker's private clone: its own DVC queue; the origin's DVC cache, or a DVC remote (mlkit search)."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlkit.core import paths, vcs
+from mlkit.core.errors import PipelineError, first_line
+from mlkit.tools import queue as ex
+
+METRICS_FILE = paths.EVAL_METRICS
+LOG_TAIL = 15
+POLL_SECONDS = 2.0
+DVC_REMOTE = "mlkit-search"  # the name a worker gives a --dvc-remote URL in its clone's local config
+
+
+@dataclass
+class Clone:
+    """A worker's private clone: its own DVC queue, the origin repository's DVC cache."""
+
+    path: Path
+    origin: Path | str
+    dvc_remote: str | None = None  # a remote worker's: experiments push their outputs there
+
+    @classmethod
+    def create(cls, root: Path, study: str) -> Clone:
+        from dvc.repo import Repo
+
+        head = vcs.head(root)
+        path = root / ".dvc" / "tmp" / "search" / f"{study}-{socket.gethostname()}-{os.getpid()}"
+        shutil.rmtree(path, ignore_errors=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        vcs.git("clone", "-q", "--no-checkout", str(root), str(path), root=root)
+        vcs.git("checkout", "-q", "--detach", head, root=path)
+        with Repo(str(root)) as repo:
+            cache = repo.cache.local_cache_dir
+        vcs.dvc("cache", "dir", "--local", str(cache), root=path)
+        return cls(path, root)
+
+    @classmethod
+    def from_remote(cls, url: str, dvc_remote: str, rev: str | None, workdir: Path, study: str) -> Clone:
+        """A remote worker's clone: `git clone URL`, REV checked out (default: the remote's HEAD), the DVC
+        remote (a name in the project's DVC config, or a URL added to the clone's local config), `dvc pull`."""
+        path = workdir / f"{study}-{socket.gethostname()}-{os.getpid()}"
+        shutil.rmtree(path, ignore_errors=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        done = vcs.run(["git", "clone", "-q", "--no-checkout", url, str(path)], workdir, check=False)
+        if done.returncode != 0:
+            raise PipelineError(f"--git-remote {url}: git clone failed: {first_line(Exception(done.stderr))}")
+        clone = cls(path, url)
+        try:
+            target = rev or "origin/HEAD"
+            found = vcs.run(["git", "rev-parse", "--verify", "-q", f"{target}^{{commit}}"], path, check=False)
+            if found.returncode != 0:
+                raise PipelineError(f"--rev {target}: no such commit, tag or branch in {url}")
+            vcs.git("checkout", "-q", "--detach", found.stdout.strip(), root=path)
+            names = vcs.dvc("remote", "list", root=path).stdout.split()[::2]
+            if dvc_remote in names:
+                clone.dvc_remote = dvc_remote
+            else:
+                vcs.dvc("remote", "add", "--local", "-f", DVC_REMOTE, dvc_remote, root=path)
+                clone.dvc_remote = DVC_REMOTE
+            pulled = vcs.dvc("pull", "-q", "-r", clone.dvc_remote, root=path, check=False)
+            if pulled.returncode != 0:
+                lines = [ln for ln in (pulled.stderr + pulled.stdout).splitlines() if ln.strip()]
+                raise PipelineError(f"--dvc-remote {dvc_remote}: dvc pull failed ({lines[-1] if lines else ''}); "
+                                    "`dvc push` the project's outputs there first")
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        return clone
+
+    @property
+    def commit(self) -> str:
+        return vcs.head(self.path)
+    def queue(self, name: str, overrides: list[str]) -> str | None:
+        """Queue one experiment; the error text when DVC refuses it."""
+        args = ["exp", "run", "--queue", "-n", name]
+        for item in overrides:
+            args += ["-S", item]
+        done = vcs.dvc(*args, root=self.path, check=False)
+        return None if done.returncode == 0 else (done.stderr or done.stdout).strip()
+
+    def run_queue(self, names: list[str], jobs: int) -> None:
+        """Run the named entries with the clone's own queue workers, which are stopped once they are done."""
+        # The clone's queue is this worker's alone, and its entries are named: a name finds its task.
+        revs = [entry["rev"] for entry in ex.queue_status(self.path) if entry["name"] in names]
+        ex.wait(revs, jobs, self.path, poll=POLL_SECONDS, stop=True, report=lambda line: print(line, flush=True))
+
+    def results(self, names: list[str], metric: str) -> dict[str, float | str]:
+        """Name -> the metric's value, or why the experiment has none (a failed one's row holds the
+        baseline's metrics: only State decides)."""
+        import dvc.api
+
+        rows = {row["Experiment"]: row for row in dvc.api.exp_show(repo=str(self.path)) if row.get("Experiment")}
+        out: dict[str, float | str] = {}
+        for name in names:
+            row = rows.get(name)
+            if row is None or row.get("State") != "Success":
+                tail = "\n".join(f"    | {line}" for line in ex.failure_log(name, self.path, LOG_TAIL).splitlines())
+                out[name] = f"the experiment {'failed' if row else 'is missing'}\n{tail}"
+                continue
+            # exp_show names a metric by its key alone unless two files share it (then `file:key`).
+            values = row.get(f"{METRICS_FILE}:{metric}", row.get(metric))
+            if isinstance(values, (int, float)) and not isinstance(values, bool) and math.isfinite(values):
+                out[name] = float(values)
+            else:
+                out[name] = f"{metric} is not a number in {METRICS_FILE} (got {values!r})"
+        return out
+
+    def push(self, names: list[str]) -> str | None:
+        """Push finished experiments to origin; why not, if that failed. A remote worker's outputs go to its
+        DVC remote; a local worker's are in the shared cache already, so only the experiment refs travel."""
+        if not names:
+            return None
+        cache = ["-r", self.dvc_remote] if self.dvc_remote else ["--no-cache"]
+        done = vcs.dvc("exp", "push", *cache, "origin", *names, root=self.path, check=False)
+        if done.returncode == 0:
+            return None
+        lines = [ln for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
+        return f"dvc exp push to {self.origin} failed: {lines[-1][-400:] if lines else done.returncode}"
+
+    def remove(self) -> None:
+        """End what still runs (an interrupted search: its experiments, then the workers); delete the clone."""
+        if ex.live_workers(self.path):
+            vcs.dvc("queue", "stop", "--kill", root=self.path, check=False)
+            ex.stop_workers(self.path)
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,171 @@
+"""A search's study: Optuna's RDB storage with heartbeats, the global trial budget, lost trials (mlkit search)."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from dataclasses import dataclass, field
+
+import optuna
+import sqlalchemy as sa
+from optuna.trial import TrialState
+
+from mlkit.core.errors import PipelineError, first_line
+from mlkit.tools.search_space import Dimension
+
+# A trial's state in the study says how it ended; this user attribute says why a FAIL failed.
+FAILURE = "fail_reason"
+LOST = ("heartbeat", "interrupted")  # failures that give the trial's budget slot back
+
+
+# What a database that cannot be reached (or went away) raises, through SQLAlchemy or through Optuna.
+DB_ERRORS = (sa.exc.DBAPIError, sa.exc.PendingRollbackError, optuna.exceptions.StorageInternalError)
+BUDGET = sa.Table("mlkit_search_budget", sa.MetaData(),
+                  sa.Column("study", sa.String(512), primary_key=True),
+                  sa.Column("taken", sa.Integer, nullable=False))
+
+
+def lost(trial: optuna.trial.FrozenTrial) -> bool:
+    """A trial whose worker went away (killed, interrupted) before its experiment ended: it used no slot."""
+    return trial.state == TrialState.FAIL and trial.user_attrs.get(FAILURE) in LOST
+
+
+class Budget:
+    """A global trial budget: one atomic `UPDATE ... WHERE taken < N` per trial, in the study's own database.
+
+    A slot is given back (`release`) when its trial is lost: failed by its stale heartbeat, or interrupted.
+    So the study ends with exactly N trials that ran to their end (COMPLETE, or FAIL by their experiment),
+    plus one FAIL marked lost per worker that died or was stopped mid-trial."""
+
+    def __init__(self, engine: sa.Engine, study: optuna.Study, total: int):
+        self.engine, self.name, self.total = engine, study.study_name, total
+        try:
+            BUDGET.create(engine, checkfirst=True)
+        except sa.exc.DatabaseError:  # another worker created it at the same moment
+            pass
+        try:  # a study begun elsewhere: its trials so far count, the lost ones excepted
+            taken = sum(not lost(t) for t in study.get_trials(deepcopy=False))
+            with engine.begin() as conn:
+                conn.execute(sa.insert(BUDGET).values(study=self.name, taken=taken))
+        except sa.exc.IntegrityError:
+            pass
+
+    def release(self) -> None:
+        with self.engine.begin() as conn:
+            row = BUDGET.c
+            conn.execute(sa.update(BUDGET).where(row.study == self.name, row.taken > 0).values(taken=row.taken - 1))
+
+    def take(self) -> int | None:
+        """The index of a trial slot this worker may start, or None when the budget is spent."""
+        with self.engine.begin() as conn:
+            row = BUDGET.c
+            done = conn.execute(sa.update(BUDGET).where(row.study == self.name, row.taken < self.total)
+                                .values(taken=row.taken + 1))
+            if done.rowcount != 1:
+                return None
+            return conn.execute(sa.select(row.taken).where(row.study == self.name)).scalar_one() - 1
+
+
+@dataclass
+class Lost:
+    """The study's heartbeat_stale_trial_callback: run once per trial, by the worker that failed it
+    (optuna.storages.fail_stale_trials). The trial's slot is released, and Optuna's
+    RetryHeartbeatStaleTrialCallback (RetryFailedTrialCallback before 4.9) queues it again with the same
+    params for the next worker's ask."""
+
+    budget: Budget | None = None
+    retry: optuna.storages.RetryHeartbeatStaleTrialCallback = field(
+        default_factory=lambda: optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        print(f"trial {trial.number} FAILED: {trial.user_attrs.get('experiment', '?')}: its worker "
+              f"{trial.user_attrs.get('worker', '?')} sent no heartbeat; retried with the same params", flush=True)
+        if self.budget:
+            self.budget.release()
+        self.retry(study, trial)
+
+
+class Heartbeat(threading.Thread):
+    """Records a heartbeat for each trial in flight every `interval` seconds, as Optuna's optimize() does
+    for its own trials (a trial asked with study.ask() has none). A database error is left to the main loop."""
+
+    def __init__(self, storage: optuna.storages.RDBStorage, interval: int):
+        super().__init__(daemon=True, name="mlkit-search-heartbeat")
+        self.storage, self.interval = storage, interval
+        self.trials: dict[int, int] = {}  # trial number -> trial id
+        self.stopped = threading.Event()
+
+    def beat(self) -> None:
+        for trial_id in list(self.trials.values()):
+            self.storage.record_heartbeat(trial_id)
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                self.beat()
+            except Exception:  # noqa: BLE001 - the database went away: the main loop says so
+                pass
+
+
+def open_study(args: argparse.Namespace, space: list[Dimension], lost_trial: Lost,
+               attrs: dict[str, str] | None = None) -> tuple[optuna.Study, optuna.storages.RDBStorage]:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for attempt in range(5):  # workers started together race to create the tables
+        try:
+            storage = optuna.storages.RDBStorage(
+                args.storage, heartbeat_interval=args.heartbeat, grace_period=3 * args.heartbeat,
+                heartbeat_stale_trial_callback=lost_trial)
+            study = optuna.create_study(study_name=args.study, storage=storage, direction=args.direction,
+                                        sampler=optuna.samplers.TPESampler(seed=args.seed),
+                                        load_if_exists=True)
+            break
+        except DB_ERRORS as exc:
+            if attempt == 4:
+                raise PipelineError(f"--storage {args.storage}: {first_line(exc, cause=True)}") from None
+            time.sleep(0.5 + attempt)
+        except (ValueError, ImportError, sa.exc.ArgumentError) as exc:
+            raise PipelineError(f"--storage {args.storage}: {exc}") from None
+    if study.direction.name.lower() != args.direction:
+        raise PipelineError(f"study {args.study} in {args.storage} is set to {study.direction.name.lower()}, "
+                            f"not {args.direction}")
+    setup = {"metric": args.metric, "space": [f"{d.key}={d.spec}" for d in space], **(attrs or {})}
+    for key, value in setup.items():
+        stored = study.user_attrs.get(key)
+        if stored is None:
+            study.set_user_attr(key, value)
+        elif stored != value:
+            raise PipelineError(f"study {args.study} in {args.storage} was started with {key} {stored}, "
+                                f"not {value}; use another --study name")
+    return study, storage
+
+
+def recorded_commit(args: argparse.Namespace) -> str | None:
+    """The commit a study's remote workers run (its user attribute `commit`), None for a new study."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for attempt in range(5):  # workers started together race to create the tables
+        try:
+            return optuna.load_study(study_name=args.study, storage=args.storage).user_attrs.get("commit")
+        except KeyError:  # no such study yet
+            return None
+        except DB_ERRORS as exc:
+            if attempt == 4:
+                raise PipelineError(f"--storage {args.storage}: {first_line(exc, cause=True)}") from None
+            time.sleep(0.5 + attempt)
+        except (ValueError, ImportError, sa.exc.ArgumentError) as exc:
+            raise PipelineError(f"--storage {args.storage}: {exc}") from None
+    return None
+
+
+def finish(study: optuna.Study, trial: optuna.Trial, heartbeat: Heartbeat, why: str) -> None:
+    """Tell a trial FAIL, saying why (`experiment`: it counts against the budget; LOST: it does not)."""
+    heartbeat.trials.pop(trial.number, None)
+    trial.set_user_attr(FAILURE, why)
+    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+
+
+def in_flight(study: optuna.Study) -> bool:
+    """Whether trials with a heartbeat are running (this tool's since it records them: a RUNNING trial of an
+    older version, killed, would never go stale)."""
+    return any(t.user_attrs.get(FAILURE) == "heartbeat"
+               for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
