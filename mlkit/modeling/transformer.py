@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlkit.core.devices import claim_gpu
 from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.hub import resolve_checkpoint
 from mlkit.core.params import ModelParams
@@ -27,7 +28,9 @@ KEY = "params.yaml: model"
 
 
 def _environment() -> None:
-    """Before transformers loads: no telemetry, no fork warnings from the tokenizers' thread pool."""
+    """Before transformers loads: no telemetry, no fork warnings from the tokenizers' thread pool, and this
+    process's GPU taken from MLKIT_GPUS when one is set (before torch initialises CUDA)."""
+    claim_gpu()
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")

@@ -39,6 +39,7 @@ import yaml
 from optuna.trial import TrialState
 
 from mlkit.core import vcs
+from mlkit.core.devices import use_gpus
 from mlkit.core.errors import PipelineError, first_line, run_main
 from mlkit.tools import queue as ex
 from mlkit.tools.search_clone import METRICS_FILE, POLL_SECONDS, Clone
@@ -236,6 +237,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="float:LOW:HIGH | log:LOW:HIGH | int:LOW:HIGH | choice:A,B,...; repeat per key")
     parser.add_argument("--storage", default="sqlite:///optuna.db", help="an Optuna RDB (SQLAlchemy) URL")
     parser.add_argument("--seed", type=int, default=42, help="TPE's seed (trial slot k uses seed + k)")
+    parser.add_argument("--gpus", metavar="0,1,...", help="GPUs this worker's parallel trials share, one each "
+                        "(a transformer trial waits for a free one); sets MLKIT_GPUS for its queue")
     parser.add_argument("--heartbeat", type=int, default=30, metavar="SECONDS",
                         help="a trial's heartbeat interval; one silent for 3 intervals is failed and retried")
     remote = parser.add_argument_group("a worker on another machine (no local project needed)")
@@ -252,6 +255,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         raise PipelineError("--trials, --parallel and --heartbeat must be at least 1")
     if not args.space:
         raise PipelineError("--space: give at least one, e.g. --space 'model.C=log:0.1:10'")
+    if args.gpus is not None:
+        use_gpus(args.gpus, args.parallel, "--parallel")
     if bool(args.git_remote) != bool(args.dvc_remote):
         raise PipelineError("--git-remote and --dvc-remote go together (a worker on another machine needs both)")
     if not args.git_remote and (args.rev or args.workdir):

@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from mlkit.core.devices import use_gpus
 from mlkit.core.errors import PipelineError, run_main
 from mlkit.tools import queue as ex
 from mlkit.tools import results
@@ -32,6 +33,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--minimize", action="store_true", help="with --best: lower is better (e.g. gap.accuracy)")
     p.add_argument("--metrics", metavar="KEY,KEY", help="metric columns (default: accuracy and F1 of each split)")
     p.add_argument("--md", action="store_true", help="print the table as Markdown")
+    p.add_argument("--gpus", metavar="0,1,...", help="GPUs the parallel experiments share, one each (a "
+                   "transformer experiment waits for a free one); sets MLKIT_GPUS for the queue's workers")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="stop waiting after this long (the experiments go on in the queue)")
     return p
@@ -41,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.jobs < 1:
         raise PipelineError(f"-j: at least 1 worker (got {args.jobs})")
+    if args.gpus is not None:
+        use_gpus(args.gpus, args.jobs, "-j")
     if args.best:
         results.check_metric_key(args.best)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
