@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import optuna
 import sqlalchemy as sa
@@ -13,6 +15,8 @@ from optuna.trial import TrialState
 
 from mlkit.core.errors import PipelineError, first_line
 from mlkit.tools.search_space import Dimension
+
+T = TypeVar("T")
 
 # A trial's state in the study says how it ended; this user attribute says why a FAIL failed.
 FAILURE = "fail_reason"
@@ -108,24 +112,33 @@ class Heartbeat(threading.Thread):
                 pass
 
 
-def open_study(args: argparse.Namespace, space: list[Dimension], lost_trial: Lost,
-               attrs: dict[str, str] | None = None) -> tuple[optuna.Study, optuna.storages.RDBStorage]:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    for attempt in range(5):  # workers started together race to create the tables
+def with_retries(args: argparse.Namespace, action: Callable[[], T]) -> T:
+    """`action` on the study's database, retried a few times: workers started together race to create the
+    tables. A database that keeps failing, or a URL that cannot work, is one PipelineError."""
+    for attempt in range(5):
         try:
-            storage = optuna.storages.RDBStorage(
-                args.storage, heartbeat_interval=args.heartbeat, grace_period=3 * args.heartbeat,
-                heartbeat_stale_trial_callback=lost_trial)
-            study = optuna.create_study(study_name=args.study, storage=storage, direction=args.direction,
-                                        sampler=optuna.samplers.TPESampler(seed=args.seed),
-                                        load_if_exists=True)
-            break
+            return action()
         except DB_ERRORS as exc:
             if attempt == 4:
                 raise PipelineError(f"--storage {args.storage}: {first_line(exc, cause=True)}") from None
             time.sleep(0.5 + attempt)
         except (ValueError, ImportError, sa.exc.ArgumentError) as exc:
             raise PipelineError(f"--storage {args.storage}: {exc}") from None
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def open_study(args: argparse.Namespace, space: list[Dimension], lost_trial: Lost,
+               attrs: dict[str, str] | None = None) -> tuple[optuna.Study, optuna.storages.RDBStorage]:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def create() -> tuple[optuna.Study, optuna.storages.RDBStorage]:
+        storage = optuna.storages.RDBStorage(
+            args.storage, heartbeat_interval=args.heartbeat, grace_period=3 * args.heartbeat,
+            heartbeat_stale_trial_callback=lost_trial)
+        return optuna.create_study(study_name=args.study, storage=storage, direction=args.direction,
+                                   sampler=optuna.samplers.TPESampler(seed=args.seed), load_if_exists=True), storage
+
+    study, storage = with_retries(args, create)
     if study.direction.name.lower() != args.direction:
         raise PipelineError(f"study {args.study} in {args.storage} is set to {study.direction.name.lower()}, "
                             f"not {args.direction}")
@@ -143,18 +156,14 @@ def open_study(args: argparse.Namespace, space: list[Dimension], lost_trial: Los
 def recorded_commit(args: argparse.Namespace) -> str | None:
     """The commit a study's remote workers run (its user attribute `commit`), None for a new study."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    for attempt in range(5):  # workers started together race to create the tables
+
+    def load() -> str | None:
         try:
             return optuna.load_study(study_name=args.study, storage=args.storage).user_attrs.get("commit")
         except KeyError:  # no such study yet
             return None
-        except DB_ERRORS as exc:
-            if attempt == 4:
-                raise PipelineError(f"--storage {args.storage}: {first_line(exc, cause=True)}") from None
-            time.sleep(0.5 + attempt)
-        except (ValueError, ImportError, sa.exc.ArgumentError) as exc:
-            raise PipelineError(f"--storage {args.storage}: {exc}") from None
-    return None
+
+    return with_retries(args, load)
 
 
 def finish(study: optuna.Study, trial: optuna.Trial, heartbeat: Heartbeat, why: str) -> None:
