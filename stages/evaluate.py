@@ -38,15 +38,19 @@ def curve_inputs(truth: list, scores: np.ndarray, task: str, labels: list[str], 
 
 
 def main() -> None:
-    load_params()  # the whole file is checked even though evaluate reads no section of it
+    settings = load_params().evaluate
     model = load_model(paths.MODEL)
     task, labels, positive = model.task, model.labels, model.positive_label
     key = "labels" if task == "multilabel" else "label"
     with replacing(paths.EVAL, is_dir=True) as folder:
         live = Live(str(folder), dvcyaml=False, save_dvc_exp=False)
-        results = {}
+        results, sampled = {}, None
         for split in paths.SPLITS:
             frame = read_table(paths.split(split))
+            if split == "train" and settings.train_rows is not None and len(frame) > settings.train_rows:
+                sampled = (settings.train_rows, len(frame))
+                frame = frame.sample(n=settings.train_rows, random_state=settings.seed)
+                live.log_metric("train/sampled_rows", settings.train_rows, plot=False)
             truth = [list(v) if task == "multilabel" else v for v in frame[key]]
             predicted = model.predict(frame)
             results[split] = classification_metrics(truth, predicted, task, labels, positive)
@@ -74,16 +78,18 @@ def main() -> None:
         live.make_summary()
 
         predictions_frame(frame, truth, predicted, task).to_csv(folder / "predictions.csv", index=False)
-    print(summary(results, gap))
+    print(summary(results, gap, sampled))
 
 
-def summary(results: dict[str, dict], gap: dict[str, float]) -> str:
+def summary(results: dict[str, dict], gap: dict[str, float], sampled: tuple[int, int] | None = None) -> str:
     """Train, valid and test side by side with the train - test gap: over-fitting shows at a glance."""
     names = [name for name in results["test"] if name != "per_class"]
     width = [max(len(name), 7) for name in names]
     rows = [("", names), *((split, [f"{results[split][n]:.4f}" for n in names]) for split in paths.SPLITS),
             ("gap", [f"{gap[n]:+.4f}" if n in gap else "-" for n in names])]
     lines = [f"  {first:<5}" + "".join(f"  {cell:>{w}}" for cell, w in zip(cells, width)) for first, cells in rows]
+    if sampled:
+        lines.append(f"  train: a sample of {sampled[0]:,} of its {sampled[1]:,} rows (evaluate.train_rows)")
     return "\n".join(["evaluate: scores per split (gap = train - test; a large gap is over-fitting)", *lines])
 
 

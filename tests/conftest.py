@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from benchmarks._project import copy_tracked
+from mlkit.core.devices import share_cpus
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = (ROOT / ".." / "shared" / "datasets").resolve()
@@ -23,6 +24,9 @@ DATASETS = (ROOT / ".." / "shared" / "datasets").resolve()
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
        "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
        "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com"}
+# Under `pytest -n N`, N tests run at once: each one's processes share CPUs // N threads, as a sweep's
+# experiments do (mlkit/core/devices.py, share_cpus); oversubscribed torch runs take several times longer.
+share_cpus(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), ENV)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -139,7 +143,7 @@ def workspace(tmp_path: Path, rows: str | None, **sections: dict) -> Path:
 
 def stage(folder: Path, name: str) -> subprocess.CompletedProcess:
     """`python -m stages.NAME` in `folder`, with this project's code, outside DVC."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**ENV, "PYTHONPATH": str(ROOT)}
     env.pop("DVC_STAGE", None)
     return subprocess.run([sys.executable, "-m", f"stages.{name}"], cwd=folder, env=env, capture_output=True,
                           text=True)

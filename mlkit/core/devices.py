@@ -24,6 +24,7 @@ from typing import IO
 from mlkit.core.errors import PipelineError
 
 GPUS_ENV = "MLKIT_GPUS"
+THREADS_ENV = "OMP_NUM_THREADS"
 LOCKS_ENV = "MLKIT_GPU_LOCKS"
 WAIT_SECONDS = 2.0
 _held: list[IO[str]] = []  # the lock this process holds, open until it exits
@@ -80,3 +81,27 @@ def claim_gpu(wait: float = WAIT_SECONDS) -> str | None:
             print(f"gpu: all of {GPUS_ENV}={','.join(pool)} are taken; waiting for one", file=sys.stderr, flush=True)
             said = True
         time.sleep(wait)
+
+
+# ---------------------------------------------------------------- CPU threads
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity mask: a container's or a SLURM job's share, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def cpu_threads() -> int:
+    """Threads one CPU-bound process may use: OMP_NUM_THREADS when set (as `share_cpus` sets it for the
+    queue), otherwise every CPU it may run on."""
+    text = os.environ.get(THREADS_ENV, "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else cpu_count()
+
+
+def share_cpus(parallel: int, environ: dict[str, str]) -> None:
+    """`parallel` runs at once on this machine: give each CPUs // parallel threads (OMP_NUM_THREADS, read
+    by torch, OpenBLAS and OpenMP), unless the user set it. Two runs of two threads each on two cores are
+    oversubscribed, and spinning OpenMP threads then take longer than one run after the other."""
+    if parallel > 1 and not environ.get(THREADS_ENV):
+        environ[THREADS_ENV] = str(max(1, cpu_count() // parallel))

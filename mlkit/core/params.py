@@ -124,6 +124,9 @@ class FeatureParams(Section):
     char_ngrams: tuple[int, int] | None = None
     min_df: int = Field(default=1, ge=1)
     max_features: int | None = Field(default=None, gt=0)
+    # Hash the n-grams into this many columns instead of building a vocabulary: memory that does not grow
+    # with the rows (a vocabulary of word 2-grams over millions of texts takes gigabytes); a power of two.
+    hashing: int | None = Field(default=None, ge=1024, le=2**26)
     sublinear_tf: bool = True
     lowercase: bool = True
 
@@ -138,6 +141,9 @@ class FeatureParams(Section):
     def _some_features(self) -> FeatureParams:
         if self.word_ngrams is None and self.char_ngrams is None:
             raise ValueError("word_ngrams and char_ngrams are both null: no features left")
+        if self.hashing is not None and (self.min_df != 1 or self.max_features is not None):
+            raise ValueError(f"hashing {self.hashing} keeps no vocabulary, so min_df and max_features cannot prune "
+                             f"it: set min_df: 1 and max_features: null (got {self.min_df} and {self.max_features})")
         return self
 
 
@@ -180,6 +186,13 @@ class ModelParams(Section):
         return number
 
 
+class EvaluateParams(Section):
+    # Scoring the train split again costs as much as the fit on large data: above this many rows, a seeded
+    # sample of them (`train.sampled_rows` in the metrics says so). null scores every row.
+    train_rows: int | None = Field(default=100_000, ge=1)
+    seed: int = 42
+
+
 class CompareParams(Section):
     # The champion is the model the registry (GTO) assigns to `champion_stage`, unless `champion_rev` names a
     # git revision outright (a commit, tag or branch). No champion yet: the new model is promoted.
@@ -198,6 +211,7 @@ class Params(Section):
     augment: AugmentParams = AugmentParams()
     features: FeatureParams = FeatureParams()
     model: ModelParams = ModelParams()
+    evaluate: EvaluateParams = EvaluateParams()
     compare: CompareParams = CompareParams()
 
 

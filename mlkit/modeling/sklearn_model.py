@@ -10,7 +10,7 @@ import pandas as pd
 from joblib import parallel_config
 from sklearn.base import ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
@@ -57,14 +57,23 @@ def fit_warning(params: ModelParams, rows: int) -> str | None:
             f"(it grows as rows^{power}); linear_svc or logreg grow about linearly (README, \"Scale\")")
 
 
+def tfidf(params: FeatureParams, analyzer: str, ngrams: tuple[int, int]) -> TfidfVectorizer | Pipeline:
+    if params.hashing is None:
+        return TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, min_df=params.min_df,
+                               max_features=params.max_features, sublinear_tf=params.sublinear_tf,
+                               lowercase=params.lowercase)
+    # Counts hashed into fixed columns (no vocabulary_ to hold or save), then the same idf weighting.
+    counts = HashingVectorizer(analyzer=analyzer, ngram_range=ngrams, n_features=params.hashing,
+                               alternate_sign=False, norm=None, lowercase=params.lowercase)
+    return Pipeline([("counts", counts), ("tfidf", TfidfTransformer(sublinear_tf=params.sublinear_tf))])
+
+
 def build_features(params: FeatureParams) -> FeatureUnion:
     parts = []
-    common = dict(min_df=params.min_df, max_features=params.max_features, sublinear_tf=params.sublinear_tf,
-                  lowercase=params.lowercase)
     if params.word_ngrams:
-        parts.append(("word", TfidfVectorizer(analyzer="word", ngram_range=tuple(params.word_ngrams), **common)))
+        parts.append(("word", tfidf(params, "word", tuple(params.word_ngrams))))
     if params.char_ngrams:
-        parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(params.char_ngrams), **common)))
+        parts.append(("char", tfidf(params, "char_wb", tuple(params.char_ngrams))))
     return FeatureUnion(parts)
 
 
@@ -128,9 +137,10 @@ class SklearnModel(Model):
     def save_files(self, directory: Path) -> None:
         # TfidfVectorizer caches id(self.stop_words) in `_stop_words_id` to skip re-checking them; a memory
         # address would make every saved file differ, and a missing cache only means one check again.
-        for _, step in self.pipeline.named_steps.get("features", FeatureUnion([])).transformer_list:
-            if hasattr(step, "_stop_words_id"):
-                del step._stop_words_id
+        for _, part in self.pipeline.named_steps.get("features", FeatureUnion([])).transformer_list:
+            for step in part.named_steps.values() if isinstance(part, Pipeline) else [part]:
+                if hasattr(step, "_stop_words_id"):
+                    del step._stop_words_id
         skops_file.dump(self.pipeline, directory / MODEL_FILE)
 
     @classmethod

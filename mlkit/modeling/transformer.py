@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlkit.core.devices import claim_gpu
+from mlkit.core.devices import claim_gpu, cpu_threads
 from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.hub import resolve_checkpoint
 from mlkit.core.params import ModelParams
@@ -192,7 +192,7 @@ class TransformerModel(Model):
             raise PipelineError("a loaded transformer model cannot be trained again; build one from params")
         gpu = torch.cuda.is_available()
         if not gpu:
-            torch.set_num_threads(os.cpu_count() or 1)
+            torch.set_num_threads(cpu_threads())
         timings: dict[str, float] = {}
         started = time.perf_counter()
         train_set = self._encode(train, targets=True)
@@ -320,7 +320,7 @@ class TransformerModel(Model):
         if torch.cuda.is_available():
             model.to("cuda")
         else:
-            torch.set_num_threads(os.cpu_count() or 1)
+            torch.set_num_threads(cpu_threads())
         if not isinstance(card.get("max_length"), int):
             raise PipelineError(f"{directory}/card.json: `max_length` is missing or not a number")
         head = [str(model.config.id2label[i]) for i in sorted(model.config.id2label, key=int)]

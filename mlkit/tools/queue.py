@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlkit.core.devices import share_cpus
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import PARAMS_FILE
 from mlkit.core.processes import alive
@@ -42,10 +43,12 @@ def start_workers(jobs: int, root: Path) -> None:
 
     A subprocess, not `celery_queue.start_workers` in this process: the workers would inherit this
     process's stdout, and whoever reads this tool through a pipe (a test, a CI log) would then wait
-    for the last worker to exit."""
+    for the last worker to exit. The workers' experiments share the CPUs (`share_cpus`)."""
+    workers_env = env()
+    share_cpus(jobs, workers_env)
     with tempfile.TemporaryFile(mode="w+") as out:
         done = subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "-j", str(jobs)], cwd=root,
-                              env=env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                              env=workers_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             out.seek(0)
             lines = [ln for ln in out.read().splitlines() if ln.strip()]

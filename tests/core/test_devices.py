@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from mlkit.core.devices import gpu_pool
+from mlkit.core.devices import cpu_threads, gpu_pool, share_cpus
 from mlkit.core.errors import PipelineError
 
 pytestmark = pytest.mark.fast
@@ -68,3 +68,22 @@ def test_without_a_pool_nothing_changes(tmp_path: Path) -> None:
 def test_a_bad_pool_is_one_error(text: str, message: str) -> None:
     with pytest.raises(PipelineError, match=f"^--gpus {text}: {message}"):
         gpu_pool(text, "--gpus")
+
+
+def test_parallel_runs_share_the_cpus_unless_the_user_chose(monkeypatch) -> None:
+    cpus = len(os.sched_getaffinity(0))
+    environ: dict[str, str] = {}
+    share_cpus(2, environ)
+    assert environ == {"OMP_NUM_THREADS": str(max(1, cpus // 2))}
+    share_cpus(cpus * 4, environ := {})
+    assert environ == {"OMP_NUM_THREADS": "1"}  # never zero
+    share_cpus(1, environ := {})
+    assert environ == {}  # one run alone keeps every CPU
+    share_cpus(2, environ := {"OMP_NUM_THREADS": "3"})
+    assert environ == {"OMP_NUM_THREADS": "3"}  # the user's setting wins
+
+    # What a transformer process then gives torch.set_num_threads.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert cpu_threads() == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert cpu_threads() == cpus

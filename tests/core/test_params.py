@@ -40,6 +40,10 @@ def test_params_yaml_is_the_default_preset() -> None:
         ("model", {"gama": 0.1}, "model.gama: unknown key"),
         ("split", {"train": 0.8}, "split: train + valid + test must sum to 1 (got 0.8 + 0.15 + 0.15 = 1.1)"),
         ("features", {"word_ngrams": [2, 1]}, "features.word_ngrams: must be [low, high] with 1 <= low <= high"),
+        ("features", {"hashing": 2**20}, "features: hashing 1048576 keeps no vocabulary, so min_df and max_features "
+         "cannot prune it: set min_df: 1 and max_features: null (got 2 and None)"),
+        ("features", {"hashing": 100, "min_df": 1}, "features.hashing: Input should be greater than or equal to 1024"),
+        ("evaluate", {"train_rows": 0}, "evaluate.train_rows: Input should be greater than or equal to 1 (got 0)"),
         ("augment", {"methods": ["shout"]}, "augment.methods: unknown method 'shout'"),
         ("compare", {"metric": "auc"}, "compare.metric: Input should be"),
     ],

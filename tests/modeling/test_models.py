@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT, dataset
 
-from mlkit.core.params import ModelParams, validate
+from mlkit.core.params import FeatureParams, ModelParams, validate
 from mlkit.core.table import has_text
 from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import read_source
@@ -106,3 +107,36 @@ def test_a_slow_model_on_a_large_train_split_is_warned_about_before_fitting() ->
     assert fit_warning(ModelParams(type="svc"), 7_000) is None
     assert fit_warning(ModelParams(type="svc", kernel="linear"), 100_000) is None
     assert fit_warning(ModelParams(type="linear_svc"), 1_000_000) is None
+
+
+@pytest.mark.fast
+def test_hashed_features_keep_the_model_file_the_same_size_as_rows_grow(tmp_path: Path) -> None:
+    """features.hashing: no vocabulary to hold or save, so memory and the model file do not grow with the
+    rows (a vocabulary of word 2-grams does); the model still learns, saves byte-stable and reloads."""
+    rng = np.random.default_rng(0)
+    common = [f"w{i}" for i in range(3_000)]
+    topical = {label: [f"{label}{i}" for i in range(50)] for label in ("a", "b", "c")}
+    label = rng.choice(list(topical), size=2_500)
+    texts = [" ".join([*rng.choice(common, size=12), *rng.choice(topical[y], size=2)]) for y in label]
+    frame = pd.DataFrame({"text": texts, "label": label})
+    labels = sorted(frame["label"].unique())
+    sizes: dict[tuple[str, int], int] = {}
+    for mode, features in [("hashing", FeatureParams(hashing=2**14, min_df=1)), ("vocabulary", FeatureParams())]:
+        for rows in (500, 1_500):
+            model = SklearnModel(build_pipeline(features, ModelParams(type="linear_svc"), "multiclass", True),
+                                 "multiclass", labels)
+            model.fit(frame.head(rows))
+            folder = tmp_path / f"{mode}-{rows}"
+            folder.mkdir()
+            model.save(folder, {})
+            sizes[mode, rows] = (folder / "model.skops").stat().st_size
+    assert sizes["hashing", 1_500] == sizes["hashing", 500]
+    assert sizes["vocabulary", 1_500] > 1.5 * sizes["vocabulary", 500]
+
+    again = load_model(tmp_path / "hashing-1500")
+    held_out = frame.tail(1_000)
+    accuracy = (pd.Series(again.predict(held_out), index=held_out.index) == held_out["label"]).mean()
+    assert accuracy > held_out["label"].value_counts(normalize=True).max() + 0.1
+    (tmp_path / "again").mkdir()
+    model.save(tmp_path / "again", {})  # the last one fitted (vocabulary, 1,500): bytes stable across saves
+    assert (tmp_path / "again/model.skops").read_bytes() == (tmp_path / "vocabulary-1500/model.skops").read_bytes()

@@ -105,3 +105,21 @@ def test_confusion_matrix_plot_draws_the_count_in_each_cell(evaluated: tuple[Pat
     predictions = pd.read_csv(folder / "metrics/eval/predictions.csv", dtype=str)
     counts = Counter(str(n) for n in predictions.groupby(["label", "prediction"]).size())
     assert sum(counts.values()) > 1 and counts <= texts, (counts, texts)  # every non-zero cell shows its count
+
+
+def test_a_large_train_split_is_scored_on_a_sample_and_the_metrics_say_so(evaluated: tuple[Path, str],
+                                                                          tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(evaluated[0], tmp_path / "copy"))
+    params = yaml.safe_load((folder / "params.yaml").read_text())
+    params["evaluate"]["train_rows"] = 10
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    result = stage(folder, "evaluate")
+    assert result.returncode == 0, result.stderr
+    train_rows = len(pd.read_parquet(folder / "data/split/train.parquet"))
+    assert f"train: a sample of 10 of its {train_rows} rows (evaluate.train_rows)" in result.stdout
+    metrics = json.loads((folder / "metrics/eval/metrics.json").read_text())
+    assert metrics["train"]["sampled_rows"] == 10 and "sampled_rows" not in metrics["test"]
+    per_class = json.loads((folder / "metrics/eval/per_class.json").read_text())
+    assert sum(v["support"] for v in per_class["train"]["per_class"].values()) == 10
+    test_support = sum(v["support"] for v in per_class["test"]["per_class"].values())
+    assert test_support == len(pd.read_parquet(folder / "data/split/test.parquet"))  # valid and test: every row
