@@ -48,9 +48,9 @@ def version_at(commit: str) -> str | None:
     return next((v["version"] for v in versions if v["commit_hexsha"] == commit), None)
 
 
-def promote(push: bool) -> str | None:
+def promote(push: bool, publishing: str = "; `git push --tags` publishes it") -> str | None:
     """Register HEAD and assign it the champion's stage, only when compare decided `promote`; the version
-    assigned, or None when compare said keep."""
+    assigned, or None when compare said keep. Without `push`, the line printed ends with `publishing`."""
     params = load_params().compare
     if not Path(COMPARE_JSON).is_file():
         raise PipelineError(f"promote: {COMPARE_JSON} missing; run `dvc repro` first")
@@ -67,7 +67,7 @@ def promote(push: bool) -> str | None:
     version = version_at(head) or gto.api.register(".", ARTIFACT, head, message=result["reason"], push=push).version
     gto.api.assign(".", ARTIFACT, stage, version=version, message=result["reason"], push=push)
     print(f"promote: `{ARTIFACT}` {version} (commit {head[:12]}) is now in stage `{stage}`"
-          + ("" if push else "; `git push --tags` publishes it"))
+          + ("" if push else publishing))
     return version
 
 

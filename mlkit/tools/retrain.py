@@ -208,7 +208,8 @@ def retrain(args: argparse.Namespace) -> None:
                 reproduce()
                 commit(f"retrain: parameters of {applied}")
         with quiet_dvc(logging.ERROR):  # its status check warns that imports are frozen, as they always are
-            version = registry.promote(push=False)
+            version = registry.promote(push=False, publishing="; pushed below" if args.push else
+                                       "; `mlkit retrain --push` (or `git push --follow-tags`) publishes it")
         if args.push:
             push(branch)
     except PipelineError as exc:

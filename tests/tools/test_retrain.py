@@ -99,6 +99,7 @@ def test_a_better_source_is_promoted_and_pushed(champion: Setup) -> None:
     assert out[0] == f"sources: updated {SOURCE}.dvc"
     assert out[1].startswith("pipeline: `dvc repro` ran fetch, split, augment, train, evaluate, compare")
     assert out[2].startswith("commit: ") and out[3].startswith(f"promote: `{ARTIFACT}` v0.0.2")
+    assert out[3].endswith("is now in stage `prod`; pushed below") and out[4].startswith("push: "), out
     assert out[-1].startswith("verdict: promoted v0.0.2 to `prod` (test.f1_macro +") and "better" in out[-1], out
     head = sha(project, "HEAD")
     assert head != champion.head and project.run("git", "status", "--porcelain").stdout == ""
