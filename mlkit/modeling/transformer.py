@@ -60,6 +60,9 @@ def head_labels(config: Any, labels: list[str], checkpoint: str) -> list[str]:
     return head
 
 
+INFERENCE_CHUNK = 4096  # rows tokenized at a time when scoring
+
+
 class TransformerModel(Model):
     """A sequence classifier plus its tokenizer and (multilabel) the per-label thresholds."""
 
@@ -257,20 +260,21 @@ class TransformerModel(Model):
         import torch
         from transformers import DataCollatorWithPadding
 
-        rows = self._encode(frame, targets=False)
-        if not rows:
-            return np.zeros((0, len(self.labels)))
         device = next(self.model.parameters()).device
         batch = 256 if device.type == "cuda" else 64
-        order = np.argsort([len(r["input_ids"]) for r in rows], kind="stable")  # little padding per batch
         collate = DataCollatorWithPadding(self.tokenizer)
-        out = np.zeros((len(rows), len(self.labels)), dtype=np.float32)
+        out = np.zeros((len(frame), len(self.labels)), dtype=np.float32)
         self.model.eval()
-        with torch.inference_mode():
-            for start in range(0, len(rows), batch):
-                picked = order[start:start + batch]
-                inputs = {k: v.to(device) for k, v in collate([rows[i] for i in picked]).items()}
-                out[picked] = self.model(**inputs).logits.float().cpu().numpy()
+        # Tokenized a chunk at a time, so memory holds one chunk's tokens whatever the rows; sorted by length
+        # within the chunk, so that each batch carries little padding.
+        for begin in range(0, len(frame), INFERENCE_CHUNK):
+            rows = self._encode(frame.iloc[begin:begin + INFERENCE_CHUNK], targets=False)
+            order = np.argsort([len(r["input_ids"]) for r in rows], kind="stable")
+            with torch.inference_mode():
+                for start in range(0, len(rows), batch):
+                    picked = order[start:start + batch]
+                    inputs = {k: v.to(device) for k, v in collate([rows[i] for i in picked]).items()}
+                    out[begin + picked] = self.model(**inputs).logits.float().cpu().numpy()
         return out
 
     def _probabilities(self, frame: pd.DataFrame) -> np.ndarray:

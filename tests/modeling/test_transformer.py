@@ -61,6 +61,12 @@ def test_fine_tune_beats_majority_and_reloads(trained: Project) -> None:
     again = trained.run(__import__("sys").executable, "-c", reload).stdout.split()
     written = pd.read_csv(trained.file("metrics/eval/predictions.csv"))["prediction"].tolist()
     assert again == written
+    # Scored 37 rows at a time (tokens of one chunk in memory), each row's scores land on its own row.
+    chunked = ("import numpy as np, pandas as pd, mlkit.modeling.transformer as t; "
+               "from mlkit.modeling.base import load_model; m = load_model('models/model'); "
+               "f = pd.read_parquet('data/split/test.parquet'); whole = m.scores(f); t.INFERENCE_CHUNK = 37; "
+               "print(len(f) > 37 and np.allclose(m.scores(f), whole, atol=1e-5))")
+    assert trained.run(__import__("sys").executable, "-c", chunked).stdout.strip() == "True"
     assert "Data and pipelines are up to date" in trained.dvc("repro").stdout
 
 
