@@ -37,17 +37,18 @@ class Setup:
         self.project, self.git_remote, self.s3, self.pg, self.tmp = project, git_remote, s3, pg, tmp
         self.started: list[subprocess.Popen] = []
 
-    def command(self, study: str, trials: int, storage: str | None = None) -> list[str]:
+    def command(self, study: str, trials: int, storage: str | None = None, dvc_remote: str = REMOTE) -> list[str]:
         return [sys.executable, "-m", "mlkit.tools.search", "--study", study, "--trials", str(trials),
                 "--metric", "valid.accuracy", "--heartbeat", "2", *SPACE,
-                "--git-remote", str(self.git_remote), "--dvc-remote", REMOTE, "--storage", storage or self.pg.url]
+                "--git-remote", str(self.git_remote), "--dvc-remote", dvc_remote, "--storage", storage or self.pg.url]
 
     def worker(self, name: str, study: str, trials: int, storage: str | None = None,
-               *extra: str) -> tuple[subprocess.Popen, Path]:
+               *extra: str, dvc_remote: str = REMOTE) -> tuple[subprocess.Popen, Path]:
         """A worker started in an empty folder of its own; its clone goes under that folder."""
         home = self.tmp / name
         home.mkdir()
-        process = subprocess.Popen([*self.command(study, trials, storage), "--workdir", str(home / "work"), *extra],
+        process = subprocess.Popen([*self.command(study, trials, storage, dvc_remote), "--workdir",
+                                    str(home / "work"), *extra],
                                    cwd=home, env=WORKER_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True)
         self.started.append(process)
@@ -107,6 +108,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
         project.run("git", "remote", "add", "origin", str(tmp / "origin.git"))
         project.run("git", "push", "-q", "origin", "main")
         dvc(project.path, "push")
+        # A second DVC remote that the project's config does not name (local config only): a worker is
+        # given its URL, not a name.
+        dvc(project.path, "remote", "add", "--local", "folder", str(tmp / "folder-store"))
+        dvc(project.path, "push", "-r", "folder")
         setup = Setup(project, tmp / "origin.git", s3, pg, tmp)
         try:
             yield setup
@@ -175,8 +180,10 @@ def test_a_killed_workers_trial_fails_by_heartbeat_and_is_retried(setup: Setup) 
 
 
 def test_the_database_going_away_is_one_error_and_loses_no_experiment(setup: Setup) -> None:
+    """Also the DVC remote given as a URL (a folder here), which the worker adds to its clone's config."""
+    folder = str(setup.tmp / "folder-store")
     with PgServer() as pg:
-        worker, home = setup.worker("gone", "gone", 3, pg.url)
+        worker, home = setup.worker("gone", "gone", 3, pg.url, dvc_remote=folder)
         for line in worker.stdout:  # the first trial was pushed and told: then the database goes away
             if line.startswith("trial 0: gone-t000 valid.accuracy = "):
                 break
@@ -188,9 +195,11 @@ def test_the_database_going_away_is_one_error_and_loses_no_experiment(setup: Set
     refs = run(setup.tmp, "git", "ls-remote", str(setup.git_remote), "refs/exps/*").stdout
     assert "gone-t000" in refs
     viewer = setup.viewer("viewer-gone")
+    dvc(viewer, "remote", "add", "--local", "--default", "folder", folder)
     dvc(viewer, "exp", "pull", str(setup.git_remote), "gone-t000")
     dvc(viewer, "exp", "apply", "gone-t000")
-    assert "in sync" in dvc(viewer, "status", "-c").stdout
+    assert "in sync" in dvc(viewer, "status", "-c").stdout  # the trial's outputs are on the folder remote
+    assert "in sync" not in dvc(viewer, "status", "-c", "-r", REMOTE, check=False).stdout  # not on S3
     assert not list((home / "work").iterdir())  # the clone is removed
 
 
