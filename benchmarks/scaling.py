@@ -3,6 +3,7 @@
     python benchmarks/scaling.py                 # 10,000 and 100,000 rows
     python benchmarks/scaling.py 10000 100000 1000000
     python benchmarks/scaling.py --model svc 2000 4000 8000
+    python benchmarks/scaling.py --hashing 1048576 1000000   # features.hashing: no vocabulary
 
 For each size, a synthetic csv of that many texts (below) goes into a committed copy of the project as
 its only source (`data.limit: null`, `model.type: linear_svc` or --model, the other params as committed), and each
@@ -82,7 +83,7 @@ def timed_stage(project: Path, stage: str) -> tuple[float, float, int]:
     return seconds, float(cpu), int(peak)
 
 
-def measure(rows: int, model: str) -> dict[str, tuple[float, float, int]]:
+def measure(rows: int, model: str, hashing: int | None = None) -> dict[str, tuple[float, float, int]]:
     with project_copy() as project:
         source = project / "data" / "sources" / "synthetic.csv"
         source.parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +91,8 @@ def measure(rows: int, model: str) -> dict[str, tuple[float, float, int]]:
         params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
         params["data"].update(sources=[{"kind": "file", "path": "data/sources/synthetic.csv"}], limit=None)
         params["model"]["type"] = model
+        if hashing:
+            params["features"].update(hashing=hashing, min_df=1)
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
         run("git add -A && git -c user.name=b -c user.email=b@example.invalid commit -qm data", project)
         results = {}
@@ -112,9 +115,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000], help="rows per run")
     parser.add_argument("--model", default="linear_svc", choices=MODEL_TYPES[:-1], help="model.type (linear_svc)")
+    parser.add_argument("--hashing", type=int, default=None, metavar="N",
+                        help="features.hashing N (and min_df 1): hashed columns instead of a vocabulary")
     args = parser.parse_args()
     sizes = sorted(args.sizes)
-    measured = {rows: measure(rows, args.model) for rows in sizes}
+    print(f"command: python {' '.join(sys.argv)}", flush=True)
+    measured = {rows: measure(rows, args.model, args.hashing) for rows in sizes}
     head = ["stage"] + [f"{r:,} rows: wall s / CPU s / peak MiB / rows/s" for r in sizes]
     head += ["wall ~ rows^b", "CPU ~ rows^b"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
