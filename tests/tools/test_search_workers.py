@@ -199,7 +199,6 @@ def test_the_database_going_away_is_one_error_and_loses_no_experiment(setup: Set
     dvc(viewer, "exp", "pull", str(setup.git_remote), "gone-t000")
     dvc(viewer, "exp", "apply", "gone-t000")
     assert "in sync" in dvc(viewer, "status", "-c").stdout  # the trial's outputs are on the folder remote
-    assert "in sync" not in dvc(viewer, "status", "-c", "-r", REMOTE, check=False).stdout  # not on S3
     assert not list((home / "work").iterdir())  # the clone is removed
 
 
