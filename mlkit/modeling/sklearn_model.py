@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from mlkit.modeling import skops_file
 from mlkit.modeling.base import CARD_FILE, Model, indicator
 
 MODEL_FILE = "model.skops"
+PREDICT_CHUNK = 65_536  # rows turned into features at a time when predicting or scoring
 
 
 def build_estimator(params: ModelParams) -> ClassifierMixin:
@@ -71,9 +73,9 @@ def tfidf(params: FeatureParams, analyzer: str, ngrams: tuple[int, int]) -> Tfid
 def build_features(params: FeatureParams) -> FeatureUnion:
     parts = []
     if params.word_ngrams:
-        parts.append(("word", tfidf(params, "word", tuple(params.word_ngrams))))
+        parts.append(("word", tfidf(params, "word", params.word_ngrams)))
     if params.char_ngrams:
-        parts.append(("char", tfidf(params, "char_wb", tuple(params.char_ngrams))))
+        parts.append(("char", tfidf(params, "char_wb", params.char_ngrams)))
     return FeatureUnion(parts)
 
 
@@ -114,18 +116,24 @@ class SklearnModel(Model):
             self.pipeline.fit(inputs(train), self._targets(train))
         return {}
 
+    def _in_chunks(self, method: Callable[[Any], Any], frame: pd.DataFrame) -> np.ndarray:
+        """`method` over PREDICT_CHUNK rows at a time: the features of one chunk in memory, whatever the rows."""
+        if len(frame) <= PREDICT_CHUNK:
+            return np.asarray(method(inputs(frame)))
+        return np.concatenate([np.asarray(method(inputs(frame.iloc[begin:begin + PREDICT_CHUNK])))
+                               for begin in range(0, len(frame), PREDICT_CHUNK)])
+
     def predict(self, frame: pd.DataFrame) -> list[Any]:
-        predicted = self.pipeline.predict(inputs(frame))
+        predicted = self._in_chunks(self.pipeline.predict, frame)
         if self.task == "multilabel":
             return [[self.labels[j] for j in np.flatnonzero(row)] for row in np.asarray(predicted)]
         return [str(p) for p in predicted]
 
     def scores(self, frame: pd.DataFrame) -> np.ndarray:
-        x = inputs(frame)
         if hasattr(self.pipeline, "decision_function"):
-            raw = np.asarray(self.pipeline.decision_function(x), dtype=float)
+            raw = self._in_chunks(self.pipeline.decision_function, frame).astype(float)
         else:
-            raw = np.asarray(self.pipeline.predict_proba(x), dtype=float)
+            raw = self._in_chunks(self.pipeline.predict_proba, frame).astype(float)
         if self.task == "multilabel":
             return raw
         classes = [str(c) for c in self.pipeline.classes_]

@@ -16,6 +16,7 @@ from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import read_source
 from mlkit.data.split import split_frame
 from mlkit.modeling.base import load_model
+from mlkit.modeling import sklearn_model
 from mlkit.modeling.metrics import classification_metrics
 from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline, fit_warning
 
@@ -110,7 +111,7 @@ def test_a_slow_model_on_a_large_train_split_is_warned_about_before_fitting() ->
 
 
 @pytest.mark.fast
-def test_hashed_features_keep_the_model_file_the_same_size_as_rows_grow(tmp_path: Path) -> None:
+def test_hashed_features_keep_the_model_file_the_same_size_as_rows_grow(tmp_path: Path, monkeypatch) -> None:
     """features.hashing: no vocabulary to hold or save, so memory and the model file do not grow with the
     rows (a vocabulary of word 2-grams does); the model still learns, saves byte-stable and reloads."""
     rng = np.random.default_rng(0)
@@ -137,6 +138,10 @@ def test_hashed_features_keep_the_model_file_the_same_size_as_rows_grow(tmp_path
     held_out = frame.tail(1_000)
     accuracy = (pd.Series(again.predict(held_out), index=held_out.index) == held_out["label"]).mean()
     assert accuracy > held_out["label"].value_counts(normalize=True).max() + 0.1
+    # Predicting and scoring a chunk of rows at a time gives every row what it gets in one piece.
+    whole, whole_scores = again.predict(held_out), again.scores(held_out)
+    monkeypatch.setattr(sklearn_model, "PREDICT_CHUNK", 97)
+    assert again.predict(held_out) == whole and np.array_equal(again.scores(held_out), whole_scores)
     (tmp_path / "again").mkdir()
     model.save(tmp_path / "again", {})  # the last one fitted (vocabulary, 1,500): bytes stable across saves
     assert (tmp_path / "again/model.skops").read_bytes() == (tmp_path / "vocabulary-1500/model.skops").read_bytes()
