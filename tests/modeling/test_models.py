@@ -15,8 +15,8 @@ from mlkit.core.table import has_text
 from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import read_source
 from mlkit.data.split import split_frame
-from mlkit.modeling.base import load_model
 from mlkit.modeling import sklearn_model
+from mlkit.modeling.base import load_model
 from mlkit.modeling.metrics import classification_metrics
 from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline, fit_warning
 
