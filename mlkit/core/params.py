@@ -127,6 +127,9 @@ class FeatureParams(Section):
     # Hash the n-grams into this many columns instead of building a vocabulary: memory that does not grow
     # with the rows (a vocabulary of word 2-grams over millions of texts takes gigabytes); a power of two.
     hashing: int | None = Field(default=None, ge=1024, le=2**26)
+    # A frozen sentence encoder's embeddings as features (alone with both n-gram ranges null, or beside them).
+    embedding: str | None = Field(default=None, min_length=1, description="Hub id or local folder")
+    embedding_max_length: int = Field(default=128, ge=8, le=512)
     sublinear_tf: bool = True
     lowercase: bool = True
 
@@ -139,8 +142,8 @@ class FeatureParams(Section):
 
     @model_validator(mode="after")
     def _some_features(self) -> FeatureParams:
-        if self.word_ngrams is None and self.char_ngrams is None:
-            raise ValueError("word_ngrams and char_ngrams are both null: no features left")
+        if self.word_ngrams is None and self.char_ngrams is None and self.embedding is None:
+            raise ValueError("word_ngrams, char_ngrams and embedding are all null: no features left")
         if self.hashing is not None and (self.min_df != 1 or self.max_features is not None):
             raise ValueError(f"hashing {self.hashing} keeps no vocabulary, so min_df and max_features cannot prune "
                              f"it: set min_df: 1 and max_features: null (got {self.min_df} and {self.max_features})")

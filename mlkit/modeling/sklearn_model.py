@@ -21,6 +21,7 @@ from mlkit.core.errors import PipelineError
 from mlkit.core.params import FeatureParams, ModelParams
 from mlkit.modeling import skops_file
 from mlkit.modeling.base import CARD_FILE, Model, indicator
+from mlkit.modeling.embeddings import SentenceEmbedder
 
 MODEL_FILE = "model.skops"
 PREDICT_CHUNK = 65_536  # rows turned into features at a time when predicting or scoring
@@ -76,6 +77,8 @@ def build_features(params: FeatureParams) -> FeatureUnion:
         parts.append(("word", tfidf(params, "word", params.word_ngrams)))
     if params.char_ngrams:
         parts.append(("char", tfidf(params, "char_wb", params.char_ngrams)))
+    if params.embedding:
+        parts.append(("embedding", SentenceEmbedder(params.embedding, params.embedding_max_length)))
     return FeatureUnion(parts)
 
 

@@ -22,7 +22,8 @@ import skops.io as sio
 from mlkit.core.errors import PipelineError, first_line
 
 # Types a saved pipeline may hold beyond skops' defaults; anything else in a file refuses to load.
-TRUSTED_TYPES = ["scipy.sparse._csr.csr_matrix", "scipy.sparse._csc.csc_matrix"]
+TRUSTED_TYPES = ["scipy.sparse._csr.csr_matrix", "scipy.sparse._csc.csc_matrix",
+                 "mlkit.modeling.embeddings.SentenceEmbedder"]  # holds a checkpoint name and a length only
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 SCHEMA = "schema.json"
 

@@ -43,6 +43,8 @@ def test_params_yaml_is_the_default_preset() -> None:
         ("features", {"hashing": 2**20}, "features: hashing 1048576 keeps no vocabulary, so min_df and max_features "
          "cannot prune it: set min_df: 1 and max_features: null (got 2 and None)"),
         ("features", {"hashing": 100, "min_df": 1}, "features.hashing: Input should be greater than or equal to 1024"),
+        ("features", {"word_ngrams": None}, "features: word_ngrams, char_ngrams and embedding are all null: no "
+         "features left"),
         ("evaluate", {"train_rows": 0}, "evaluate.train_rows: Input should be greater than or equal to 1 (got 0)"),
         ("augment", {"methods": ["shout"]}, "augment.methods: unknown method 'shout'"),
         ("compare", {"metric": "auc"}, "compare.metric: Input should be"),

@@ -6,11 +6,13 @@ emotion set) is built and promoted once per module; each test starts from it wit
 from __future__ import annotations
 
 import random
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import optuna
 import pytest
 import yaml
 from conftest import Project, copy_project, dataset
@@ -143,6 +145,30 @@ def test_unchanged_sources_rejudge_only_then_change_nothing(champion: Setup) -> 
     assert out[:2] == ["sources: unchanged (1 import up to date)", "pipeline: up to date"] and len(out) == 4, out
     assert out[-1].startswith("verdict: keep the champion")
     assert sha(project, "HEAD") == judged and tags(project) == CHAMPION_TAGS
+
+
+def test_a_short_search_replaces_the_parameters_only_when_its_best_trial_beats_them(champion: Setup) -> None:
+    project = champion.project
+    before = project.params()["model"]["C"]
+    code, out, err = retrain(project, "--search-trials", "2", "--space", "model.C=log:0.01:100")
+    assert code == 0, err
+    found = [line for line in out if line.startswith("search: study retrain-")]
+    assert len(found) == 1, out
+    match = re.fullmatch(r"search: study (\S+), best (\S+) valid\.f1_macro = ([\d.]+), current parameters ([\d.]+): "
+                         r"(kept the current parameters|applied model\.C=(\S+))", found[0])
+    assert match, found[0]
+    study, best, value, current, _, applied_c = match.groups()
+    trials = optuna.load_study(study_name=study, storage=f"sqlite:///{project.file('optuna.db')}").trials
+    assert len(trials) == 2 and best in {t.user_attrs["experiment"] for t in trials}
+    log = project.run("git", "log", "--format=%s", f"{champion.head}..HEAD").stdout.splitlines()
+    if float(value) > float(current):  # applied, rerun and committed: HEAD holds the trial's parameters
+        assert applied_c is not None and log[0] == f"retrain: parameters of {best}", log
+        assert project.params()["model"]["C"] == pytest.approx(float(applied_c))
+        assert "Data and pipelines are up to date" in project.dvc("status").stdout
+    else:
+        assert applied_c is None and project.params()["model"]["C"] == before
+        assert not [m for m in log if m.startswith("retrain: parameters")], log
+    assert out[-1].startswith("verdict: "), out
 
 
 def test_a_dvc_remote_that_is_down_stops_the_push_before_git(champion: Setup, tmp_path: Path) -> None:
