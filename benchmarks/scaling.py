@@ -4,6 +4,7 @@
     python benchmarks/scaling.py 10000 100000 1000000
     python benchmarks/scaling.py --model svc 2000 4000 8000
     python benchmarks/scaling.py --hashing 1048576 1000000   # features.hashing: no vocabulary
+    python benchmarks/scaling.py --hashing 1048576 --repro 1000000   # one `dvc repro` instead of the stages
 
 For each size, a synthetic csv of that many texts (below) goes into a committed copy of the project as
 its only source (`data.limit: null`, `model.type: linear_svc` or --model, the other params as committed), and each
@@ -72,9 +73,11 @@ def synthetic_csv(path: Path, rows: int, seed: int = 0) -> None:
 
 
 def timed_stage(project: Path, stage: str) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds and peak resident bytes of `python -m stages.STAGE`."""
+    """Wall seconds, CPU seconds and peak resident bytes of `python -m stages.STAGE` (or of `dvc repro` and
+    the largest of the stages it runs, for stage "dvc repro")."""
+    command = ["dvc", "repro"] if stage == "dvc repro" else [f"stages.{stage}"]
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-m", f"stages.{stage}"], cwd=project,
+    done = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-m", *command], cwd=project,
                           env=env(), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -83,7 +86,8 @@ def timed_stage(project: Path, stage: str) -> tuple[float, float, int]:
     return seconds, float(cpu), int(peak)
 
 
-def measure(rows: int, model: str, hashing: int | None = None) -> dict[str, tuple[float, float, int]]:
+def measure(rows: int, model: str, hashing: int | None = None,
+            stages: tuple[str, ...] = STAGES) -> dict[str, tuple[float, float, int]]:
     with project_copy() as project:
         source = project / "data" / "sources" / "synthetic.csv"
         source.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +100,7 @@ def measure(rows: int, model: str, hashing: int | None = None) -> dict[str, tupl
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
         run("git add -A && git -c user.name=b -c user.email=b@example.invalid commit -qm data", project)
         results = {}
-        for stage in STAGES:
+        for stage in stages:
             results[stage] = timed_stage(project, stage)
             wall, cpu, peak = results[stage]
             print(f"{rows} rows: {stage} {wall:.1f} s, CPU {cpu:.1f} s, {peak / 2**20:.0f} MiB", file=sys.stderr,
@@ -117,14 +121,16 @@ def main() -> None:
     parser.add_argument("--model", default="linear_svc", choices=MODEL_TYPES[:-1], help="model.type (linear_svc)")
     parser.add_argument("--hashing", type=int, default=None, metavar="N",
                         help="features.hashing N (and min_df 1): hashed columns instead of a vocabulary")
+    parser.add_argument("--repro", action="store_true", help="time one `dvc repro` instead of each stage")
     args = parser.parse_args()
     sizes = sorted(args.sizes)
     print(f"command: python {' '.join(sys.argv)}", flush=True)
-    measured = {rows: measure(rows, args.model, args.hashing) for rows in sizes}
+    stages = ("dvc repro",) if args.repro else STAGES
+    measured = {rows: measure(rows, args.model, args.hashing, stages) for rows in sizes}
     head = ["stage"] + [f"{r:,} rows: wall s / CPU s / peak MiB / rows/s" for r in sizes]
     head += ["wall ~ rows^b", "CPU ~ rows^b"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for stage in (*STAGES, "total"):
+    for stage in (*stages, "total") if len(stages) > 1 else stages:
         cells, walls, cpus = [], [], []
         for rows in sizes:
             if stage == "total":
