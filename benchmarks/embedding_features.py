@@ -1,0 +1,92 @@
+"""TF-IDF, sentence embeddings and both, under each preset's own scikit-learn head, on its own splits.
+
+    python benchmarks/embedding_features.py [PRESET ...]     (default: emotion disaster_tweets)
+
+For each preset: its data read and split as the pipeline does (fetch's cleaning, split's seed), then the
+preset's model fitted three ways: on its TF-IDF features (as the preset is), on the frozen MiniLM
+encoder's embeddings alone (`features.embedding`, n-grams null), and on both side by side. Prints the
+preset's test metric (compare.metric) with its 95% bootstrap interval (1,000 resamples of the test rows),
+the fit and predict seconds, and the encoder's seconds per 1,000 texts (the first, uncached, encoding of
+every split). English checkpoints only: the Russian preset needs a multilingual encoder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._project import ROOT, SHARED, load, table  # noqa: E402
+from mlkit.core.params import DEFAULT_CHECKPOINT, validate  # noqa: E402
+from mlkit.core.table import has_text  # noqa: E402
+from mlkit.data.dataset import build_dataset  # noqa: E402
+from mlkit.data.sources import read_source  # noqa: E402
+from mlkit.data.split import split_frame  # noqa: E402
+from mlkit.modeling.metrics import score, targets  # noqa: E402
+from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline  # noqa: E402
+
+
+def interval(truth: np.ndarray, predicted: np.ndarray, metric: str, labels: list[str], positive: str | None,
+             resamples: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    rng = np.random.default_rng(seed)
+    value = score(metric, truth, predicted, labels, positive)
+    counts = rng.multinomial(len(truth), np.full(len(truth), 1 / len(truth)), size=resamples)
+    values = [score(metric, truth, predicted, labels, positive, weight=c) for c in counts]
+    low, high = np.quantile(values, [0.025, 0.975])
+    return value, float(low), float(high)
+
+
+def main(names: list[str]) -> None:
+    print(f"command: python {' '.join(sys.argv)}; nproc {os.cpu_count()}; {load()}")
+    os.environ["MLKIT_EMBEDDING_CACHE"] = tempfile.mkdtemp(prefix="mlkit-emb-")  # every encoding timed cold
+    rows = []
+    for name in names:
+        raw = yaml.safe_load((ROOT / "presets" / f"{name}.yaml").read_text())
+        for source in raw["data"]["sources"]:
+            origin = source.pop("import_url", None)
+            if origin:
+                source["path"] = str(SHARED / origin.removeprefix("../shared/"))
+        params = validate(raw)
+        frame, card = build_dataset([read_source(s) for s in params.data.sources], params.data)
+        parts = split_frame(frame, params.split)
+        task, labels, positive = card["task"], card["labels"], card["positive_label"]
+        metric = params.compare.metric
+        key = "labels" if task == "multilabel" else "label"
+        truth = targets(list(parts["test"][key]), task, labels)
+        texts = sum(len(p) for p in parts.values())
+        variants = {
+            "TF-IDF (preset)": params.features,
+            "embedding": params.features.model_copy(update={"word_ngrams": None, "char_ngrams": None,
+                                                            "embedding": DEFAULT_CHECKPOINT}),
+            "TF-IDF + embedding": params.features.model_copy(update={"embedding": DEFAULT_CHECKPOINT}),
+        }
+        for variant, features in variants.items():
+            model = SklearnModel(build_pipeline(features, params.model, task, has_text(parts["train"])), task,
+                                 labels, positive)
+            started = time.perf_counter()
+            model.fit(parts["train"])
+            fitted = time.perf_counter() - started
+            predicted = targets(model.predict(parts["test"]), task, labels)
+            total = time.perf_counter() - started
+            if variant == "embedding":  # the first to encode: train, then test (valid is not needed here)
+                encoded = len(parts["train"]) + len(parts["test"])
+                per_thousand = f"{total / encoded * 1000:.1f}"
+            else:
+                per_thousand = "-"
+            value, low, high = interval(truth, predicted, metric, labels, positive)
+            rows.append((name, f"test {metric}", variant, params.model.type, f"{value:.4f}",
+                         f"[{low:.4f}, {high:.4f}]", f"{fitted:.1f}", f"{total:.1f}", per_thousand))
+        print(f"{name}: {texts:,} texts, {len(parts['train']):,} train", file=sys.stderr, flush=True)
+    print(table(["preset", "metric", "features", "head", "value", "95% interval", "fit s", "fit+predict s",
+                 "encode s / 1k texts"], rows))
+    print(load())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["emotion", "disaster_tweets"])
