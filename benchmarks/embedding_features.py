@@ -6,8 +6,8 @@ For each preset: its data read and split as the pipeline does (fetch's cleaning,
 preset's model fitted three ways: on its TF-IDF features (as the preset is), on the frozen MiniLM
 encoder's embeddings alone (`features.embedding`, n-grams null), and on both side by side. Prints the
 preset's test metric (compare.metric) with its 95% bootstrap interval (1,000 resamples of the test rows),
-the fit and predict seconds, and the encoder's seconds per 1,000 texts (the first, uncached, encoding of
-every split). English checkpoints only: the Russian preset needs a multilingual encoder.
+the fit and predict seconds, and for the `embedding` variant (the first to encode: train and test, cold)
+its whole time per 1,000 texts encoded, an upper bound on the encoder's cost. English checkpoints only: the Russian preset needs a multilingual encoder.
 """
 
 from __future__ import annotations
