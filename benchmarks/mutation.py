@@ -98,6 +98,27 @@ MUTANTS = [
            (('    (dest / "params.yaml").write_text(committed("params.yaml"))\n', ""),),
            ("tests/core/test_params.py", "tests/tools/test_preset_apply.py", "-m", "fast"),
            workspace=(("params.yaml", "presets/digits.yaml"),)),
+    Mutant("hashing-ignored", "features.hashing is ignored (a vocabulary is built anyway)",
+           "mlkit/modeling/sklearn_model.py", (("    if params.hashing is None:\n", "    if True:\n"),),
+           ("tests/modeling/test_models.py::test_hashed_features_keep_the_model_file_the_same_size_as_rows_grow",)),
+    Mutant("predict-chunks-misplaced", "a later chunk's predictions land on the first rows",
+           "mlkit/modeling/sklearn_model.py",
+           (("        return np.concatenate([np.asarray(method(inputs(frame.iloc[begin:begin + PREDICT_CHUNK])))\n"
+             "                               for begin in range(0, len(frame), PREDICT_CHUNK)])",
+             "        return np.concatenate([np.asarray(method(inputs(frame.iloc[0:PREDICT_CHUNK])))\n"
+             "                               for begin in range(0, len(frame), PREDICT_CHUNK)])"),),
+           ("tests/modeling/test_models.py::test_hashed_features_keep_the_model_file_the_same_size_as_rows_grow",)),
+    Mutant("train-split-never-sampled", "evaluate scores every train row whatever evaluate.train_rows",
+           "stages/evaluate.py", (('            if split == "train" and settings.train_rows is not None',
+                                   '            if False and settings.train_rows is not None'),),
+           ("tests/stages/test_evaluate_output.py::test_a_large_train_split_is_scored_on_a_sample_and_the_metrics_say_so",),
+           fast=False),
+    Mutant("parallel-runs-oversubscribe", "queued runs in parallel each take every CPU", "mlkit/core/devices.py",
+           (("    if parallel > 1 and not environ.get(THREADS_ENV):", "    if False:"),),
+           ("tests/core/test_devices.py",)),
+    Mutant("embedding-memo-unread", "the embedding memo is written but never read", "mlkit/modeling/embeddings.py",
+           (("        if path.is_file():\n            return np.load(path)\n", ""),),
+           ("tests/modeling/test_embeddings.py::test_each_text_gets_its_own_normalised_embedding_and_the_result_is_memoised",)),
 ]
 
 
