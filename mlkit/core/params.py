@@ -174,6 +174,15 @@ class ModelParams(Section):
     weight_decay: float = Field(default=0.01, ge=0)
     grad_accum: int = Field(default=1, ge=1, description="gradient accumulation steps")
     patience: int | None = Field(default=2, ge=1, description="epochs without valid improvement before stopping")
+    # The fine-tuning recipe: what a team tunes beyond the learning rate.
+    scheduler: Literal["linear", "cosine", "constant_with_warmup", "polynomial"] = Field(
+        default="linear", description="learning-rate schedule after the warmup")
+    optimizer: Literal["adamw_torch", "adafactor", "sgd"] = "adamw_torch"
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1, description="single-label tasks only")
+    freeze_layers: int = Field(default=0, ge=0, description="the embeddings and the first N encoder layers stay "
+                               "as the checkpoint has them")
+    head_dropout: float | None = Field(default=None, ge=0, lt=1, description="dropout before the classification "
+                                       "head; null: the checkpoint's")
 
     @field_validator("gamma", mode="before")
     @classmethod
@@ -249,13 +258,17 @@ def check_for_data(params: Params, task: str, positive: str | None, text: bool) 
         if params.augment.balance.target_share is not None:
             problems.append("augment.balance.target_share: augments texts, and this data is numeric features; "
                             "allowed: null")
+    if task == "multilabel" and params.model.type == "transformer" and params.model.label_smoothing:
+        problems.append(f"model.label_smoothing: {params.model.label_smoothing} smooths one label per text, and this "
+                        "task is multilabel; allowed: 0")
     if problems:
         raise PipelineError(f"{PARAMS_FILE}: {'; '.join(problems)}")
 
 
 # ---------------------------------------------------------------- keys a model does not read
 TRANSFORMER_KEYS = ("checkpoint", "lr", "epochs", "batch_size", "max_length", "warmup_ratio", "weight_decay",
-                    "grad_accum", "patience")
+                    "grad_accum", "patience", "scheduler", "optimizer", "label_smoothing", "freeze_layers",
+                    "head_dropout")
 # Which model types read each key (mlkit/modeling/sklearn_model.py builds the estimators; the transformer
 # reads its own keys and no features.*); a key outside this map is read by every type.
 READ_BY: dict[str, frozenset[str]] = {

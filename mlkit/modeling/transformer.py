@@ -60,6 +60,21 @@ def head_labels(config: Any, labels: list[str], checkpoint: str) -> list[str]:
     return head
 
 
+def freeze(model: Any, layers: int, checkpoint: str) -> None:
+    """The embeddings and the first `layers` encoder layers keep the checkpoint's weights (no gradient)."""
+    base = model.base_model
+    stack = getattr(getattr(base, "encoder", None), "layer", None)  # BERT, RoBERTa, MiniLM, XLM-R
+    if stack is None:
+        stack = getattr(getattr(base, "transformer", None), "layer", None)  # DistilBERT
+    if stack is None or not hasattr(base, "embeddings"):
+        raise PipelineError(f"{KEY}.freeze_layers: cannot find the encoder layers of {checkpoint}; allowed: 0")
+    if layers > len(stack):
+        raise PipelineError(f"{KEY}.freeze_layers: {layers} is more than the {len(stack)} layers of {checkpoint}")
+    for module in [base.embeddings, *stack[:layers]]:
+        for parameter in module.parameters():
+            parameter.requires_grad = False
+
+
 INFERENCE_CHUNK = 4096  # rows tokenized at a time when scoring
 
 
@@ -107,15 +122,24 @@ class TransformerModel(Model):
         # Seeded before the head is created: its random weights are part of the result. `deterministic`:
         # torch's deterministic kernels (and cuBLAS' workspace setting on a GPU) for the whole run.
         set_seed(params.seed, deterministic=True)
+        dropout = {}
+        if params.head_dropout is not None:  # BERT-like: classifier_dropout; DistilBERT: seq_classif_dropout
+            name = next((n for n in ("classifier_dropout", "seq_classif_dropout") if hasattr(config, n)), None)
+            if name is None:
+                raise PipelineError(f"{KEY}.head_dropout: {params.checkpoint}'s config has no dropout setting for "
+                                    "its classification head; allowed: null")
+            dropout[name] = params.head_dropout
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
                 source, local_files_only=local, num_labels=len(labels), problem_type=problem,
-                id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
+                id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)}, **dropout)
         except (OSError, ValueError) as exc:
             raise PipelineError(f"{KEY}.checkpoint: cannot load {params.checkpoint!r} for sequence "
                                 f"classification: {first_line(exc)}") from None
         finally:
             hf_logging.set_verbosity(verbosity)
+        if params.freeze_layers:
+            freeze(model, params.freeze_layers, params.checkpoint)
         return cls(model, tokenizer, task, labels, positive_label, params.max_length, params)
 
     # ------------------------------------------------------------ data
@@ -161,7 +185,8 @@ class TransformerModel(Model):
                                                            reduction="sum")
                 count = labels.numel()
             else:
-                total = F.cross_entropy(logits.float(), labels.long(), weight=w, reduction="sum")
+                total = F.cross_entropy(logits.float(), labels.long(), weight=w, reduction="sum",
+                                        label_smoothing=self.params.label_smoothing if self.params else 0.0)
                 count = labels.shape[0]
             return total / (num_items_in_batch if num_items_in_batch is not None else count)
 
@@ -218,6 +243,9 @@ class TransformerModel(Model):
                 gradient_accumulation_steps=p.grad_accum,
                 warmup_steps=p.warmup_ratio,  # a float in [0, 1): a share of all steps
                 weight_decay=p.weight_decay,
+                lr_scheduler_type=p.scheduler,
+                optim=p.optimizer,
+                label_smoothing_factor=p.label_smoothing,  # Trainer's own loss; the weighted one smooths itself
                 seed=p.seed,
                 data_seed=p.seed,
                 full_determinism=True,  # Trainer seeds again, with deterministic kernels, before training

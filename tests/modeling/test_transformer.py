@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import ROOT, Project, copy_project, dataset
+
+from mlkit.core.params import DEFAULT_CHECKPOINT
 
 # Small and fast on 2 cores, yet enough steps for MiniLM to learn more than the majority class.
 # A higher rate (4e-4, one epoch) collapsed to the majority class on CI's CPU while passing here.
@@ -156,3 +159,45 @@ def test_multilabel_russian_format(tmp_path: Path) -> None:
     per_class = json.loads(project.file("metrics/eval/per_class.json").read_text())
     assert "f1_micro" in metrics["test"] and len(per_class["test"]["per_class"]) == 7
     assert project.file("metrics/eval/plots/sklearn/roc.json").is_file()
+
+
+def test_the_recipe_options_reach_the_model(tmp_path: Path) -> None:
+    """freeze_layers keeps the embeddings and the first layers as the checkpoint has them; head_dropout goes
+    into the saved config; cosine schedule, Adafactor and label smoothing (in the weighted loss too) train."""
+    from safetensors.numpy import load_file
+
+    from mlkit.core.hub import resolve_checkpoint
+
+    project = copy_project(tmp_path / "project")
+    (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion_transformer.yaml").read_text())
+    project.set_params(
+        data={"sources": [{"kind": "file", "path": project.source(dataset("emotion/train.txt")), "format": "lines",
+                           "sep": ";"}], "limit": 200},
+        model={**FAST, "epochs": 1, "max_length": 32, "patience": None, "freeze_layers": 4, "scheduler": "cosine",
+               "optimizer": "adafactor", "label_smoothing": 0.1, "head_dropout": 0.3, "class_weight": "balanced"},
+    )
+    project.commit("recipe")
+    project.dvc("repro", "train")
+
+    assert json.loads(project.file("models/model/config.json").read_text())["classifier_dropout"] == 0.3
+    base = load_file(str(Path(resolve_checkpoint(DEFAULT_CHECKPOINT, "checkpoint")[0]) / "model.safetensors"))
+    tuned = {k.removeprefix("bert."): v for k, v in load_file(str(project.file("models/model/model.safetensors"))).items()}
+    frozen = [k for k in base if k.startswith(("embeddings.", *(f"encoder.layer.{i}." for i in range(4))))]
+    trained = [k for k in base if k.startswith(("encoder.layer.4.", "encoder.layer.5."))]
+    assert len(frozen) == 6 + 4 * 16 and len(trained) == 2 * 16
+    assert all((tuned[k] == base[k]).all() for k in frozen if k in tuned)
+    assert sum(k in tuned for k in frozen) >= 4 * 16  # the layers are saved, unchanged
+    assert all(not (tuned[k] == base[k]).all() for k in trained if "LayerNorm" not in k)
+
+
+@pytest.mark.fast
+def test_label_smoothing_on_a_multilabel_task_is_refused_before_any_work() -> None:
+    from mlkit.core.errors import PipelineError
+    from mlkit.core.params import check_for_data, validate
+
+    raw = yaml.safe_load((ROOT / "presets" / "emotion_transformer.yaml").read_text())
+    raw["model"]["label_smoothing"] = 0.1
+    with pytest.raises(PipelineError, match=r"model.label_smoothing: 0.1 smooths one label per text, and this task "
+                                            r"is multilabel; allowed: 0"):
+        check_for_data(validate(raw), "multilabel", None, True)
+    check_for_data(validate(raw), "multiclass", None, True)  # single-label: allowed
