@@ -146,7 +146,8 @@ class FeatureParams(Section):
             raise ValueError("word_ngrams, char_ngrams and embedding are all null: no features left")
         if self.hashing is not None and (self.min_df != 1 or self.max_features is not None):
             raise ValueError(f"hashing {self.hashing} keeps no vocabulary, so min_df and max_features cannot prune "
-                             f"it: set min_df: 1 and max_features: null (got {self.min_df} and {self.max_features})")
+                             f"it: set min_df: 1 and max_features: null (got {self.min_df} and "
+                             f"{'null' if self.max_features is None else self.max_features})")
         return self
 
 

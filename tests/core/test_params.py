@@ -41,7 +41,7 @@ def test_params_yaml_is_the_default_preset() -> None:
         ("split", {"train": 0.8}, "split: train + valid + test must sum to 1 (got 0.8 + 0.15 + 0.15 = 1.1)"),
         ("features", {"word_ngrams": [2, 1]}, "features.word_ngrams: must be [low, high] with 1 <= low <= high"),
         ("features", {"hashing": 2**20}, "features: hashing 1048576 keeps no vocabulary, so min_df and max_features "
-         "cannot prune it: set min_df: 1 and max_features: null (got 2 and None)"),
+         "cannot prune it: set min_df: 1 and max_features: null (got 2 and null)"),
         ("features", {"hashing": 100, "min_df": 1}, "features.hashing: Input should be greater than or equal to 1024"),
         ("features", {"word_ngrams": None}, "features: word_ngrams, char_ngrams and embedding are all null: no "
          "features left"),
