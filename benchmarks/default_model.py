@@ -1,0 +1,75 @@
+"""Which scikit-learn model should the default parameters use? The default features (params.yaml) under
+several estimators, on every text task, each on its own data and splits.
+
+    python benchmarks/default_model.py [PRESET ...]     (default: default emotion disaster_tweets ru_emotion)
+
+For each preset: its data read, cleaned and split as the pipeline does; then the committed params.yaml's
+`features` (not the preset's) with each candidate model, fitted on the train split (no augmentation) and
+scored on test with the preset's compare.metric and its 95% bootstrap interval (1,000 resamples). The
+default model (params.yaml's) is the first row of each preset. Prints a table: what a user pointing the
+default parameters at a new dataset would get, against the alternatives.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._project import ROOT, SHARED, load, table  # noqa: E402
+from benchmarks.embedding_features import interval  # noqa: E402
+from mlkit.core.params import validate  # noqa: E402
+from mlkit.data.dataset import build_dataset  # noqa: E402
+from mlkit.data.sources import read_source  # noqa: E402
+from mlkit.data.split import split_frame  # noqa: E402
+from mlkit.modeling.metrics import targets  # noqa: E402
+from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline  # noqa: E402
+
+CANDIDATES = [
+    {},  # the default model as committed
+    {"type": "linear_svc", "C": 0.1}, {"type": "linear_svc", "C": 0.5}, {"type": "linear_svc", "C": 1.0},
+    {"type": "logreg", "C": 10.0}, {"type": "svc", "C": 10.0},
+    {"type": "linear_svc", "C": 0.5, "class_weight": "balanced"},
+]
+
+
+def main(names: list[str]) -> None:
+    print(f"command: python {' '.join(sys.argv)}; nproc {os.cpu_count()}; {load()}")
+    default = yaml.safe_load((ROOT / "params.yaml").read_text())
+    rows = []
+    for name in names:
+        raw = yaml.safe_load((ROOT / "presets" / f"{name}.yaml").read_text())
+        for source in raw["data"]["sources"]:
+            origin = source.pop("import_url", None)
+            if origin:
+                source["path"] = str(SHARED / origin.removeprefix("../shared/"))
+        raw["features"] = default["features"]
+        params = validate(raw)
+        frame, card = build_dataset([read_source(s) for s in params.data.sources], params.data)
+        parts = split_frame(frame, params.split)
+        task, labels, positive = card["task"], card["labels"], card["positive_label"]
+        metric = params.compare.metric
+        key = "labels" if task == "multilabel" else "label"
+        truth = targets(list(parts["test"][key]), task, labels)
+        for change in CANDIDATES:
+            model_params = validate({**raw, "model": {**default["model"], **change}}).model
+            model = SklearnModel(build_pipeline(params.features, model_params, task, True), task, labels, positive)
+            started = time.perf_counter()
+            model.fit(parts["train"])
+            predicted = targets(model.predict(parts["test"]), task, labels)
+            seconds = time.perf_counter() - started
+            value, low, high = interval(truth, predicted, metric, labels, positive)
+            shown = " ".join(f"{k}={v}" for k, v in change.items()) or f"default ({default['model']['type']})"
+            rows.append((name, f"{len(parts['train']):,}", f"test {metric}", shown, f"{value:.4f}",
+                         f"[{low:.4f}, {high:.4f}]", f"{seconds:.1f}"))
+            print(f"{name}: {shown} {value:.4f}", file=sys.stderr, flush=True)
+    print(table(["preset data", "train rows", "metric", "model", "value", "95% interval", "fit+predict s"], rows))
+    print(load())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["default", "emotion", "disaster_tweets", "ru_emotion"])
