@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mlkit.core.errors import PipelineError, first_line
-from mlkit.core.params import PARAMS_FILE, Params, ignored_key, read_yaml, validate
+from mlkit.core.params import PARAMS_FILE, Params, read_yaml, validate
+from mlkit.core.readers import ignored_key
 
 
 @dataclass
