@@ -20,12 +20,9 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._project import ROOT, SHARED, load, table  # noqa: E402
-from benchmarks.embedding_features import interval  # noqa: E402
+from benchmarks._project import ROOT, load, table  # noqa: E402
+from benchmarks.embedding_features import interval, read_preset, split_preset  # noqa: E402
 from mlkit.core.params import validate  # noqa: E402
-from mlkit.data.dataset import build_dataset  # noqa: E402
-from mlkit.data.sources import read_source  # noqa: E402
-from mlkit.data.split import split_frame  # noqa: E402
 from mlkit.modeling.metrics import targets  # noqa: E402
 from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline  # noqa: E402
 
@@ -42,19 +39,10 @@ def main(names: list[str]) -> None:
     default = yaml.safe_load((ROOT / "params.yaml").read_text())
     rows = []
     for name in names:
-        raw = yaml.safe_load((ROOT / "presets" / f"{name}.yaml").read_text())
-        for source in raw["data"]["sources"]:
-            origin = source.pop("import_url", None)
-            if origin:
-                source["path"] = str(SHARED / origin.removeprefix("../shared/"))
-        raw["features"] = default["features"]
-        params = validate(raw)
-        frame, card = build_dataset([read_source(s) for s in params.data.sources], params.data)
-        parts = split_frame(frame, params.split)
+        raw = {**read_preset(name), "features": default["features"]}
+        params, parts, card, truth = split_preset(raw)
         task, labels, positive = card["task"], card["labels"], card["positive_label"]
         metric = params.compare.metric
-        key = "labels" if task == "multilabel" else "label"
-        truth = targets(list(parts["test"][key]), task, labels)
         for change in CANDIDATES:
             model_params = validate({**raw, "model": {**default["model"], **change}}).model
             model = SklearnModel(build_pipeline(params.features, model_params, task, True), task, labels, positive)

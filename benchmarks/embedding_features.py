@@ -17,13 +17,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._project import ROOT, SHARED, load, table  # noqa: E402
-from mlkit.core.params import DEFAULT_CHECKPOINT, validate  # noqa: E402
+from mlkit.core.params import DEFAULT_CHECKPOINT, Params, validate  # noqa: E402
 from mlkit.core.table import has_text  # noqa: E402
 from mlkit.data.dataset import build_dataset  # noqa: E402
 from mlkit.data.sources import read_source  # noqa: E402
@@ -42,23 +44,34 @@ def interval(truth: np.ndarray, predicted: np.ndarray, metric: str, labels: list
     return value, float(low), float(high)
 
 
+def read_preset(name: str) -> dict[str, Any]:
+    """presets/NAME.yaml, its imported sources read from ../shared directly."""
+    raw = yaml.safe_load((ROOT / "presets" / f"{name}.yaml").read_text())
+    for source in raw["data"]["sources"]:
+        origin = source.pop("import_url", None)
+        if origin:
+            source["path"] = str(SHARED / origin.removeprefix("../shared/"))
+    return raw
+
+
+def split_preset(raw: dict[str, Any]) -> tuple[Params, dict[str, pd.DataFrame], dict[str, Any], Any]:
+    """(params, the splits, the data card, the test split's targets), as fetch and split make them."""
+    params = validate(raw)
+    frame, card = build_dataset([read_source(s) for s in params.data.sources], params.data)
+    parts = split_frame(frame, params.split)
+    key = "labels" if card["task"] == "multilabel" else "label"
+    return params, parts, card, targets(list(parts["test"][key]), card["task"], card["labels"])
+
+
 def main(names: list[str]) -> None:
     print(f"command: python {' '.join(sys.argv)}; nproc {os.cpu_count()}; {load()}")
     os.environ["MLKIT_EMBEDDING_CACHE"] = tempfile.mkdtemp(prefix="mlkit-emb-")  # every encoding timed cold
     rows = []
     for name in names:
-        raw = yaml.safe_load((ROOT / "presets" / f"{name}.yaml").read_text())
-        for source in raw["data"]["sources"]:
-            origin = source.pop("import_url", None)
-            if origin:
-                source["path"] = str(SHARED / origin.removeprefix("../shared/"))
-        params = validate(raw)
-        frame, card = build_dataset([read_source(s) for s in params.data.sources], params.data)
-        parts = split_frame(frame, params.split)
+        raw = read_preset(name)
+        params, parts, card, truth = split_preset(raw)
         task, labels, positive = card["task"], card["labels"], card["positive_label"]
         metric = params.compare.metric
-        key = "labels" if task == "multilabel" else "label"
-        truth = targets(list(parts["test"][key]), task, labels)
         texts = sum(len(p) for p in parts.values())
         variants = {
             "TF-IDF (preset)": params.features,
