@@ -2,10 +2,12 @@
 for a scikit-learn head. `features.embedding` names the checkpoint.
 
 The encoder is never trained, so a text's embedding depends only on the checkpoint, `max_length` and the
-text: each `transform` call's result is cached under a key of those, and a sweep over the head (C, the
-estimator) or evaluate after train encodes nothing again. The cache is a memo, not an output: content-addressed
-by every input, in the project's `.dvc/tmp/mlkit-embeddings` (queued experiments find their project's
-through DVC_ROOT; MLKIT_EMBEDDING_CACHE moves it; deleting it only costs time).
+text. Each `transform` call's result is cached under a key of those and the call's whole list of texts, so
+a second run on the same splits (a sweep over the head: C, the estimator) encodes nothing again; a train
+split that augment changed or evaluate sampled is another list, encoded once more. The cache is a memo, not
+an output: content-addressed by every input, in the project's `.dvc/tmp/mlkit-embeddings` (queued
+experiments find their project's through DVC_ROOT; MLKIT_EMBEDDING_CACHE moves it; deleting it only costs
+time).
 
 The saved pipeline holds only this class's parameters; the encoder itself is loaded again (offline copy,
 Hugging Face cache or Hub, as for fine-tuning) by whoever loads the model.
@@ -22,9 +24,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from mlkit.core.devices import claim_gpu, cpu_threads
 from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.hub import resolve_checkpoint
+from mlkit.modeling.hf_checkpoint import before_loading, place
 
 CACHE_ENV = "MLKIT_EMBEDDING_CACHE"
 BATCH = 64
@@ -43,9 +45,7 @@ def cache_folder() -> Path:
 def _encoder(checkpoint: str, max_length: int) -> Any:
     if (checkpoint, max_length) in _ENCODERS:
         return _ENCODERS[checkpoint, max_length]
-    claim_gpu()
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import torch
+    before_loading()
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -56,10 +56,8 @@ def _encoder(checkpoint: str, max_length: int) -> Any:
         model = AutoModel.from_pretrained(source, local_files_only=local)
     except (OSError, ValueError, KeyError) as exc:
         raise PipelineError(f"features.embedding: cannot load {checkpoint!r}: {first_line(exc)}") from None
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.type == "cpu":
-        torch.set_num_threads(cpu_threads())
-    model.to(device).eval()
+    device = place(model)
+    model.eval()
     _ENCODERS[checkpoint, max_length] = (tokenizer, model, device, source)
     return _ENCODERS[checkpoint, max_length]
 

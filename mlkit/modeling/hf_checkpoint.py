@@ -1,14 +1,36 @@
-"""What a Hugging Face checkpoint allows: its token limit, its classification head's labels, and which of its
-layers stay frozen while the rest is fine-tuned."""
+"""Loading a Hugging Face checkpoint: the environment before transformers loads, the device it runs on, its
+token limit, its classification head's labels, and which of its layers stay frozen while the rest is fine-tuned."""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
+from mlkit.core.devices import claim_gpu, cpu_threads
 from mlkit.core.errors import PipelineError
 
 KEY = "params.yaml: model"
+
+
+def before_loading() -> None:
+    """Before transformers loads: no telemetry, no fork warnings from the tokenizers' thread pool, and this
+    process's GPU taken from MLKIT_GPUS when one is set (before torch initialises CUDA)."""
+    claim_gpu()
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
+def place(model: Any) -> Any:
+    """A loaded model onto the GPU when there is one, else torch on this process's share of the CPUs; the device."""
+    import torch
+
+    if torch.cuda.is_available():
+        model.to("cuda")
+    else:
+        torch.set_num_threads(cpu_threads())
+    return next(model.parameters()).device
 
 
 def position_limit(config: Any, tokenizer: Any) -> int:

@@ -7,7 +7,6 @@ inference batch follow the device.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -16,24 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlkit.core.devices import claim_gpu, cpu_threads
+from mlkit.core.devices import cpu_threads
 from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.hub import resolve_checkpoint
 from mlkit.core.params import ModelParams
 from mlkit.modeling.base import VERSIONED, Model, indicator, versions
-from mlkit.modeling.hf_checkpoint import freeze, head_labels, position_limit
+from mlkit.modeling.hf_checkpoint import before_loading, freeze, head_labels, place, position_limit
 from mlkit.modeling.hf_training import CurvesCallback, EpochProgress, environment, tune_thresholds
 
 KEY = "params.yaml: model"
-
-
-def _environment() -> None:
-    """Before transformers loads: no telemetry, no fork warnings from the tokenizers' thread pool, and this
-    process's GPU taken from MLKIT_GPUS when one is set (before torch initialises CUDA)."""
-    claim_gpu()
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
 INFERENCE_CHUNK = 4096  # rows tokenized at a time when scoring
@@ -57,7 +47,7 @@ class TransformerModel(Model):
     @classmethod
     def build(cls, params: ModelParams, task: str, labels: list[str], positive_label: str | None) -> TransformerModel:
         """Load the checkpoint with a head for `labels`; every check that needs the checkpoint happens here."""
-        _environment()
+        before_loading()
         from transformers import (
             AutoConfig,
             AutoModelForSequenceClassification,
@@ -298,7 +288,7 @@ class TransformerModel(Model):
 
     @classmethod
     def load(cls, directory: Path, card: dict[str, Any]) -> TransformerModel:
-        _environment()
+        before_loading()
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         try:
@@ -308,12 +298,8 @@ class TransformerModel(Model):
             tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise PipelineError(f"{directory}: cannot load the transformer model: {first_line(exc)}") from None
-        import torch
 
-        if torch.cuda.is_available():
-            model.to("cuda")
-        else:
-            torch.set_num_threads(cpu_threads())
+        place(model)
         if not isinstance(card.get("max_length"), int):
             raise PipelineError(f"{directory}/card.json: `max_length` is missing or not a number")
         head = [str(model.config.id2label[i]) for i in sorted(model.config.id2label, key=int)]
