@@ -119,6 +119,10 @@ MUTANTS = [
     Mutant("embedding-memo-unread", "the embedding memo is written but never read", "mlkit/modeling/embeddings.py",
            (("        if path.is_file():\n            return np.load(path)\n", ""),),
            ("tests/modeling/test_embeddings.py::test_each_text_gets_its_own_normalised_embedding_and_the_result_is_memoised",)),
+    Mutant("use-memo-ignores-version", "the USE's memo key leaves out the encoder package's version",
+           "mlkit/modeling/embeddings.py",
+           (('                return f"{USE_PACKAGE}=={version(USE_PACKAGE)}"', '                return MULTILINGUAL_USE'),),
+           ("tests/modeling/test_embeddings.py::test_the_multilingual_use_embeds_russian_in_batches_and_is_memoised",)),
 ]
 
 

@@ -1,9 +1,9 @@
 """The experiment queue in parallel: a 6-point sweep with -j 2 against -j 1, and against the stage scripts.
 
-    python benchmarks/queue_parallel.py            # default preset, model.gamma x model.C, ~20 s per point
+    python benchmarks/queue_parallel.py            # default preset, model.C x features.min_df
     python benchmarks/queue_parallel.py --quick    # digits, 2 points: checks that the script works
 
-(a) mlkit sweep -S model.gamma=... -S model.C=... -j 2
+(a) mlkit sweep -S KEY=... -S KEY=... -j 2
 (b) the same grid with -j 1
 (c) per point: set the two params in params.yaml; python -m stages.train && python -m stages.evaluate
     && python -m stages.compare (what an experiment reruns), one point after another
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from mlkit.tools.queue import stop_workers  # noqa: E402
 
 GRIDS = {
-    "default": {"model.gamma": ["0.5", "0.8", "1.2"], "model.C": ["1", "2"]},
+    "default": {"model.C": ["0.25", "0.5", "1"], "features.min_df": ["1", "2"]},
     "digits": {"model.gamma": ["0.0005", "0.002"], "model.C": ["1"]},
 }
 def settle(project: Path) -> None:

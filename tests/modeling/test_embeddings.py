@@ -1,5 +1,6 @@
-"""Sentence-embedding features (features.embedding): the offline MiniLM encoder, frozen, mean-pooled; its
-embeddings memoised per (checkpoint, max_length, texts), and a scikit-learn head that saves without weights."""
+"""Sentence-embedding features (features.embedding): the offline MiniLM encoder, frozen, mean-pooled, and the
+multilingual USE; their embeddings memoised per (encoder, max_length, texts), and a scikit-learn head that
+saves without weights."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from conftest import dataset
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import DEFAULT_CHECKPOINT, FeatureParams, ModelParams
+from mlkit.modeling import embeddings
 from mlkit.modeling.base import load_model
-from mlkit.modeling.embeddings import CACHE_ENV, SentenceEmbedder
+from mlkit.modeling.embeddings import CACHE_ENV, MULTILINGUAL_USE, SentenceEmbedder
 from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
 
 TEXTS = ["i feel wonderful today", "this is so sad", "a", "what a terrible awful day it was, honestly",
@@ -78,3 +80,26 @@ def test_a_head_on_embeddings_learns_saves_without_weights_and_reloads(cache: Pa
     (tmp_path / "twin").mkdir()
     twin.save(tmp_path / "twin", {})
     assert (tmp_path / "twin/model.skops").read_bytes() == (folder / "model.skops").read_bytes()
+
+
+RUSSIAN = ["я так рада тебя видеть", "мне очень страшно одной в темноте", "какой ужасный и грустный день",
+           "я счастлива, что ты пришла", "ничего"]
+
+
+def test_the_multilingual_use_embeds_russian_in_batches_and_is_memoised(cache: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embeddings, "USE_BATCH", 2)  # three batches for five texts: each row stays its own text's
+    embedder = SentenceEmbedder(MULTILINGUAL_USE)
+    whole = embedder.transform(RUSSIAN)
+    assert whole.shape == (len(RUSSIAN), 512) and whole.dtype == np.float32
+    assert np.allclose(np.linalg.norm(whole, axis=1), 1, atol=1e-5)
+    alone = np.vstack([SentenceEmbedder(MULTILINGUAL_USE).transform([t]) for t in RUSSIAN])
+    assert np.allclose(alone, whole, atol=1e-5)
+    # Meaning, across wording: "glad to see you" is nearer "happy you came" than "scared alone in the dark".
+    assert whole[0] @ whole[3] > whole[0] @ whole[1]
+    # The memo's key names the package and its version: another release is another key.
+    [memo] = [p for p in cache.iterdir() if np.load(p).shape[0] == len(RUSSIAN)]
+    np.save(memo, np.zeros_like(whole))
+    assert not embedder.transform(RUSSIAN).any()
+    monkeypatch.setattr(embeddings, "USE_PACKAGE", "numpy")  # stands in for a newer release of the encoder
+    assert embedder.transform(RUSSIAN).any()
