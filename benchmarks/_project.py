@@ -102,3 +102,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
     line = lambda values: "  ".join(str(v).rjust(w) for v, w in zip(values, widths))  # noqa: E731
     return "\n".join([line(headers), line("-" * w for w in widths), *map(line, cells)])
+
+
+def test_score(project: Path, metric: str) -> tuple[float, float, float]:
+    """The test metric of the project's last run and its 95% bootstrap interval, from its test predictions."""
+    import json
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from mlkit.modeling.metrics import bootstrap_interval, read_predictions, score, targets
+
+    card = json.loads((project / "models/model/card.json").read_text())
+    frame = read_predictions(project / "metrics/eval/predictions.csv", card["task"])
+    truth, guess = (targets(frame[c], card["task"], card["labels"]) for c in ("label", "prediction"))
+    of_rows = lambda rows: score(metric, truth[rows], guess[rows], card["labels"], card["positive_label"])  # noqa: E731
+    low, high = bootstrap_interval(of_rows, len(frame))
+    return of_rows(slice(None)), low, high

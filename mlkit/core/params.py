@@ -171,7 +171,8 @@ class ModelParams(Section):
     lr: float = Field(default=5e-5, gt=0, lt=1, description="peak learning rate (AdamW)")
     epochs: int = Field(default=3, ge=1, description="most epochs; early stopping may end sooner")
     batch_size: int = Field(default=16, ge=1, description="per step, before gradient accumulation")
-    max_length: int = Field(default=128, ge=1, description="tokens per text; longer texts are truncated")
+    max_length: int | Literal["auto"] = Field(default=128, description="tokens per text; longer texts are "
+                                              "truncated; auto: what covers 99% of the train texts")
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1, description="share of steps with a linear warmup")
     weight_decay: float = Field(default=0.01, ge=0)
     grad_accum: int = Field(default=1, ge=1, description="gradient accumulation steps")
@@ -185,6 +186,15 @@ class ModelParams(Section):
                                "as the checkpoint has them")
     head_dropout: float | None = Field(default=None, ge=0, lt=1, description="dropout before the classification "
                                        "head; null: the checkpoint's")
+    thresholds: Literal["per_label", "global"] = Field(default="per_label", description="multilabel: the decision "
+                                                       "thresholds tuned on valid, one per label or one for all")
+
+    @field_validator("max_length")
+    @classmethod
+    def _positive_length(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"must be a number of tokens >= 1 or 'auto' (got {value})")
+        return value
 
     @field_validator("gamma", mode="before")
     @classmethod

@@ -7,7 +7,7 @@ from mlkit.core.params import MODEL_TYPES, FeatureParams, Params
 
 TRANSFORMER_KEYS = ("checkpoint", "lr", "epochs", "batch_size", "max_length", "warmup_ratio", "weight_decay",
                     "grad_accum", "patience", "scheduler", "optimizer", "label_smoothing", "freeze_layers",
-                    "head_dropout")
+                    "head_dropout", "thresholds")
 # Which model types read each key (mlkit/modeling/sklearn_model.py builds the estimators; the transformer
 # reads its own keys and no features.*); a key outside this map is read by every type.
 READ_BY: dict[str, frozenset[str]] = {

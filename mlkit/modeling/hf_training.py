@@ -1,5 +1,5 @@
 """The transformer backend's training helpers: Trainer callbacks (curves without timings, progress per
-epoch), multilabel thresholds tuned on valid, and what can differ between machines."""
+epoch), multilabel thresholds tuned on valid, `max_length: auto`, and what can differ between machines."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ import numpy as np
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 
 
-def tune_thresholds(probabilities: np.ndarray, truth: np.ndarray) -> list[float]:
-    """Per label, the probability cut with the best F1 on the valid split (0.5 where it has no positives)."""
+def tune_thresholds(probabilities: np.ndarray, truth: np.ndarray, per_label: bool = True) -> list[float]:
+    """The probability cut with the best F1 on the valid split: per label (0.5 where a label has no
+    positives), or one for every label (`per_label` False: the best micro F1 over all labels at once)."""
+    if not per_label:
+        best = max(THRESHOLD_GRID, key=lambda t: (_f1(probabilities >= t, truth > 0), -abs(t - 0.5)))
+        return [float(best)] * truth.shape[1]
     thresholds = []
     for j in range(truth.shape[1]):
         actual = truth[:, j] > 0
@@ -21,13 +25,25 @@ def tune_thresholds(probabilities: np.ndarray, truth: np.ndarray) -> list[float]
             continue
         best, best_f1 = 0.5, -1.0
         for t in THRESHOLD_GRID:
-            guess = probabilities[:, j] >= t
-            tp = float(np.sum(guess & actual))
-            f1 = 2 * tp / (guess.sum() + actual.sum()) if guess.any() else 0.0
+            f1 = _f1(probabilities[:, j] >= t, actual)
             if f1 > best_f1 + 1e-12:
                 best, best_f1 = float(t), f1
         thresholds.append(best)
     return thresholds
+
+
+def _f1(guess: np.ndarray, actual: np.ndarray) -> float:
+    tp = float(np.sum(guess & actual))
+    return 2 * tp / (guess.sum() + actual.sum()) if guess.any() else 0.0
+
+
+def covering_length(token_ids: list[list[int]], limit: int, share: float = 0.99) -> int:
+    """`max_length: auto`: the tokens that cover `share` of the texts whole, rounded up to a multiple of 8
+    (kernel-friendly shapes), at most the checkpoint's `limit`."""
+    if not token_ids:
+        return min(limit, 8)
+    needed = int(np.ceil(np.quantile([len(ids) for ids in token_ids], share)))
+    return int(min(limit, max(8, -(-needed // 8) * 8)))
 
 
 def environment() -> dict[str, Any]:

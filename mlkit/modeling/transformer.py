@@ -21,7 +21,13 @@ from mlkit.core.hub import resolve_checkpoint
 from mlkit.core.params import ModelParams
 from mlkit.modeling.base import VERSIONED, Model, indicator, versions
 from mlkit.modeling.hf_checkpoint import before_loading, freeze, head_labels, place, position_limit
-from mlkit.modeling.hf_training import CurvesCallback, EpochProgress, environment, tune_thresholds
+from mlkit.modeling.hf_training import (
+    CurvesCallback,
+    EpochProgress,
+    covering_length,
+    environment,
+    tune_thresholds,
+)
 
 KEY = "params.yaml: model"
 
@@ -63,7 +69,7 @@ class TransformerModel(Model):
         except (OSError, ValueError, KeyError) as exc:
             raise PipelineError(f"{KEY}.checkpoint: cannot load {params.checkpoint!r}: {first_line(exc)}") from None
         limit = position_limit(config, tokenizer)
-        if params.max_length > limit:
+        if params.max_length != "auto" and params.max_length > limit:
             raise PipelineError(f"{KEY}.max_length: {params.max_length} is over the limit of {params.checkpoint} "
                                 f"({limit} tokens)")
         labels = head_labels(config, labels, params.checkpoint)
@@ -91,7 +97,9 @@ class TransformerModel(Model):
             hf_logging.set_verbosity(verbosity)
         if params.freeze_layers:
             freeze(model, params.freeze_layers, params.checkpoint, f"{KEY}.freeze_layers")
-        return cls(model, tokenizer, task, labels, positive_label, params.max_length, params)
+        # auto: the checkpoint's limit until fit measures the train texts
+        max_length = limit if params.max_length == "auto" else params.max_length
+        return cls(model, tokenizer, task, labels, positive_label, max_length, params)
 
     # ------------------------------------------------------------ data
     def _targets(self, frame: pd.DataFrame) -> list:
@@ -174,6 +182,10 @@ class TransformerModel(Model):
             torch.set_num_threads(cpu_threads())
         timings: dict[str, float] = {}
         started = time.perf_counter()
+        if p.max_length == "auto":
+            texts = train["text"].astype(str).tolist()
+            lengths = self.tokenizer(texts, truncation=False, verbose=False)["input_ids"]  # no "too long" warning
+            self.max_length = covering_length(lengths, self.max_length)
         train_set = self._encode(train, targets=True)
         valid_set = self._encode(valid, targets=True) if valid is not None and len(valid) else None
         timings["tokenize_seconds"] = time.perf_counter() - started
@@ -231,7 +243,8 @@ class TransformerModel(Model):
                 progress.loop_seconds, 1e-9)
         self.model = trainer.model
         if self.task == "multilabel" and valid is not None and len(valid):
-            self.thresholds = tune_thresholds(self._probabilities(valid), np.asarray(self._targets(valid)))
+            self.thresholds = tune_thresholds(self._probabilities(valid), np.asarray(self._targets(valid)),
+                                              per_label=p.thresholds == "per_label")
         return timings
 
     # ------------------------------------------------------------ inference

@@ -145,14 +145,14 @@ def test_multilabel_russian_format(tmp_path: Path) -> None:
     project.set_params(
         data={"sources": [{"kind": "file", "path": project.source(dataset("ru_emotion_cryptonite/valid.csv")),
                            "label_columns": labels}], "labels": None, "limit": 300},
-        model={**FAST, "max_length": 32, "class_weight": "balanced"},
+        model={**FAST, "max_length": 32, "class_weight": "balanced", "thresholds": "global"},
         compare={"metric": "f1_weighted"},
     )
     project.commit("multilabel")
     project.dvc("repro")
     card = json.loads(project.file("models/model/card.json").read_text())
     assert card["task"] == "multilabel" and len(card["thresholds"]) == 7
-    assert all(0 < t < 1 for t in card["thresholds"])
+    assert len(set(card["thresholds"])) == 1 and 0 < card["thresholds"][0] < 1  # one cut for every label
     config = json.loads(project.file("models/model/config.json").read_text())
     assert config["problem_type"] == "multi_label_classification"
     metrics = json.loads(project.file("metrics/eval/metrics.json").read_text())
@@ -163,24 +163,31 @@ def test_multilabel_russian_format(tmp_path: Path) -> None:
 
 def test_the_recipe_options_reach_the_model(tmp_path: Path) -> None:
     """freeze_layers keeps the embeddings and the first layers as the checkpoint has them; head_dropout goes
-    into the saved config; cosine schedule, Adafactor and label smoothing (in the weighted loss too) train."""
+    into the saved config; max_length auto is measured on the train texts; cosine schedule, Adafactor and
+    label smoothing (in the weighted loss too) train."""
     from safetensors.numpy import load_file
+    from transformers import AutoTokenizer
 
     from mlkit.core.hub import resolve_checkpoint
+    from mlkit.modeling.hf_training import covering_length
 
     project = copy_project(tmp_path / "project")
     (project.path / "params.yaml").write_text((ROOT / "presets" / "emotion_transformer.yaml").read_text())
     project.set_params(
         data={"sources": [{"kind": "file", "path": project.source(dataset("emotion/train.txt")), "format": "lines",
                            "sep": ";"}], "limit": 200},
-        model={**FAST, "epochs": 1, "max_length": 32, "patience": None, "freeze_layers": 4, "scheduler": "cosine",
+        model={**FAST, "epochs": 1, "max_length": "auto", "patience": None, "freeze_layers": 4, "scheduler": "cosine",
                "optimizer": "adafactor", "label_smoothing": 0.1, "head_dropout": 0.3, "class_weight": "balanced"},
     )
     project.commit("recipe")
     project.dvc("repro", "train")
 
     assert json.loads(project.file("models/model/config.json").read_text())["classifier_dropout"] == 0.3
-    base = load_file(str(Path(resolve_checkpoint(DEFAULT_CHECKPOINT, "checkpoint")[0]) / "model.safetensors"))
+    folder = resolve_checkpoint(DEFAULT_CHECKPOINT, "checkpoint")[0]
+    texts = pd.read_parquet(project.file("data/augmented/train.parquet"))["text"].tolist()
+    covering = covering_length(AutoTokenizer.from_pretrained(folder)(texts)["input_ids"], 512)
+    assert json.loads(project.file("models/model/card.json").read_text())["max_length"] == covering < 128
+    base = load_file(str(Path(folder) / "model.safetensors"))
     tuned = {k.removeprefix("bert."): v for k, v in load_file(str(project.file("models/model/model.safetensors"))).items()}
     frozen = [k for k in base if k.startswith(("embeddings.", *(f"encoder.layer.{i}." for i in range(4))))]
     trained = [k for k in base if k.startswith(("encoder.layer.4.", "encoder.layer.5."))]
