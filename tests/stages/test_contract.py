@@ -16,7 +16,7 @@ from mlkit.core.processes import alive
 
 
 def default_project(dest: Path, limit: int) -> Project:
-    """The default params (embedded tweets, TF-IDF + RBF SVC) on `limit` rows, committed."""
+    """The default params (embedded tweets, TF-IDF + LinearSVC) on `limit` rows, committed."""
     project = copy_project(dest)
     project.set_params(data={"limit": limit})
     project.commit("default, smaller")
@@ -34,10 +34,11 @@ def test_going_back_to_a_parameter_restores_from_the_run_cache(tmp_path: Path) -
     project = default_project(tmp_path / "p", 1500)
     project.dvc("repro")
     first = md5_of(project, "train")
-    project.set_params(model={"C": 2.0})
+    default_c = project.params()["model"]["C"]
+    project.set_params(model={"C": default_c * 4})
     project.dvc("repro")
     assert md5_of(project, "train") != first
-    project.set_params(model={"C": 1.0})
+    project.set_params(model={"C": default_c})
     back = project.dvc("repro")
     assert "Stage 'train' is cached - skipping run, checking out outputs" in back.stdout, back.stdout
     assert "Running stage 'train'" not in back.stdout
