@@ -52,12 +52,27 @@ def env() -> dict[str, str]:
 
 def run(cmd: str, cwd: Path) -> float:
     """Run a shell command; return its wall time in seconds, or fail with its output."""
+    return run_output(cmd, cwd)[0]
+
+
+def run_output(cmd: str, cwd: Path) -> tuple[float, str]:
+    """Run a shell command; return its wall time in seconds and its stdout, or fail with its output."""
     started = time.perf_counter()
     done = subprocess.run(cmd, shell=True, cwd=cwd, env=env(), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"`{cmd}` failed ({done.returncode}) in {cwd}:\n{done.stdout}\n{done.stderr}")
-    return seconds
+    return seconds, done.stdout
+
+
+def train_timings(log: str) -> dict[str, float]:
+    """The `train: timings {...}` line the train stage prints (timings go to the log, not to its outputs)."""
+    import json
+
+    found = re.findall(r"^train: timings (\{.*\})$", log, flags=re.MULTILINE)
+    if not found:
+        raise RuntimeError(f"no `train: timings` line in the log:\n{log}")
+    return json.loads(found[-1])
 
 
 def import_sources(project: Path) -> None:

@@ -1,7 +1,7 @@
 """Scheduled retraining in one command: what an Airflow retraining DAG does, the DVC way.
 
     mlkit retrain [--push]
-    mlkit retrain --search-trials 8 --space 'model.C=log:0.1:10' --space 'model.gamma=log:0.0001:1' --push
+    mlkit retrain --search-trials 8 --space 'model.C=log:0.05:5' --space 'features.min_df=int:1:5' --push
 
 Steps, one line each, then a verdict line:
   sources   `dvc update` of every imported source (`import_url` in params.yaml; `mlkit import`)

@@ -1,6 +1,6 @@
 """A parameter sweep through DVC's experiment queue, checked before anything is queued.
 
-    mlkit sweep -S 'model.C=0.5,1,2' -S 'model.gamma=0.5,1' -j 2 --best valid.f1_macro
+    mlkit sweep -S 'model.C=0.25,0.5,1' -S 'features.min_df=1,2' -j 2 --best valid.f1_macro
 
 `-S` takes the grids `dvc exp run --queue -S` takes (comma lists, range(start,stop,step), lists in
 brackets). Every point is validated against the params schema first; then the grid is queued with
