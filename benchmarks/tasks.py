@@ -51,15 +51,19 @@ def main(names: list[str]) -> None:
                          metrics["gap"]["accuracy"], f"{seconds:.1f}"])
             metric = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))["compare"]["metric"]
             scores = [test_score(project, m) for m in (metric, "accuracy")]
-            intervals.append([name, metric, *(f"{v:.4f} [{lo:.4f}, {hi:.4f}]" for v, lo, hi in scores)])
+            per_class = read(project, "metrics/eval/per_class.json")["test"]["per_class"]
+            weakest = sorted(per_class, key=lambda label: per_class[label]["f1"])[:2]
+            intervals.append([name, metric, *(f"{v:.4f} [{lo:.4f}, {hi:.4f}]" for v, lo, hi in scores),
+                              ", ".join(f"{c} {per_class[c]['f1']:.3f} ({per_class[c]['support']})" for c in weakest)])
             print(f"done: {name} ({seconds:.1f} s)", flush=True)
             if name == "digits":
                 study = gamma_study(project)
     print("\n`mlkit preset NAME && dvc repro` in a fresh copy (empty cache); "
           "test f1 = F1 of the positive class, binary tasks only\n")
     print(table(HEADERS, rows))
-    print("\nthe task's metric (compare.metric) and accuracy on test, 95% bootstrap intervals (1,000 resamples)\n")
-    print(table(["preset", "metric", "test metric [95% interval]", "test acc [95% interval]"],
+    print("\nthe task's metric (compare.metric) and accuracy on test, 95% bootstrap intervals (1,000 resamples);"
+          " the two classes with the lowest test F1 (their test support)\n")
+    print(table(["preset", "metric", "test metric [95% interval]", "test acc [95% interval]", "weakest classes"],
                 intervals))
     if study:
         print("\ndigits: `dvc exp run -S model.gamma=G` (over-fitting study)\n")
