@@ -4,17 +4,18 @@ epoch), multilabel thresholds tuned on valid, `max_length: auto`, and what can d
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 
 
-def tune_thresholds(probabilities: np.ndarray, truth: np.ndarray, per_label: bool = True) -> list[float]:
-    """The probability cut with the best F1 on the valid split: per label (0.5 where a label has no
-    positives), or one for every label (`per_label` False: the best micro F1 over all labels at once)."""
-    if not per_label:
+def tune_thresholds(probabilities: np.ndarray, truth: np.ndarray,
+                    mode: Literal["per_label", "global"] = "per_label") -> list[float]:
+    """The probability cut with the best F1 on the valid split, as `model.thresholds` says: per label (0.5
+    where a label has no positives), or `global`, one for every label (the best micro F1 over all at once)."""
+    if mode == "global":
         best = max(THRESHOLD_GRID, key=lambda t: (_f1(probabilities >= t, truth > 0), -abs(t - 0.5)))
         return [float(best)] * truth.shape[1]
     thresholds = []

@@ -244,7 +244,7 @@ class TransformerModel(Model):
         self.model = trainer.model
         if self.task == "multilabel" and valid is not None and len(valid):
             self.thresholds = tune_thresholds(self._probabilities(valid), np.asarray(self._targets(valid)),
-                                              per_label=p.thresholds == "per_label")
+                                              p.thresholds)
         return timings
 
     # ------------------------------------------------------------ inference

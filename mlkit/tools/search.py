@@ -1,7 +1,8 @@
 """Hyper-parameter search: Optuna (TPE, seeded) asks, DVC experiments run through the queue, Optuna is told.
 
     mlkit search --study linear --trials 20 --parallel 2 --metric valid.f1_macro --direction maximize \
-        --space 'model.C=log:0.01:10' --space 'features.min_df=int:1:5' --space 'model.class_weight=choice:null,balanced'
+        --space 'model.C=log:0.01:10' --space 'features.min_df=int:1:5' \
+        --space 'model.class_weight=choice:null,balanced'
 
 Each trial is a DVC experiment named STUDY-tNNN (the trial number). The study lives in an Optuna RDB storage
 (`--storage`, default sqlite:///optuna.db), so several workers, on one machine or several, share it; the

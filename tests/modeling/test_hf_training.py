@@ -16,7 +16,7 @@ TRUTH = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 0], [0, 0, 0]])
 
 
 def test_per_label_thresholds_cut_each_label_where_its_f1_is_best() -> None:
-    low, high, none = tune_thresholds(PROBABILITIES, TRUTH)
+    low, high, none = tune_thresholds(PROBABILITIES, TRUTH, "per_label")
     assert 0.2 < low <= 0.35 and 0.7 < high <= 0.8
     assert none == 0.5  # no positives on valid: nothing to tune, the usual cut
 
@@ -24,7 +24,7 @@ def test_per_label_thresholds_cut_each_label_where_its_f1_is_best() -> None:
 def test_a_global_threshold_is_one_cut_for_every_label() -> None:
     # The best micro F1 over all labels at once: 0.35 keeps both of label 0's positives (F1 0.8; at 0.75,
     # right for label 1 alone, label 0 loses both: 0.67).
-    assert tune_thresholds(PROBABILITIES, TRUTH, per_label=False) == [0.35, 0.35, 0.35]
+    assert tune_thresholds(PROBABILITIES, TRUTH, "global") == [0.35, 0.35, 0.35]
 
 
 def test_auto_max_length_covers_99_percent_of_texts_in_multiples_of_8() -> None:
