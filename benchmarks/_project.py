@@ -65,6 +65,13 @@ def run_output(cmd: str, cwd: Path) -> tuple[float, str]:
     return seconds, done.stdout
 
 
+def exp_run_from_commit(project: Path, overrides: Sequence[str]) -> tuple[float, str]:
+    """`dvc exp run -S ...` on the last commit's params (an experiment leaves its own in the workspace, so
+    they are checked out first); its seconds and log."""
+    run("git checkout -- params.yaml dvc.lock", project)
+    return run_output(" ".join(["dvc exp run", *(f"-S '{s}'" for s in overrides)]), project)
+
+
 def train_timings(log: str) -> dict[str, float]:
     """The `train: timings {...}` line the train stage prints (timings go to the log, not to its outputs)."""
     import json

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 
-from _project import commit, env, import_sources, project_copy, run, table, test_score
+from _project import commit, env, exp_run_from_commit, import_sources, project_copy, run, table, test_score
 
 # One fast model per task for every setting, so the settings are what differs; on TF-IDF features only
 # (no embedding), as each augmented train split would be encoded afresh.
@@ -59,10 +59,7 @@ def main(tasks: list[str]) -> None:
             import_sources(project)
             commit(project, task)
             for name, settings in study["settings"].items():
-                # `dvc exp run` leaves its params in the workspace: start each setting from the commit.
-                run("git checkout -- params.yaml dvc.lock", project)
-                flags = " ".join(f"-S '{s}'" for s in study["model"] + settings)
-                seconds = run(f"dvc exp run {flags}", project)
+                seconds, _ = exp_run_from_commit(project, study["model"] + settings)
                 augment = json.loads((project / "metrics/augment.json").read_text())
                 value, low, high = test_score(project, study["metric"])
                 rows.append([name, augment["rows_after"], f"{value:.4f}", f"[{low:.4f}, {high:.4f}]", f"{seconds:.0f}"])

@@ -23,17 +23,17 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._project import (  # noqa: E402
-    ROOT,
     commit,
+    exp_run_from_commit,
     import_sources,
     load,
     project_copy,
     run,
-    run_output,
     table,
     test_score,
     train_timings,
 )
+from benchmarks.transformer_tasks import transformer_params  # noqa: E402
 
 # What a team tunes beyond the learning rate (README, "Fine-tuning a transformer"), one change at a time.
 SETTINGS = {
@@ -56,15 +56,10 @@ def main() -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
     print(f"command: python {' '.join(sys.argv)}; nproc {os.cpu_count()}; {load()}")
 
-    params = yaml.safe_load((ROOT / "presets" / f"{args.preset}.yaml").read_text())
-    params["model"] = yaml.safe_load((ROOT / "presets" / "emotion_transformer.yaml").read_text())["model"]
-    params["model"]["epochs"] = args.epochs
-    if args.lr is not None:
-        params["model"]["lr"] = args.lr
+    params = transformer_params(args.preset, args.rows, epochs=args.epochs, lr=args.lr)
     settings = {**SETTINGS, "learning rate x2": [f"model.lr={2 * params['model']['lr']:g}"]}
-    params["data"]["limit"] = args.rows
     metric = params["compare"]["metric"]
-    rows, best = [], None
+    rows, valids = [], []
     with project_copy() as project:
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         import_sources(project)
@@ -72,22 +67,21 @@ def main() -> None:
         commit(project, f"{args.preset}, transformer, {args.rows} rows")
         split = json.loads((project / "metrics/split.json").read_text())
         for name, overrides in settings.items():
-            # `dvc exp run` leaves its params in the workspace: start each setting from the commit.
-            run("git checkout -- params.yaml dvc.lock", project)
-            seconds, log = run_output(" ".join(["dvc exp run", *(f"-S '{s}'" for s in overrides)]), project)
+            seconds, log = exp_run_from_commit(project, overrides)
             valid = json.loads((project / "metrics/eval/metrics.json").read_text())["valid"][metric]
             value, low, high = test_score(project, metric)
             epochs = json.loads((project / "metrics/train/metrics.json").read_text())["epochs"]
             rows.append([name, f"{valid:.4f}", f"{value:.4f}", f"[{low:.4f}, {high:.4f}]", f"{epochs:g}",
                          f"{train_timings(log)['train_seconds']:.0f}", f"{seconds:.0f}"])
-            best = max(best or (valid, name), (valid, name))
+            valids.append(valid)
             print(f"done: {name}", flush=True)
 
+    best = valids.index(max(valids))
     sizes = "/".join(str(split[s]["rows"]) for s in ("train", "valid", "test"))
     print(f"\n{args.preset}: train/valid/test {sizes} rows, at most {args.epochs} epochs; "
           f"model: {json.dumps(params['model'])}\n")
     print(table(["setting", f"valid {metric}", f"test {metric}", "test 95% interval", "epochs", "train s",
-                 "exp run s"], [[f"{r[0]} *" if r[0] == best[1] else r[0], *r[1:]] for r in rows]))
+                 "exp run s"], [[f"{r[0]} *" if i == best else r[0], *r[1:]] for i, r in enumerate(rows)]))
 
 
 if __name__ == "__main__":

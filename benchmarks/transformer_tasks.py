@@ -16,11 +16,22 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._project import ROOT, import_sources, project_copy, run_output, table, test_score, train_timings  # noqa: E402
+
+
+def transformer_params(preset: str, rows: int | None, **model: Any) -> dict[str, Any]:
+    """A preset's params with the `emotion_transformer` model section; `rows` limits the data, and each
+    model key given (not None) replaces the section's value."""
+    params = yaml.safe_load((ROOT / "presets" / f"{preset}.yaml").read_text())
+    params["model"] = yaml.safe_load((ROOT / "presets" / "emotion_transformer.yaml").read_text())["model"]
+    params["data"]["limit"] = rows
+    params["model"].update({k: v for k, v in model.items() if v is not None})
+    return params
 
 
 def main() -> None:
@@ -34,11 +45,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"command: python {' '.join(sys.argv)}; nproc {os.cpu_count()}")
 
-    params = yaml.safe_load((ROOT / "presets" / f"{args.preset}.yaml").read_text())
-    params["model"] = yaml.safe_load((ROOT / "presets" / "emotion_transformer.yaml").read_text())["model"]
-    params["data"]["limit"] = args.rows
-    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "max_length": args.max_length, "lr": args.lr}
-    params["model"].update({k: v for k, v in overrides.items() if v is not None})
+    params = transformer_params(args.preset, args.rows, epochs=args.epochs, batch_size=args.batch_size,
+                                max_length=args.max_length, lr=args.lr)
     with project_copy() as project:
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         import_sources(project)
