@@ -122,7 +122,7 @@ class AugmentParams(Section):
 class FeatureParams(Section):
     word_ngrams: tuple[int, int] | None = (1, 2)
     char_ngrams: tuple[int, int] | None = None
-    min_df: int = Field(default=1, ge=1)
+    min_df: int = Field(default=2, ge=1)
     max_features: int | None = Field(default=None, gt=0)
     # Hash the n-grams into this many columns instead of building a vocabulary: memory that does not grow
     # with the rows (a vocabulary of word 2-grams over millions of texts takes gigabytes); a power of two.
@@ -158,11 +158,13 @@ DEFAULT_CHECKPOINT = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 class ModelParams(Section):
-    type: Literal["svc", "linear_svc", "logreg", "random_forest", "transformer"] = "svc"
-    C: float = Field(default=1.0, gt=0, description="svc, linear_svc, logreg")
+    # The defaults are the default preset's (params.yaml): a section left out gets the general baseline.
+    type: Literal["svc", "linear_svc", "logreg", "random_forest", "transformer"] = "linear_svc"
+    C: float = Field(default=0.5, gt=0, description="svc, linear_svc, logreg")
     gamma: float | Literal["scale", "auto"] = Field(default="scale", description="svc")
     kernel: Literal["rbf", "linear", "poly", "sigmoid"] = "rbf"
-    class_weight: Literal["balanced"] | None = Field(default=None, description="all types; transformer: weighted loss")
+    class_weight: Literal["balanced"] | None = Field(default="balanced", description="all types; transformer: "
+                                                     "weighted loss")
     max_iter: int = Field(default=5000, gt=0, description="linear_svc, logreg")
     n_estimators: int = Field(default=300, gt=0, description="random_forest")
     seed: int = 42

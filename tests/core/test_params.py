@@ -29,6 +29,15 @@ def test_params_yaml_is_the_default_preset() -> None:
     assert yaml.safe_load(committed("params.yaml")) == default()
 
 
+def test_a_section_left_out_gets_the_default_presets_values() -> None:
+    """A params.yaml that names only its data trains the default model on the default features."""
+    raw = default()
+    bare = validate({"data": raw["data"]}).model_dump(mode="json")
+    full = validate(raw).model_dump(mode="json")
+    for section in full:
+        assert bare[section] == full[section], section
+
+
 @pytest.mark.parametrize(
     ("section", "values", "expected"),
     [
