@@ -65,6 +65,11 @@ def uncommitted(paths: Sequence[str], root: Path | str = ".") -> list[str]:
     return [line[3:] for line in done.stdout.splitlines() if line.strip()]
 
 
+def untracked(paths: Sequence[str], root: Path | str = ".") -> list[str]:
+    """The files under `paths` that git neither tracks nor ignores."""
+    return git("ls-files", "--others", "--exclude-standard", "--", *paths, root=root).splitlines()
+
+
 def project_root() -> Path:
     """The project a stage belongs to, also from a queued or `--temp` experiment.
 

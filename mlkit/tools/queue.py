@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import signal
 import subprocess
 import sys
@@ -20,15 +21,17 @@ from typing import Any
 
 from mlkit.core.devices import share_cpus
 from mlkit.core.errors import PipelineError
-from mlkit.core.params import PARAMS_FILE
+from mlkit.core.params import PARAMS_FILE, load_params
 from mlkit.core.processes import alive
-from mlkit.core.vcs import dvc, env, git, head, run, uncommitted
+from mlkit.core.source_params import FileSource
+from mlkit.core.vcs import dvc, env, git, head, run, uncommitted, untracked
 from mlkit.tools.grid import Grid, expand, validate_grid
 from mlkit.tools.results import exp_rows
 
 # A queued experiment is built from a git stash of the workspace: uncommitted edits here would either be
 # missing from it (untracked files) or make it differ from the commit it is recorded against.
-WATCHED = ("params.yaml", "dvc.yaml", "stages", "mlkit", "data/sources")
+SOURCES = "data/sources"
+WATCHED = ("params.yaml", "dvc.yaml", "stages", "mlkit", SOURCES)
 LOG_TAIL = 25
 DONE = ("Success", "Failed")
 WORKERS = Path(".dvc/tmp/exps/celery")  # DVC's queue workers: NAME.json (pid, returncode), NAME.out (log)
@@ -70,9 +73,19 @@ def stop_workers(root: Path) -> None:
 
 
 # ---------------------------------------------------------------- preconditions
+def unread_sources(root: Path) -> set[str]:
+    """Untracked files under data/sources/ that no source in params.yaml reads, such as an import that
+    `git checkout` left behind from a branch that added it: the experiments never open them."""
+    read = [posixpath.normpath(source.path) for source in load_params(root / PARAMS_FILE).data.sources
+            if isinstance(source, FileSource)]
+    return {path for path in untracked([SOURCES], root)
+            if not any(path == name or path.startswith(name + "/") for name in read)}
+
+
 def check_committed(root: Path) -> None:
     """Queued experiments start from the commit (a git stash of tracked files): refuse uncommitted code."""
-    changed = uncommitted(WATCHED, root)
+    unread = unread_sources(root)
+    changed = [path for path in uncommitted(WATCHED, root) if path not in unread]
     if changed:
         shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         raise PipelineError(f"uncommitted changes in {shown}: queued experiments see only what the last commit "

@@ -153,6 +153,23 @@ def test_uncommitted_code_is_refused(digits: Project) -> None:
     assert "No experiment tasks in the queue." in digits.dvc("queue", "status").stdout
 
 
+@pytest.mark.fast
+def test_only_untracked_sources_that_params_read_block_a_sweep(tmp_path) -> None:
+    project = Project(tmp_path)
+    project.run("git", "init", "-q", "-b", "main")
+    params = yaml.safe_load(Path("presets/default.yaml").read_text())
+    params["data"]["sources"] = [{"kind": "file", "path": "./data/sources/t.csv"}]
+    project.file("params.yaml").write_text(yaml.safe_dump(params))
+    project.commit("params")
+    project.file("data/sources").mkdir(parents=True)
+    # What `git checkout` leaves behind from a branch whose .dvc file imported it: no source reads it.
+    project.file("data/sources/old.csv").write_text("text,label\nleft behind,a\n")
+    ex.check_committed(project.path)
+    project.file("data/sources/t.csv").write_text("text,label\nnot committed,a\n")
+    with pytest.raises(PipelineError, match=r"^uncommitted changes in data/sources/t.csv: queued experiments"):
+        ex.check_committed(project.path)
+
+
 def test_idle_workers_of_an_earlier_run_are_stopped_before_a_new_sweep(digits: Project) -> None:
     # A worker with nothing to do lingers, and on a loaded machine can hang on exit; a worker shutting
     # down could take the new sweep's task and leave it `Running` forever, so the sweep ends it first.
