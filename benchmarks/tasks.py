@@ -50,7 +50,8 @@ def main(names: list[str]) -> None:
                          test["accuracy"], test.get("f1"), test["f1_macro"], test["f1_weighted"],
                          metrics["gap"]["accuracy"], f"{seconds:.1f}"])
             metric = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))["compare"]["metric"]
-            scores = [test_score(project, m) for m in (metric, "accuracy")]
+            scores = [test_score(project, metric)]
+            scores.append(scores[0] if metric == "accuracy" else test_score(project, "accuracy"))  # digits: the same
             per_class = read(project, "metrics/eval/per_class.json")["test"]["per_class"]
             weakest = sorted(per_class, key=lambda label: per_class[label]["f1"])[:2]
             intervals.append([name, metric, *(f"{v:.4f} [{lo:.4f}, {hi:.4f}]" for v, lo, hi in scores),
