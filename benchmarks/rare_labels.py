@@ -23,25 +23,23 @@ import pandas as pd
 from _project import ROOT, project_copy, run, table
 
 sys.path.insert(0, str(ROOT))
-from sklearn.base import clone  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
-from sklearn.svm import LinearSVC  # noqa: E402
 
+from mlkit.core.params import ModelParams  # noqa: E402
 from mlkit.modeling.base import indicator, load_model  # noqa: E402
 from mlkit.modeling.metrics import bootstrap_interval  # noqa: E402
+from mlkit.modeling.sklearn_model import build_estimator  # noqa: E402
 
 C_GRID = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 CUTS = np.round(np.arange(-1.5, 1.501, 0.05), 2)  # decision-function values (0: the estimator's own cut)
 SHARES = (0.25, 0.5, 0.75, 1.0)
 
 
-def heads(preset_c: float) -> list[tuple[str, object]]:
-    found = [(f"linear_svc C={c:g}", LinearSVC(C=c, class_weight="balanced", max_iter=5000, random_state=42))
-             for c in C_GRID]
-    found += [(f"logreg C={10 * c:g}", LogisticRegression(C=10 * c, class_weight="balanced", max_iter=5000))
-              for c in C_GRID]
-    return sorted(found, key=lambda named: named[0] != f"linear_svc C={preset_c:g}")  # the preset's head first
+def heads(preset: ModelParams) -> list[ModelParams]:
+    """The preset's model section first, then each type and C of the grid (logreg's C ten times larger)."""
+    grid = [preset.model_copy(update={"type": kind, "C": scale * c})
+            for kind, scale in (("linear_svc", 1), ("logreg", 10)) for c in C_GRID]
+    return [preset, *(h for h in grid if (h.type, h.C) != (preset.type, preset.C))]
 
 
 def test_f1(truth: np.ndarray, guess: np.ndarray) -> str:
@@ -67,24 +65,22 @@ def main() -> None:
                   for name in ("train", "valid", "test")}
         x = {name: features.transform(frame["text"].astype(str).tolist()) for name, frame in splits.items()}
         y = {name: indicator(frame["labels"], model.labels) for name, frame in splits.items()}
-        preset_c = model.card["params"]["model"]["C"]
+        preset = ModelParams(**model.card["params"]["model"])
     for label in args.labels.split(","):
         j = model.labels.index(label)
         counts = {name: int(y[name][:, j].sum()) for name in y}
         print(f"\n{label}: {counts['train']} train, {counts['valid']} valid, {counts['test']} test texts\n")
         rows, best = [], None
-        for name, head in heads(preset_c):
-            fitted = clone(head).fit(x["train"], y["train"][:, j])
+        for head in heads(preset):
+            fitted = build_estimator(head).fit(x["train"], y["train"][:, j])
             valid_scores, test_scores = fitted.decision_function(x["valid"]), fitted.decision_function(x["test"])
             tuned = max(CUTS, key=lambda cut: (f1_score(y["valid"][:, j], valid_scores >= cut), -abs(cut)))
-            for cut in (0.0, float(tuned)):
+            for cut in dict.fromkeys((0.0, float(tuned))):  # once when the tuned cut is the estimator's own
                 valid_f1 = f1_score(y["valid"][:, j], valid_scores >= cut, zero_division=0)
-                row = [name, f"{cut:+.2f}", valid_f1, test_f1(y["test"][:, j], test_scores >= cut)]
+                row = [f"{head.type} C={head.C:g}", f"{cut:+.2f}", valid_f1, test_f1(y["test"][:, j], test_scores >= cut)]
                 rows.append(row)
                 if best is None or valid_f1 > best[2] + 1e-12:
                     best = row
-                if cut == tuned:
-                    break
         print(table(["head", "cut", "valid F1", "test F1 [95% interval]"], rows))
         print(f"picked on valid: {best[0]} at cut {best[1]}: valid {best[2]:.3f}, test {best[3]}")
         curve = []
@@ -94,12 +90,11 @@ def main() -> None:
             for seed in range(args.seeds if share < 1 else 1):
                 dropped = np.random.default_rng(seed).permutation(positive)[round(share * len(positive)):]
                 keep = np.setdiff1d(np.arange(len(y["train"])), dropped)
-                head = LinearSVC(C=preset_c, class_weight="balanced", max_iter=5000, random_state=42)
-                head.fit(x["train"][keep], y["train"][keep, j])
+                head = build_estimator(preset).fit(x["train"][keep], y["train"][keep, j])
                 scores.append(f1_score(y["test"][:, j], head.predict(x["test"]), zero_division=0))
             curve.append([f"{share:.0%}", len(positive) - len(dropped), len(scores), float(np.mean(scores)),
                           float(np.std(scores))])
-        print(f"\nlearning curve: the preset's head (linear_svc C={preset_c:g}) on a share of the {label} train texts\n")
+        print(f"\nlearning curve: the preset's head ({preset.type} C={preset.C:g}) on a share of the {label} train texts\n")
         print(table(["share", f"{label} train texts", "draws", "test F1 (mean)", "sd"], curve))
 
 
