@@ -16,11 +16,34 @@ class Section(BaseModel):
 class Columns(Section):
     """Which columns hold the text and the label(s)."""
 
-    text_column: str = "text"
+    text_column: str | list[str] = Field(
+        default="text",
+        description="or several columns (a title and a body; a tweet's keyword and text), joined in this order "
+        "with text_column_delimiter, empty ones left out (run_classification.py's text_column_names)",
+    )
+    text_column_delimiter: str = " "
     label_column: str | None = "label"
     label_columns: list[str] | None = Field(
         default=None, description="multilabel: one 0/1 column per label; replaces label_column"
     )
+
+    @field_validator("text_column", mode="before")
+    @classmethod
+    def _column_names(cls, value: Any) -> Any:
+        # Checked before pydantic's union, whose two-branch message would not say what is wanted.
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+            raise ValueError("must be a column name, or a list of column names (quote a number: '1')")
+        if not value:
+            raise ValueError("must name at least one column")
+        if len(set(value)) < len(value):
+            raise ValueError("names a column twice")
+        return value
+
+    @property
+    def text_columns(self) -> list[str]:
+        return [self.text_column] if isinstance(self.text_column, str) else list(self.text_column)
 
     @model_validator(mode="after")
     def _one_label_spec(self) -> Columns:

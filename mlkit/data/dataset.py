@@ -227,7 +227,7 @@ def source_columns(params: DataParams) -> dict[str, Any] | None:
     for spec in params.sources:
         if isinstance(spec, Columns):
             return {"text_column": spec.text_column, "label_column": spec.label_column,
-                    "label_columns": spec.label_columns}
+                    "label_columns": spec.label_columns, "text_column_delimiter": spec.text_column_delimiter}
     return None
 
 

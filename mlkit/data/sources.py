@@ -55,7 +55,17 @@ def where(spec: Source) -> str:
 def wanted_columns(spec: Columns, fmt: str = "") -> list[str]:
     if fmt == "lines":  # `lines` files have no header: their columns are always text and label
         return ["text", "label"]
-    return [spec.text_column] + ([spec.label_column] if spec.label_column else []) + (spec.label_columns or [])
+    return spec.text_columns + ([spec.label_column] if spec.label_column else []) + (spec.label_columns or [])
+
+
+def joined_text(frame: pd.DataFrame, spec: Columns) -> pd.Series:
+    """The text column, or the text columns joined with the delimiter; an empty one is left out, so a row
+    without a keyword is its text alone, not a text after a dangling delimiter."""
+    parts = [frame[name].astype("string").fillna("") for name in spec.text_columns]
+    if len(parts) == 1:
+        return parts[0]
+    joined = [spec.text_column_delimiter.join(p for p in row if p.strip()) for row in zip(*parts)]
+    return pd.Series(joined, index=frame.index, dtype="string")
 
 
 def select_columns(frame: pd.DataFrame, spec: Columns, location: str, fmt: str = "", start: int = 0) -> pd.DataFrame:
@@ -63,12 +73,12 @@ def select_columns(frame: pd.DataFrame, spec: Columns, location: str, fmt: str =
     `start` (a chunk's first row in its file)."""
     if fmt == "lines":  # `lines` files have no header: their columns are always text and label
         spec = spec.model_copy(update={"text_column": "text", "label_column": "label"})
-    wanted = [spec.text_column] + ([spec.label_column] if spec.label_column else []) + (spec.label_columns or [])
+    wanted = wanted_columns(spec)
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         shown = ", ".join(frame.columns[:20])
         raise PipelineError(f"{location}: no column {', '.join(map(repr, missing))}; columns are: {shown}")
-    out = pd.DataFrame({"text": frame[spec.text_column].astype("string").fillna("")})
+    out = pd.DataFrame({"text": joined_text(frame, spec)})
     if spec.label_columns:
         out["labels"] = _multilabel(frame[spec.label_columns], location)
     elif spec.label_column:

@@ -63,7 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sep", default=None, help="column separator (csv) or text/label separator (lines)")
     parser.add_argument("--no-header", action="store_true", help="the file has no header row")
     parser.add_argument("--encoding", default="utf-8", help="the file's text encoding")
-    parser.add_argument("--text-column", default=None, help=FROM_CARD % "text")
+    parser.add_argument("--text-column", default=None,
+                        help="several: comma-separated, joined as in training; " + FROM_CARD % "text")
     parser.add_argument("--label-column", default=None,
                         help="labels to score against, if the file has them; " + FROM_CARD % "label")
     parser.add_argument("--label-columns", default=None,
@@ -77,10 +78,12 @@ def card_columns(card: dict[str, Any]) -> dict[str, Any]:
     return columns if isinstance(columns, dict) else {}
 
 
-def columns_for(args: argparse.Namespace, card: dict[str, Any]) -> tuple[str, str | None, list[str] | None]:
+def columns_for(args: argparse.Namespace,
+                card: dict[str, Any]) -> tuple[str | list[str], str | None, list[str] | None]:
     """(text, label, labels) columns: the command line first, then the model card, then text/label."""
     known = card_columns(card)
-    text = args.text_column or known.get("text_column") or "text"
+    given = args.text_column.split(",") if args.text_column and "," in args.text_column else args.text_column
+    text = given or known.get("text_column") or "text"
     if args.label_columns:
         return text, None, args.label_columns.split(",")
     if args.label_column:
@@ -143,14 +146,16 @@ def main(argv: list[str] | None = None) -> None:
     text, label, label_list = columns_for(args, card)
     try:
         spec = FileSource(kind="file", path=args.input, format=args.format, sep=args.sep, header=not args.no_header,
-                          encoding=args.encoding, text_column=text, label_column=label, label_columns=label_list)
+                          encoding=args.encoding, text_column=text, label_column=label, label_columns=label_list,
+                          text_column_delimiter=card_columns(card).get("text_column_delimiter", " "))
     except ValidationError as exc:
         raise PipelineError(f"predict: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
     table, fmt = read_file_table(spec, role="the file to predict")
-    if fmt != "lines" and text not in table.columns:
+    missing = [name for name in spec.text_columns if name not in table.columns]
+    if fmt != "lines" and missing:
         shown = ", ".join(table.columns[:20])
         source = "--text-column" if args.text_column else "the model's text column (--text-column NAME)"
-        raise PipelineError(f"{spec.path}: no column {text!r}, {source}; columns are: {shown}")
+        raise PipelineError(f"{spec.path}: no column {', '.join(map(repr, missing))}, {source}; columns are: {shown}")
     labelled = fmt == "lines" or all(c in table.columns for c in (spec.label_columns or (spec.label_column,)))
     if not labelled:
         spec = spec.model_copy(update={"label_column": None, "label_columns": None})

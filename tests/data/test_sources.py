@@ -74,6 +74,25 @@ def test_missing_column_lists_the_columns(tmp_path: Path) -> None:
         read_source(spec)
 
 
+def test_several_text_columns_are_joined_in_order_and_empty_ones_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "tweets.csv"
+    path.write_text("id,keyword,text,target\n1,flood,river over the road,1\n2,,lovely day,0\n3, ,calm sea,0\n")
+    spec = FileSource(kind="file", path=str(path), text_column=["keyword", "text"], text_column_delimiter=" | ",
+                      label_column="target")
+    frame = read_source(spec)
+    assert frame["text"].tolist() == ["flood | river over the road", "lovely day", "calm sea"]
+    assert frame["label"].tolist() == ["1", "0", "0"]
+    with pytest.raises(PipelineError, match=r"tweets.csv: no column 'title'; columns are: id, keyword, text"):
+        read_source(spec.model_copy(update={"text_column": ["title", "text"]}))
+
+
+@pytest.mark.parametrize(("columns", "expected"), [([], "at least one column"), (["text", "text"], "twice"),
+                                                    (["keyword", 3], "list of column names"), (5, "column name")])
+def test_text_columns_must_be_named_once(columns: object, expected: str) -> None:
+    with pytest.raises(ValueError, match=expected):
+        FileSource(kind="file", path="t.csv", text_column=columns)
+
+
 def test_malformed_csv_is_named(tmp_path: Path) -> None:
     path = tmp_path / "broken.csv"
     path.write_text('review,stars\n"good film,pos\nbad film,neg,extra,more\n')

@@ -57,7 +57,8 @@ def fails(folder: Path, expected: str, *args: str) -> None:
 
 def test_columns_default_to_the_ones_the_model_was_trained_on(project: Path) -> None:
     card = json.loads((project / "models/model/card.json").read_text())
-    assert card["columns"] == {"text_column": "review", "label_column": "sentiment", "label_columns": None}
+    assert card["columns"] == {"text_column": "review", "label_column": "sentiment", "label_columns": None,
+                               "text_column_delimiter": " "}
     result = predict(project, "new.csv", "--output", "out.csv")
     assert result.returncode == 0, result.stderr
     out = pd.read_csv(project / "out.csv")

@@ -127,3 +127,22 @@ def test_a_missing_text_column_is_named(capsys, model_dir: Path, tmp_path: Path)
     path.write_text("body,label\nball,sport\n")
     with pytest.raises(PipelineError, match="text"):
         run(capsys, model_dir, path)
+
+
+def test_a_model_trained_on_several_text_columns_joins_them_the_same_way(capsys, tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    pipeline = build_pipeline(FeatureParams(word_ngrams=(1, 1)), ModelParams(type="linear_svc"), "multiclass", True)
+    model = SklearnModel(pipeline, "multiclass", sorted(WORDS))
+    model.fit(train_frame())
+    columns = {"text_column": ["title", "body"], "text_column_delimiter": " / ", "label_column": "label",
+               "label_columns": None}
+    model.save(folder, {"columns": columns})
+    path = tmp_path / "new.csv"
+    path.write_text("title,body,label\nmatch,team ball,sport\n,bread and soup,food\n")
+    table, _ = run(capsys, folder, path)
+    assert table["text"].tolist() == ["match / team ball", "bread and soup"]
+    assert table["prediction"].tolist() == ["sport", "food"]
+    path.write_text("body,label\nteam ball,sport\n")
+    with pytest.raises(PipelineError, match=r"no column 'title', the model's text column"):
+        run(capsys, folder, path)
