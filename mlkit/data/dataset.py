@@ -207,8 +207,16 @@ def decide_task(frame: pd.DataFrame, params: DataParams) -> tuple[str, list[str]
 
 
 
+# scikit-learn's pos_label=1 convention, and its spelled-out kin: a pair whose positive class is obvious.
+# For any other pair (disaster/other, ham/spam) a default would be a guess, and a wrong guess reports the
+# other class's F1 as `f1` without a word, so the binary task then has no `f1` until positive_label names one.
+OBVIOUS_POSITIVE = {frozenset({"0", "1"}): "1", frozenset({"-1", "1"}): "1", frozenset({"false", "true"}): "true",
+                    frozenset({"no", "yes"}): "yes"}
+
+
 def positive_label(task: str, labels: list[str], params: DataParams) -> str | None:
-    """The binary task's positive class (default: the last label); refused for any other task."""
+    """The binary task's positive class: data.positive_label, else the obvious one of a 0/1 (false/true,
+    no/yes) pair, else none; refused for any other task."""
     given = params.positive_label
     if task != "binary":
         if given is not None:
@@ -217,8 +225,12 @@ def positive_label(task: str, labels: list[str], params: DataParams) -> str | No
         return None
     if given is not None and given not in labels:
         raise PipelineError(f"params.yaml: data.positive_label: {given!r} is not a label of this binary task; "
-                            f"allowed: {', '.join(labels)} or null (the last, {labels[-1]!r})")
-    return given if given is not None else labels[-1]
+                            f"allowed: {', '.join(labels)} or null")
+    if given is not None:
+        return given
+    by_lower = {label.lower(): label for label in labels}
+    obvious = OBVIOUS_POSITIVE.get(frozenset(by_lower))
+    return by_lower[obvious] if obvious else None
 
 
 def source_columns(params: DataParams) -> dict[str, Any] | None:

@@ -111,6 +111,8 @@ def iter_table(handle: Any, spec: TableFormat, fmt: str, location: str, chunk_by
         yield from _checked(chunks, count, fmt, location, quote)
     except PipelineError:
         raise
+    except pd.errors.EmptyDataError:
+        raise PipelineError(f"{location}: empty file (no header, no rows)") from None
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError, OSError) as exc:
         detail = " ".join(str(exc).split())
         raise PipelineError(f"{location}: malformed {fmt} file ({detail})") from None

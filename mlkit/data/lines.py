@@ -36,7 +36,8 @@ def text_lines(handle: Any, encoding: str, location: str) -> Generator[str, None
             yield line
     except UnicodeDecodeError as exc:
         where = f" after line {number}" if number else ""  # decoded in chunks: the line is not exact
-        raise PipelineError(f"{location}: not {encoding} text{where} ({exc.reason}); set `encoding`") from None
+        raise PipelineError(f"{location}: not {encoding} text{where} ({exc.reason}); name its encoding (a source's "
+                            "`encoding`, mlkit predict's --encoding)") from None
     finally:
         wrapper.detach()
 

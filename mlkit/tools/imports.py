@@ -64,7 +64,7 @@ def import_sources(params: Params) -> list[str]:
 def report(done: list[str], params: Params) -> str:
     total = len(wanted(params))
     if not total:
-        return "no source with import_url in params.yaml"
+        return "nothing to import: no source in params.yaml names an import_url"
     lines = [f"imported: {f}" for f in done] + [f"{total - len(done)} import(s) already in place"] * (total > len(done))
     return "\n".join(lines + ["refresh with `dvc update data/sources/...dvc`; commit the .dvc files (git add done)"])
 

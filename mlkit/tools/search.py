@@ -44,7 +44,7 @@ from mlkit.core.devices import use_gpus
 from mlkit.core.errors import PipelineError, first_line, run_main
 from mlkit.tools import queue as ex
 from mlkit.tools.search_clone import METRICS_FILE, POLL_SECONDS, Clone
-from mlkit.tools.search_space import Dimension, check_metric, check_space, override, parse_dimension
+from mlkit.tools.search_space import Dimension, check_metric, check_space, override, parse_dimension, value_text
 from mlkit.tools.search_study import (
     DB_ERRORS,
     FAILURE,
@@ -217,7 +217,7 @@ def report(study: optuna.Study, args: argparse.Namespace, mine: dict[int, bool])
     best = study.best_trial
     name = best.user_attrs.get("experiment", "?")
     print(f"best: trial {best.number}, {args.metric} = {best.value:.4f} ({args.direction})")
-    print("params: " + " ".join(f"{k}={v}" for k, v in best.params.items()))
+    print("params: " + " ".join(f"{k}={value_text(v)}" for k, v in best.params.items()))
     if args.git_remote:
         print(f"experiment: {name}   (dvc exp pull {args.git_remote} {name} && dvc exp apply {name})")
     else:

@@ -113,20 +113,23 @@ def check_space(dimensions: list[Dimension], base: dict) -> None:
         check_read(dimension.key, models, f"--space {dimension.key}={dimension.spec}")
 
 
+def value_text(value: Any) -> str:
+    """A value as `-S` writes it, which DVC parses back to exactly this value (YAML: null, true)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(value)  # round-trips exactly: the experiment gets the value Optuna recorded
+    if isinstance(value, int):
+        return str(value)
+    return value if re.fullmatch(r"[\w.+-]+", value) else "'" + value.replace("'", "\\'") + "'"
+
+
 def override(key: str, value: Any, base: dict) -> str:
     """`-S key=value` text that DVC parses back to exactly this value."""
-    if value is None:
-        text = "null"
-    elif isinstance(value, bool):
-        text = str(value).lower()
-    elif isinstance(value, float):
-        text = repr(value)  # round-trips exactly: the experiment gets the value Optuna recorded
-    elif isinstance(value, int):
-        text = str(value)
-    else:
-        text = value if re.fullmatch(r"[\w.+-]+", value) else "'" + value.replace("'", "\\'") + "'"
     prefix = "" if _has_key(base, key) else "+"  # `+`: a key params.yaml leaves to the defaults
-    return f"{prefix}{key}={text}"
+    return f"{prefix}{key}={value_text(value)}"
 
 
 def _has_key(base: dict, key: str) -> bool:

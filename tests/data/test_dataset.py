@@ -54,6 +54,17 @@ def test_disaster_tweets_conflicts_are_dropped_and_counted() -> None:
     assert card["positive_label"] == "disaster" and card["labels"] == ["calm", "disaster"]
 
 
+@pytest.mark.parametrize(("labels", "expected"), [
+    (["0", "1"], "1"), (["-1", "1"], "1"), (["False", "True"], "True"), (["no", "yes"], "yes"),
+    (["disaster", "other"], None),  # no obvious positive: the last label would score `other`'s F1 as `f1`
+])
+def test_a_binary_tasks_positive_label_is_never_a_guess(labels: list[str], expected: str | None) -> None:
+    rows = [(f"text {i}", labels[i % 2]) for i in range(10)]
+    assert build_dataset([table(rows)], params())[1]["positive_label"] == expected
+    named = build_dataset([table(rows)], params(positive_label=labels[0]))[1]
+    assert named["positive_label"] == labels[0]
+
+
 def test_label_map_merges_and_drop_labels_filters() -> None:
     rows = [("a", "love"), ("b", "joy"), ("c", "fear"), ("d", "anger")]
     data, card = build_dataset([table(rows)], params(label_map={"love": "joy"}, drop_labels=["anger"]))

@@ -93,6 +93,13 @@ def test_text_columns_must_be_named_once(columns: object, expected: str) -> None
         FileSource(kind="file", path="t.csv", text_column=columns)
 
 
+@pytest.mark.parametrize("name", ["empty.csv", "empty.tsv", "empty.jsonl"])
+def test_an_empty_file_is_named_as_empty(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_text("")
+    with pytest.raises(PipelineError, match=rf"{name}: empty file \(no header, no rows\)"):
+        read_source(file_source(tmp_path / name))
+
+
 def test_malformed_csv_is_named(tmp_path: Path) -> None:
     path = tmp_path / "broken.csv"
     path.write_text('review,stars\n"good film,pos\nbad film,neg,extra,more\n')

@@ -109,7 +109,7 @@ def test_queued_experiment_sees_the_registry(champion: Project) -> None:
     ("compare.champion_rev=no-such-rev",
      "error: compare.champion_rev: no git revision 'no-such-rev' in this repository"),
     ("compare.resamples=0", "error: params.yaml: compare.resamples: Input should be greater than or equal to 1"),
-    ("compare.metric=f1", "error: compare.metric: 'f1' does not apply to a multiclass task"),
+    ("compare.metric=f1", "error: params.yaml: compare.metric: 'f1' does not apply to a multiclass task"),
 ])
 def test_bad_compare_input_fails_in_one_line_keeping_the_report(champion: Project, override: str,
                                                                  expected: str) -> None:

@@ -22,7 +22,9 @@ def refused(folder: Path, name: str, expected: str) -> None:
     (MULTICLASS, {"data": {"positive_label": "disaster"}},  # left over from the disaster_tweets preset
      "data.positive_label: 'disaster' applies only to a binary task; this one is multiclass (3 labels); allowed: null"),
     (BINARY, {"data": {"positive_label": "disaster"}},
-     "data.positive_label: 'disaster' is not a label of this binary task; allowed: 0, 1 or null (the last, '1')"),
+     "data.positive_label: 'disaster' is not a label of this binary task; allowed: 0, 1 or null"),
+    (BINARY.replace(",0\n", ",other\n").replace(",1\n", ",disaster\n"), {"compare": {"metric": "f1"}},
+     "compare.metric: 'f1' is the F1 of data.positive_label, which this binary task does not set"),
     (MULTICLASS, {"compare": {"metric": "f1"}},
      "compare.metric: 'f1' does not apply to a multiclass task; allowed: accuracy, f1_macro, f1_weighted"),
     (BINARY, {"compare": {"metric": "f1_micro"}},

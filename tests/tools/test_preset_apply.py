@@ -19,7 +19,7 @@ def test_listing_and_applying_a_preset(tmp_path) -> None:
 
     applied = project.tool("preset", "digits")
     assert applied.returncode == 0, applied.stderr
-    assert "params.yaml <- presets/digits.yaml" in applied.stdout and "no source with import_url" in applied.stdout
+    assert "params.yaml <- presets/digits.yaml" in applied.stdout and "nothing to import" in applied.stdout
     assert project.file("params.yaml").read_text() == (ROOT / "presets" / "digits.yaml").read_text()
     assert project.run("git", "diff", "--name-only").stdout.split() == ["params.yaml"]
 
