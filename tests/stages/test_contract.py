@@ -3,6 +3,7 @@ stage whose dvc process died touches no output."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ENV, Project, copy_project
+import pytest
+from conftest import ENV, ROOT, Project, copy_project
 
 from mlkit.core.processes import alive
 
@@ -28,6 +30,19 @@ def md5_of(project: Project, stage: str) -> dict[str, str]:
 
     lock = yaml.safe_load(project.file("dvc.lock").read_text())["stages"][stage]
     return {out["path"]: out["md5"] for out in lock["outs"]}
+
+
+@pytest.mark.fast
+def test_the_committed_dvc_lock_is_the_committed_codes(tmp_path: Path) -> None:
+    """A colleague's clone: every code and params dependency in dvc.lock matches what git holds, so a change
+    to mlkit/ committed without `dvc repro` and its dvc.lock (which a clone would rerun) fails here. In the
+    clone only the pipeline's own outputs are missing ("deleted", "not in cache")."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, env=ENV)
+    status = json.loads(Project(clone).dvc("status", "--json").stdout)
+    stale = {stage: change for stage, entries in status.items() for entry in entries
+             for change in [entry.get("changed deps", {})] if any(v != "deleted" for v in change.values())}
+    assert stale == {}, f"commit dvc.lock after `dvc repro`: {stale}"
 
 
 def test_going_back_to_a_parameter_restores_from_the_run_cache(tmp_path: Path) -> None:
