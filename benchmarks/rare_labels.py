@@ -11,8 +11,9 @@ Runs `mlkit preset ru_emotion && dvc repro` in a temporary copy, then, on the pr
 2. a learning curve: the preset's head refitted on a share of the label's train texts (the others
    dropped from the train split), averaged over seeded draws: whether F1 still rises with more texts.
 3. self-training: the hackathon's unlabelled texts (test_without_answers.csv, whose label columns are
-   placeholders) scored by the preset's head; its top k added to the train split as positives and the
-   head refitted: whether texts the head labels itself stand in for labelled ones.
+   placeholders; cleaned as fetch does, without repeats or texts of the splits) scored by the preset's
+   head; its top k added to the train split as positives and the head refitted: whether texts the head
+   labels itself stand in for labelled ones.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 from sklearn.metrics import f1_score  # noqa: E402
 
 from mlkit.core.params import ModelParams  # noqa: E402
+from mlkit.core.table import dedupe_key  # noqa: E402
+from mlkit.data.dataset import normalise_whitespace  # noqa: E402
 from mlkit.modeling.base import indicator, load_model  # noqa: E402
 from mlkit.modeling.metrics import bootstrap_interval  # noqa: E402
 from mlkit.modeling.sklearn_model import build_estimator  # noqa: E402
@@ -72,7 +75,11 @@ def main() -> None:
                   for name in ("train", "valid", "test")}
         x = {name: features.transform(frame["text"].astype(str).tolist()) for name, frame in splits.items()}
         y = {name: indicator(frame["labels"], model.labels) for name, frame in splits.items()}
-        unlabelled = pd.read_csv(args.unlabelled, usecols=["text"])["text"].astype(str).tolist()
+        # Cleaned as fetch cleans; none that is (or repeats) a text of the splits: no split text is trained on.
+        read = normalise_whitespace(pd.read_csv(args.unlabelled, usecols=["text"])["text"].astype("string").fillna(""))
+        seen = set(pd.concat([dedupe_key(f["text"].astype("string")) for f in splits.values()]))
+        keys = dedupe_key(read)
+        unlabelled = read[(read != "") & ~keys.isin(seen) & ~keys.duplicated()].tolist()
         x["unlabelled"] = features.transform(unlabelled)
         preset = ModelParams(**model.card["params"]["model"])
     for label in args.labels.split(","):

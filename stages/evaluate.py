@@ -29,9 +29,9 @@ def confusion_pairs(truth: list, predicted: list, task: str) -> tuple[list[str],
 
 
 def curve_inputs(truth: list, scores: np.ndarray, task: str, labels: list[str], positive: str | None):
-    """Binary: the positive class. Otherwise one-vs-rest, micro-averaged over labels."""
-    if task == "binary":
-        assert positive is not None  # a binary model always names its positive label
+    """Binary with a positive class: that class. Otherwise (a binary pair without one too) one-vs-rest,
+    micro-averaged over labels."""
+    if task == "binary" and positive is not None:
         return np.asarray([t == positive for t in truth], dtype=int), scores[:, labels.index(positive)]
     matrix = indicator(truth if task == "multilabel" else [[t] for t in truth], labels)
     return matrix.ravel(), scores.ravel()

@@ -251,9 +251,9 @@ def task_metrics(task: str, positive: str | None = None) -> list[str]:
 def metric_problem(metric: str, task: str, positive: str | None) -> str | None:
     """Why `compare.metric` does not apply to this task, or None when it does."""
     allowed = task_metrics(task, positive)
-    why = (f"does not apply to a {task} task" if metric != "f1" or task != "binary" else "is the F1 of "
-           "data.positive_label, which this binary task does not set (its labels are not 0/1, false/true or no/yes); "
-           "name it in data.positive_label, or pick another metric")
+    why = (f"does not apply to a {task} task" if metric != "f1" or task != "binary" else "is the F1 of data."
+           "positive_label, which this binary task does not set (its labels are not 0/1, -1/1, false/true or "
+           "no/yes); name it in data.positive_label, or pick another metric")
     return None if metric in allowed else f"compare.metric: {metric!r} {why}; allowed: {', '.join(allowed)}"
 
 

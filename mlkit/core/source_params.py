@@ -51,6 +51,9 @@ class Columns(Section):
             if not self.label_columns:
                 raise ValueError("label_columns must name at least one column")
             self.label_column = None
+        shared = [c for c in self.text_columns if c == self.label_column or c in (self.label_columns or [])]
+        if shared:  # the answer would be part of the model's input
+            raise ValueError(f"{', '.join(shared)} is both a text column and a label column")
         return self
 
 

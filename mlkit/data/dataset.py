@@ -210,8 +210,8 @@ def decide_task(frame: pd.DataFrame, params: DataParams) -> tuple[str, list[str]
 # scikit-learn's pos_label=1 convention, and its spelled-out kin: a pair whose positive class is obvious.
 # For any other pair (disaster/other, ham/spam) a default would be a guess, and a wrong guess reports the
 # other class's F1 as `f1` without a word, so the binary task then has no `f1` until positive_label names one.
-OBVIOUS_POSITIVE = {frozenset({"0", "1"}): "1", frozenset({"-1", "1"}): "1", frozenset({"false", "true"}): "true",
-                    frozenset({"no", "yes"}): "yes"}
+OBVIOUS_POSITIVE = {frozenset({"0", "1"}): "1", frozenset({"0.0", "1.0"}): "1.0", frozenset({"-1", "1"}): "1",
+                    frozenset({"false", "true"}): "true", frozenset({"no", "yes"}): "yes"}
 
 
 def positive_label(task: str, labels: list[str], params: DataParams) -> str | None:

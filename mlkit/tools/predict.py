@@ -82,7 +82,8 @@ def columns_for(args: argparse.Namespace,
                 card: dict[str, Any]) -> tuple[str | list[str], str | None, list[str] | None]:
     """(text, label, labels) columns: the command line first, then the model card, then text/label."""
     known = card_columns(card)
-    given = args.text_column.split(",") if args.text_column and "," in args.text_column else args.text_column
+    given = ([name.strip() for name in args.text_column.split(",")] if args.text_column and "," in args.text_column
+             else args.text_column)
     text = given or known.get("text_column") or "text"
     if args.label_columns:
         return text, None, args.label_columns.split(",")
@@ -151,6 +152,8 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:
         raise PipelineError(f"predict: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
     table, fmt = read_file_table(spec, role="the file to predict")
+    if table.columns.empty:  # pandas reads an empty jsonl file as no rows and no columns
+        raise PipelineError(f"{spec.path}: empty file (no header, no rows)")
     missing = [name for name in spec.text_columns if name not in table.columns]
     if fmt != "lines" and missing:
         shown = ", ".join(table.columns[:20])

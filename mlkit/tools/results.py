@@ -51,14 +51,14 @@ def number(v: Any) -> float | None:
 def check_metric_key(key: str) -> None:
     if key.split(".", 1)[0] not in METRIC_SPLITS or "." not in key:
         raise PipelineError(f"--best {key}: a key of metrics/eval/metrics.json, e.g. valid.f1_macro, "
-                            "valid.accuracy, valid.f1 (binary: the positive class)")
+                            "valid.accuracy, valid.f1 (binary, with a positive class)")
 
 
 def best(rows: Sequence[dict[str, Any]], metric: str, minimize: bool = False) -> dict[str, Any]:
     scored = [r for r in rows if number(value(r, metric)) is not None]
     if not scored:
-        raise PipelineError(f"--best {metric}: no experiment has this metric (binary tasks have valid.f1; "
-                            "every task valid.accuracy, valid.f1_macro)")
+        raise PipelineError(f"--best {metric}: no experiment has this metric (binary tasks with a positive class "
+                            "have valid.f1; every task valid.accuracy, valid.f1_macro)")
     pick = min if minimize else max
     return pick(scored, key=lambda r: cast(float, number(value(r, metric))))  # never None: filtered above
 

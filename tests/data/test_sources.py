@@ -87,7 +87,8 @@ def test_several_text_columns_are_joined_in_order_and_empty_ones_left_out(tmp_pa
 
 
 @pytest.mark.parametrize(("columns", "expected"), [([], "at least one column"), (["text", "text"], "twice"),
-                                                    (["keyword", 3], "list of column names"), (5, "column name")])
+                                                    (["keyword", 3], "list of column names"), (5, "column name"),
+                                                    (["text", "label"], "label is both a text column and a label")])
 def test_text_columns_must_be_named_once(columns: object, expected: str) -> None:
     with pytest.raises(ValueError, match=expected):
         FileSource(kind="file", path="t.csv", text_column=columns)

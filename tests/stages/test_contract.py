@@ -34,14 +34,15 @@ def md5_of(project: Project, stage: str) -> dict[str, str]:
 
 @pytest.mark.fast
 def test_the_committed_dvc_lock_is_the_committed_codes(tmp_path: Path) -> None:
-    """A colleague's clone: every code and params dependency in dvc.lock matches what git holds, so a change
-    to mlkit/ committed without `dvc repro` and its dvc.lock (which a clone would rerun) fails here. In the
-    clone only the pipeline's own outputs are missing ("deleted", "not in cache")."""
+    """A colleague's clone: every dependency in dvc.lock that git holds (code, params, sources) matches it, so
+    a change to mlkit/ committed without `dvc repro` and its dvc.lock (which a clone would rerun) fails here.
+    In the clone only the pipeline's own outputs are missing ("deleted", "not in cache")."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, env=ENV)
     status = json.loads(Project(clone).dvc("status", "--json").stdout)
-    stale = {stage: change for stage, entries in status.items() for entry in entries
-             for change in [entry.get("changed deps", {})] if any(v != "deleted" for v in change.values())}
+    # An entry is {"changed deps": {path: why}}, {"changed outs": ...}, or a plain "changed command" string.
+    stale = {stage: entry for stage, entries in status.items() for entry in entries
+             if isinstance(entry, str) or any(why != "deleted" for why in entry.get("changed deps", {}).values())}
     assert stale == {}, f"commit dvc.lock after `dvc repro`: {stale}"
 
 

@@ -3,6 +3,7 @@ training: one `error:` line naming the key and the allowed values, and nothing w
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,16 @@ def test_train_refuses_before_training_when_only_compare_metric_changed(tmp_path
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     refused(folder, "train", "compare.metric: 'f1' does not apply to a multiclass task")
     assert not (folder / "models/model").exists()
+
+
+def test_a_binary_pair_without_a_positive_class_is_scored_without_f1(tmp_path: Path) -> None:
+    # disaster/other: no obvious positive, none named; every stage runs, curves one-vs-rest, no `f1` to misread.
+    rows = BINARY.replace(",0\n", ",other\n").replace(",1\n", ",disaster\n")
+    folder = workspace(tmp_path, rows, features={"min_df": 1})
+    for name in ("fetch", "split", "augment", "train", "evaluate"):
+        result = stage(folder, name)
+        assert result.returncode == 0, result.stderr
+    assert json.loads((folder / "metrics/data_card.json").read_text())["positive_label"] is None
+    test = json.loads((folder / "metrics/eval/metrics.json").read_text())["test"]
+    assert "f1" not in test and {"accuracy", "f1_macro", "f1_weighted"} <= set(test)
+    assert (folder / "metrics/eval/plots").is_dir()
