@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 import gto.api
@@ -31,8 +32,16 @@ def committed_head() -> str:
     changed = uncommitted(PIPELINE_FILES)
     if changed:
         raise PipelineError(f"promote: commit {', '.join(changed)} first; the registry versions commits")
-    with Repo(".") as repo:
-        stale = repo.status()
+    # A frozen import (`mlkit preset`'s `dvc import-url` files) makes status warn that it skips the import's
+    # own source: true, and noise here, where only the pipeline's stages matter.
+    dvc_logger = logging.getLogger("dvc")
+    level = dvc_logger.level
+    dvc_logger.setLevel(logging.ERROR)
+    try:
+        with Repo(".") as repo:
+            stale = repo.status()
+    finally:
+        dvc_logger.setLevel(level)
     if stale:
         raise PipelineError(f"promote: the pipeline is not up to date ({', '.join(sorted(stale))}); "
                             "run `dvc repro` and commit dvc.lock first")
