@@ -130,6 +130,16 @@ MUTANTS = [
            "mlkit/modeling/transformer.py",
            (("            self.max_length = covering_length(lengths, self.max_length)\n", ""),),
            ("tests/modeling/test_transformer.py::test_the_recipe_options_reach_the_model",)),
+    Mutant("binary-positive-guessed", "a binary pair with no obvious positive class takes its last label",
+           "mlkit/data/dataset.py", (("    return by_lower[obvious] if obvious else None\n", "    return labels[-1]\n"),),
+           ("tests/data/test_dataset.py",)),
+    Mutant("text-columns-keep-empty", "joined text columns keep an empty one (a dangling delimiter)",
+           "mlkit/data/sources.py", (("join(p for p in row if p.strip())", "join(row)"),),
+           ("tests/data/test_sources.py",)),
+    Mutant("binary-curves-need-positive", "evaluate draws a binary task's curves for a positive class it lacks",
+           "stages/evaluate.py", (('    if task == "binary" and positive is not None:', '    if task == "binary":'),),
+           ("tests/stages/test_task_settings.py::test_a_binary_pair_without_a_positive_class_is_scored_without_f1",),
+           fast=False),
 ]
 
 
