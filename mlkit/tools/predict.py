@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import json
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -50,7 +51,22 @@ class Parser(argparse.ArgumentParser):
         raise PipelineError(f"{self.prog}: {message} (--help for the options)")
 
 
+def columns_shown(argv: list[str] | None) -> dict[str, str]:
+    """What --model's card names per column option, for --help to show ("" without a readable card)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--model", default=paths.MODEL)
+    model = pre.parse_known_args(argv)[0].model
+    try:
+        card = json.loads((Path(model) / "card.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # a missing or broken card is predict's error to report, not --help's
+        return {}
+    known = card_columns(card) if isinstance(card, dict) else {}
+    shown = {key: ",".join(v) if isinstance(v, list) else str(v) for key, v in known.items() if v}
+    return {key: f" (in {model}: {value})" for key, value in shown.items()}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    shown = columns_shown(argv)
     parser = Parser(prog="mlkit predict", description=__doc__.split("\n\n")[0],
                     formatter_class=Formatter)
     parser.add_argument("input", help="file to classify")
@@ -63,12 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sep", default=None, help="column separator (csv) or text/label separator (lines)")
     parser.add_argument("--no-header", action="store_true", help="the file has no header row")
     parser.add_argument("--encoding", default="utf-8", help="the file's text encoding")
-    parser.add_argument("--text-column", default=None,
-                        help="several: comma-separated, joined as in training; " + FROM_CARD % "text")
-    parser.add_argument("--label-column", default=None,
-                        help="labels to score against, if the file has them; " + FROM_CARD % "label")
-    parser.add_argument("--label-columns", default=None,
-                        help="multilabel: comma-separated 0/1 columns; " + FROM_CARD % "none")
+    parser.add_argument("--text-column", default=None, help="several: comma-separated, joined as in training; "
+                        + FROM_CARD % "text" + shown.get("text_column", ""))
+    parser.add_argument("--label-column", default=None, help="labels to score against, if the file has them; "
+                        + FROM_CARD % "label" + shown.get("label_column", ""))
+    parser.add_argument("--label-columns", default=None, help="multilabel: comma-separated 0/1 columns; "
+                        + FROM_CARD % "none" + shown.get("label_columns", ""))
     return parser.parse_args(argv)
 
 

@@ -80,7 +80,8 @@ def test_scores_print_as_a_short_table(project: Path) -> None:
 def test_help_shows_the_defaults(project: Path) -> None:
     shown = " ".join(predict(project, "--help").stdout.split())
     assert "(default: models/model)" in shown and "default: predictions.csv, which is never overwritten" in shown
-    assert "default: the column the model was trained on (its card.json), else text" in shown
+    assert "default: the column the model was trained on (its card.json), else text (in models/model: review)" in shown
+    assert "else label (in models/model: sentiment)" in shown  # the card's names, so --help shows the real default
     assert "(default: utf-8)" in shown and "(default: None)" not in shown
 
 
