@@ -132,6 +132,8 @@ def _checked(chunks: Iterator[pd.DataFrame], count: LineCount | None, fmt: str, 
         held = chunk
     if held is None:  # pandas yields no chunk for a file without rows
         held = pd.DataFrame()
+    if held.columns.empty:  # an empty jsonl (or lines) file: no rows and no columns to name as missing
+        raise PipelineError(f"{location}: empty file (no header, no rows)")
     if count is not None:
         if parsed != count.records:  # the parser and the line count disagree: never silently
             raise PipelineError(

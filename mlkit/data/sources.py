@@ -73,8 +73,6 @@ def select_columns(frame: pd.DataFrame, spec: Columns, location: str, fmt: str =
     `start` (a chunk's first row in its file)."""
     if fmt == "lines":  # `lines` files have no header: their columns are always text and label
         spec = spec.model_copy(update={"text_column": "text", "label_column": "label"})
-    if frame.columns.empty:  # pandas reads an empty jsonl file as no rows and no columns
-        raise PipelineError(f"{location}: empty file (no header, no rows)")
     wanted = wanted_columns(spec)
     missing = [c for c in wanted if c not in frame.columns]
     if missing:

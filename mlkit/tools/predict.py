@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import json
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -28,7 +27,7 @@ from mlkit.core.params import FileSource
 from mlkit.core.table import dedupe_key
 from mlkit.data.dataset import normalise_whitespace
 from mlkit.data.sources import read_file_table, select_columns
-from mlkit.modeling.base import Model, load_model
+from mlkit.modeling.base import Model, load_model, read_card
 from mlkit.modeling.metrics import PREDICTION_SEPARATOR, classification_metrics
 
 DEFAULT_OUTPUT = "predictions.csv"
@@ -52,15 +51,18 @@ class Parser(argparse.ArgumentParser):
 
 
 def columns_shown(argv: list[str] | None) -> dict[str, str]:
-    """What --model's card names per column option, for --help to show ("" without a readable card)."""
+    """For --help: what --model's card names per column option (nothing without a readable card, or when
+    help is not asked for: a run reads the card once, in load_model)."""
+    args = sys.argv[1:] if argv is None else argv
+    if not {"-h", "--help"} & set(args):
+        return {}
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--model", default=paths.MODEL)
-    model = pre.parse_known_args(argv)[0].model
+    model = pre.parse_known_args(args)[0].model
     try:
-        card = json.loads((Path(model) / "card.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # a missing or broken card is predict's error to report, not --help's
+        known = card_columns(read_card(model))
+    except PipelineError:  # a missing or broken card is predict's error to report, not --help's
         return {}
-    known = card_columns(card) if isinstance(card, dict) else {}
     shown = {key: ",".join(v) if isinstance(v, list) else str(v) for key, v in known.items() if v}
     return {key: f" (in {model}: {value})" for key, value in shown.items()}
 
@@ -168,8 +170,6 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:
         raise PipelineError(f"predict: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
     table, fmt = read_file_table(spec, role="the file to predict")
-    if table.columns.empty:  # pandas reads an empty jsonl file as no rows and no columns
-        raise PipelineError(f"{spec.path}: empty file (no header, no rows)")
     missing = [name for name in spec.text_columns if name not in table.columns]
     if fmt != "lines" and missing:
         shown = ", ".join(table.columns[:20])

@@ -10,6 +10,9 @@ import pytest
 import yaml
 from conftest import BINARY, MULTICLASS, stage, workspace
 
+# A binary pair with no obvious positive class (not 0/1, false/true, ...).
+NAMED_PAIR = BINARY.replace(",0\n", ",other\n").replace(",1\n", ",disaster\n")
+
 
 def refused(folder: Path, name: str, expected: str) -> None:
     result = stage(folder, name)
@@ -24,7 +27,7 @@ def refused(folder: Path, name: str, expected: str) -> None:
      "data.positive_label: 'disaster' applies only to a binary task; this one is multiclass (3 labels); allowed: null"),
     (BINARY, {"data": {"positive_label": "disaster"}},
      "data.positive_label: 'disaster' is not a label of this binary task; allowed: 0, 1 or null"),
-    (BINARY.replace(",0\n", ",other\n").replace(",1\n", ",disaster\n"), {"compare": {"metric": "f1"}},
+    (NAMED_PAIR, {"compare": {"metric": "f1"}},
      "compare.metric: 'f1' is the F1 of data.positive_label, which this binary task does not set"),
     (MULTICLASS, {"compare": {"metric": "f1"}},
      "compare.metric: 'f1' does not apply to a multiclass task; allowed: accuracy, f1_macro, f1_weighted"),
@@ -61,8 +64,7 @@ def test_train_refuses_before_training_when_only_compare_metric_changed(tmp_path
 
 def test_a_binary_pair_without_a_positive_class_is_scored_without_f1(tmp_path: Path) -> None:
     # disaster/other: no obvious positive, none named; every stage runs, curves one-vs-rest, no `f1` to misread.
-    rows = BINARY.replace(",0\n", ",other\n").replace(",1\n", ",disaster\n")
-    folder = workspace(tmp_path, rows, features={"min_df": 1})
+    folder = workspace(tmp_path, NAMED_PAIR, features={"min_df": 1})
     for name in ("fetch", "split", "augment", "train", "evaluate"):
         result = stage(folder, name)
         assert result.returncode == 0, result.stderr
