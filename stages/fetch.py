@@ -7,12 +7,13 @@ from mlkit.core.params import check_for_data, load_params
 from mlkit.core.table import has_text
 from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import iter_source
-from mlkit.data.tracked import check_tracked
+from mlkit.data.tracked import check_declared, check_tracked
 
 
 def main() -> None:
     params = load_params()
     check_tracked(params.data.sources)  # only what DVC tracks, checked before any reading
+    check_declared(params.data.sources)  # and each file read is one of fetch's deps in dvc.yaml
     # Chunk by chunk: memory follows the rows kept, not the size of the files (README, "Scale").
     chunks = (chunk for spec in params.data.sources for chunk in iter_source(spec))
     dataset, card = build_dataset(chunks, params.data)

@@ -35,7 +35,7 @@ def main() -> None:
         model = TransformerModel.build(params.model, task, labels, positive)  # checks before any work
         valid = read_table(paths.split("valid"))
     else:
-        model = SklearnModel(build_pipeline(params.features, params.model, task, has_text(train)),
+        model = SklearnModel(build_pipeline(params.features, params.model, task, has_text(train), len(train)),
                              task, labels, positive)
         valid = None
         warning = fit_warning(params.model, len(train)) if has_text(train) else None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dvc.utils.serialize import modify_yaml
 
 from benchmarks._project import copy_tracked
 from mlkit.core.devices import share_cpus
@@ -92,11 +93,23 @@ class Project:
         return yaml.safe_load((self.path / "params.yaml").read_text())
 
     def set_params(self, **sections: dict) -> None:
-        """Merge values into params.yaml sections, e.g. set_params(model={"C": 2})."""
+        """Merge values into params.yaml sections, e.g. set_params(model={"C": 2}); new sources are declared
+        as fetch's deps in dvc.yaml, as `mlkit import` declares them."""
         params = self.params()
         for section, values in sections.items():
             params.setdefault(section, {}).update(values)
         (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        if "data" in sections:
+            self.declare_sources()
+
+    def declare_sources(self) -> None:
+        """fetch's deps in dvc.yaml: its code, and each file params.yaml's sources name under data/sources/."""
+        sources = self.params()["data"].get("sources") or []
+        named = [s.get("path") or s.get("dataset") for s in sources if isinstance(s, dict)]
+        files = [name for name in named if isinstance(name, str) and name.startswith("data/sources/")]
+        with modify_yaml(self.path / "dvc.yaml") as pipeline:
+            deps = pipeline["stages"]["fetch"]["deps"]
+            deps[:] = [dep for dep in deps if not str(dep).startswith("data/sources")] + list(dict.fromkeys(files))
 
     def commit(self, message: str = "test") -> None:
         self.run("git", "add", "-A")

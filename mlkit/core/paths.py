@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 PARAMS = "params.yaml"
+PIPELINE = "dvc.yaml"
 PRESETS = "presets"
 SOURCES = "data/sources"              # the user's own files (a DVC-tracked folder)
 

@@ -1,8 +1,9 @@
 """What fetch may read: only what DVC tracks, so a queued or `--temp` experiment, a fresh clone after
 `dvc pull` and CI all read the same bytes, and a changed source reruns fetch.
 
-- a file lies under data/sources/ (fetch's DVC dependency): copied there (git or `dvc add`), or brought in
-  with `dvc import-url` (`import_url` in params; `mlkit import` runs it, `dvc update` refreshes it);
+- a file lies under data/sources/ and is one of fetch's deps in dvc.yaml (`mlkit import` declares each file
+  the sources name, and only those): copied there (git or `dvc add`), or brought in with `dvc import-url`
+  (`import_url` in params; `mlkit import` runs it, `dvc update` refreshes it);
 - a Hub dataset is pinned to a commit (`revision`, 40 hex characters), or is a local folder under
   data/sources/, or comes from the offline cache (HF_HUB_OFFLINE=1).
 """
@@ -103,6 +104,40 @@ def check_hub(spec: HubSource, key: str) -> None:
     got = f" (got {spec.revision!r}, which can move)" if spec.revision else ""
     raise PipelineError(f"{key}.revision: hub dataset {spec.dataset} must be pinned to a commit (40 hex characters)"
                         f"{got}, so that DVC reruns fetch exactly when it changes{now}")
+
+
+def source_paths(sources: list[Source]) -> dict[str, str]:
+    """What fetch reads under data/sources/, each with the key that names it: a file source's path, a Hub
+    source's local folder."""
+    found: dict[str, str] = {}
+    for i, spec in enumerate(sources):
+        if isinstance(spec, FileSource):
+            found.setdefault(posixpath.normpath(spec.path), f"data.sources[{i}].path")
+        elif isinstance(spec, HubSource) and under_sources(spec.dataset):
+            found.setdefault(posixpath.normpath(spec.dataset), f"data.sources[{i}].dataset")
+    return found
+
+
+def fetch_deps(pipeline: Path = Path(paths.PIPELINE)) -> list[str]:
+    """fetch's deps as dvc.yaml declares them."""
+    try:
+        stages = yaml.safe_load(pipeline.read_text(encoding="utf-8"))["stages"]
+        return [posixpath.normpath(str(dep)) for dep in stages["fetch"]["deps"]]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise PipelineError(f"{pipeline}: cannot read the fetch stage's deps ({type(exc).__name__}: {exc})") from None
+
+
+def check_declared(sources: list[Source], pipeline: Path = Path(paths.PIPELINE)) -> None:
+    """Every file fetch reads is one of its deps in dvc.yaml: DVC then reruns fetch exactly when one of them
+    changes, and a file beside them that no source names changes nothing. (Without a dvc.yaml, as when a
+    stage runs by hand in a bare folder, there is no dep to check.)"""
+    if not pipeline.exists():
+        return
+    declared = set(fetch_deps(pipeline))
+    for path, key in source_paths(sources).items():
+        if path not in declared:
+            raise PipelineError(f"{pipeline}: fetch does not depend on {path} ({key}), so DVC would not rerun "
+                                "it when that file changes; `mlkit import` declares it (then commit dvc.yaml)")
 
 
 def check_tracked(sources: list[Source]) -> None:

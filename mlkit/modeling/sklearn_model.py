@@ -18,19 +18,33 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import SVC, LinearSVC
 
 from mlkit.core.errors import PipelineError
-from mlkit.core.params import FeatureParams, ModelParams
+from mlkit.core.params import EXACT_KERNEL_ROWS, FeatureParams, ModelParams
 from mlkit.modeling import skops_file
 from mlkit.modeling.base import CARD_FILE, Model, indicator
 from mlkit.modeling.embeddings import SentenceEmbedder
+from mlkit.modeling.kernel import KernelFeatures
 
 MODEL_FILE = "model.skops"
 PREDICT_CHUNK = 65_536  # rows turned into features at a time when predicting or scoring
 
 
-def build_estimator(params: ModelParams) -> ClassifierMixin:
-    if params.type == "svc":
+def exact_kernel(params: ModelParams, rows: int) -> bool:
+    """Whether svc fits the exact kernel on `rows` train rows (else Nystroem features and a linear SVM)."""
+    return params.approximation == "exact" or (params.approximation == "auto" and rows <= EXACT_KERNEL_ROWS)
+
+
+def build_estimator(params: ModelParams, rows: int = 0) -> ClassifierMixin:
+    """The estimator `params` name, for `rows` train rows (svc's `approximation: auto` decides on them)."""
+    if params.type == "svc" and exact_kernel(params, rows):
         return SVC(C=params.C, gamma=params.gamma, kernel=params.kernel, class_weight=params.class_weight,
                    random_state=params.seed)
+    if params.type == "svc":
+        kernel = KernelFeatures(kernel=params.kernel, gamma=params.gamma, n_components=params.n_components,
+                                random_state=params.seed)
+        # LinearSVC's hinge loss: an SVC's, on the kernel's features.
+        svm = LinearSVC(C=params.C, loss="hinge", class_weight=params.class_weight, max_iter=APPROXIMATE_ITER,
+                        random_state=params.seed)
+        return Pipeline([("kernel", kernel), ("svm", svm)])
     if params.type == "linear_svc":
         return LinearSVC(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter,
                          random_state=params.seed)
@@ -46,18 +60,21 @@ def build_estimator(params: ModelParams) -> ClassifierMixin:
 # random forest 7 s at 2,000 and 20 s at 4,000 (b ~ 1.5). A rough guide: other texts and CPUs differ.
 FIT_COST = {"svc": (8_000, 34.0, 2.2), "random_forest": (4_000, 20.0, 1.5)}
 SLOW_FIT_SECONDS = 300
+APPROXIMATE_ITER = 5000
 
 
 def fit_warning(params: ModelParams, rows: int) -> str | None:
     """A warning, before a long fit starts, that model.type will take long on `rows` train rows."""
-    if params.type not in FIT_COST or (params.type == "svc" and params.kernel == "linear"):
+    if params.type not in FIT_COST or (params.type == "svc" and not exact_kernel(params, rows)):
         return None
     measured_rows, seconds, power = FIT_COST[params.type]
     estimate = seconds * (rows / measured_rows) ** power
     if estimate < SLOW_FIT_SECONDS:
         return None
+    advice = ("approximation: auto or nystroem grows about linearly" if params.type == "svc" else
+              "linear_svc or logreg grow about linearly")
     return (f"warning: model.type {params.type} on {rows:,} train rows: roughly {estimate / 60:,.0f} min of CPU to fit "
-            f"(it grows as rows^{power}); linear_svc or logreg grow about linearly (README, \"Scale\")")
+            f"(it grows as rows^{power}); {advice} (docs: Scale)")
 
 
 def tfidf(params: FeatureParams, analyzer: str, ngrams: tuple[int, int]) -> TfidfVectorizer | Pipeline:
@@ -82,8 +99,8 @@ def build_features(params: FeatureParams) -> FeatureUnion:
     return FeatureUnion(parts)
 
 
-def build_pipeline(features: FeatureParams, model: ModelParams, task: str, text: bool) -> Pipeline:
-    estimator = build_estimator(model)
+def build_pipeline(features: FeatureParams, model: ModelParams, task: str, text: bool, rows: int = 0) -> Pipeline:
+    estimator = build_estimator(model, rows)
     if task == "multilabel":
         estimator = OneVsRestClassifier(estimator, n_jobs=-1)
     steps = [("features", build_features(features))] if text else []

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlkit.core.errors import PipelineError, first_line
-from mlkit.core.params import PARAMS_FILE, Params, read_yaml, validate
-from mlkit.core.readers import ignored_key
+from mlkit.core.params import PARAMS_FILE, Params, read_yaml, unread_why, validate
 
 
 @dataclass
@@ -90,7 +89,7 @@ def validate_grid(grid: Grid, params: Path = PARAMS_FILE) -> None:
 def check_read(key: str, points: Sequence[Params], where: str) -> None:
     """Refuse a swept key that no point's model reads: its values would all give the same model, and the
     "best" of them would be a pick among ties."""
-    reasons = [ignored_key(key, p) for p in points]
+    reasons = [unread_why(key, p) for p in points]
     if reasons and all(reasons):
         raise PipelineError(f"{where}: every value gives the same model: {reasons[0]}; drop it, or sweep "
                             "model.type (or model.kernel) with it")

@@ -1,6 +1,8 @@
 """`mlkit import`: bring each source params.yaml names with `import_url` into data/sources/ with
 `dvc import-url`, so DVC tracks its content: fetch reads the imported copy, `dvc update PATH.dvc` refreshes
-it (and fetch reruns when it changed), `dvc push` / `dvc pull` carry it to colleagues, CI and queued runs."""
+it (and fetch reruns when it changed), `dvc push` / `dvc pull` carry it to colleagues, CI and queued runs.
+Then fetch's deps in dvc.yaml are made to name exactly the files the sources read: a file beside them that
+no source names changes nothing."""
 
 from __future__ import annotations
 
@@ -8,10 +10,11 @@ import argparse
 import os
 from pathlib import Path
 
+from mlkit.core import paths
 from mlkit.core.errors import PipelineError, run_main
 from mlkit.core.params import PARAMS_FILE, FileSource, Params, load_params
 from mlkit.core.vcs import dvc, git
-from mlkit.data.tracked import dvc_file, dvc_location, is_url, recorded_import, under_sources
+from mlkit.data.tracked import dvc_file, dvc_location, is_url, recorded_import, source_paths, under_sources
 
 SCHEMES = ("http://", "https://", "s3://", "remote://")  # what `dvc import-url` reads here (dvc[s3] installed)
 
@@ -61,11 +64,31 @@ def import_sources(params: Params) -> list[str]:
     return done
 
 
-def report(done: list[str], params: Params) -> str:
+def declare_sources(params: Params, pipeline: Path = Path(paths.PIPELINE)) -> str | None:
+    """Make fetch's deps in dvc.yaml name exactly the files the sources read (the rest of its deps kept, the
+    file rewritten as DVC writes it, comments kept); what changed, or None."""
+    from dvc.utils.serialize import modify_yaml  # DVC's own round-trip writer: the style it writes back
+
+    wanted_paths = list(source_paths(params.data.sources))
+    with modify_yaml(pipeline) as data:
+        deps = data["stages"]["fetch"]["deps"]
+        before = [str(dep) for dep in deps]
+        kept = [dep for dep in before if not under_sources(dep) and dep != paths.SOURCES]
+        if before == kept + wanted_paths:
+            return None
+        for dep in [d for d in deps if str(d) not in kept]:
+            deps.remove(dep)
+        deps.extend(wanted_paths)
+    return f"{pipeline}: fetch depends on {', '.join(wanted_paths) or 'no file under data/sources/'} (commit it)"
+
+
+def report(done: list[str], params: Params, declared: str | None = None) -> str:
     total = len(wanted(params))
+    lines = [declared] if declared else []
     if not total:
-        return "nothing to import: no source in params.yaml names an import_url"
-    lines = [f"imported: {f}" for f in done] + [f"{total - len(done)} import(s) already in place"] * (total > len(done))
+        return "\n".join(lines + ["nothing to import: no source in params.yaml names an import_url"])
+    lines += [f"imported: {f}" for f in done]
+    lines += [f"{total - len(done)} import(s) already in place"] * (total > len(done))
     return "\n".join(lines + ["refresh with `dvc update data/sources/...dvc`; commit the .dvc files (git add done)"])
 
 
@@ -73,7 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="mlkit import", description=__doc__)
     parser.parse_args()
     params = load_params(PARAMS_FILE)
-    print(report(import_sources(params), params))
+    done = import_sources(params)
+    print(report(done, params, declare_sources(params)))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Apply a preset: `mlkit preset NAME` validates presets/NAME.yaml, writes it to params.yaml and imports the
-data its sources name with `import_url` into data/sources/ (`mlkit import`)."""
+"""Apply a preset: `mlkit preset NAME` validates presets/NAME.yaml, writes it to params.yaml, imports the
+data its sources name with `import_url` into data/sources/ and declares those files as fetch's deps in
+dvc.yaml (`mlkit import`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from mlkit.core.errors import PipelineError, run_main
 from mlkit.core.io import replacing
 from mlkit.core.params import PARAMS_FILE, read_yaml, validate
-from mlkit.tools.imports import import_sources, report, wanted
+from mlkit.tools.imports import declare_sources, import_sources, report, wanted
 
 PRESETS = Path("presets")
 
@@ -46,7 +47,8 @@ def apply(name: str, target: Path = PARAMS_FILE) -> str:
     wanted(params)  # every import's origin checked before params.yaml changes
     with replacing(target) as tmp:
         tmp.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    return report(import_sources(params), params)
+    done = import_sources(params)
+    return report(done, params, declare_sources(params))
 
 
 def main() -> None:

@@ -211,3 +211,29 @@ def test_every_preset_reads_only_tracked_paths() -> None:
             if isinstance(source, FileSource):
                 assert source.path.startswith("data/sources/") and source.import_url, preset
 
+
+
+def test_fetch_depends_on_exactly_the_files_its_sources_name(tmp_path: Path) -> None:
+    """A file a user copies beside the sources changes nothing (a colleague's clone stays up to date); a file a
+    source names but dvc.yaml does not declare is refused before any reading; `mlkit import` declares it."""
+    project = copy_project(tmp_path / "project")
+    rows = "text,label\n" + "".join(f"text number {i},{'ab'[i % 2]}\n" for i in range(40))
+    (tmp_path / "t.csv").write_text(rows)
+    params = project.params()
+    params["data"] = {"sources": [{"kind": "file", "path": project.source(tmp_path / "t.csv")}]}
+    (project.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    refused = project.stage("fetch")
+    assert refused.returncode != 0 and refused.stderr.strip().splitlines()[-1] == (
+        "error: dvc.yaml: fetch does not depend on data/sources/t.csv (data.sources[0].path), so DVC would not "
+        "rerun it when that file changes; `mlkit import` declares it (then commit dvc.yaml)")
+    declared = project.tool("import", check=True)
+    assert "dvc.yaml: fetch depends on data/sources/t.csv" in declared.stdout
+    assert "data/sources/t.csv" in yaml.safe_load(project.file("dvc.yaml").read_text())["stages"]["fetch"]["deps"]
+    project.commit("own data")
+    project.dvc("repro", "fetch")
+    project.commit("fetched")
+    (tmp_path / "unused.csv").write_text(rows)
+    project.source(tmp_path / "unused.csv")  # copied beside it, named by no source
+    status = project.dvc("status", "fetch", "--json")
+    assert json.loads(status.stdout) == {}, status.stdout
+    assert project.tool("import", check=True).stdout.startswith("nothing to import")  # dvc.yaml already right

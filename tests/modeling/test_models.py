@@ -9,16 +9,20 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT, dataset
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import Pipeline
+from sklearn.svm import SVC
 
-from mlkit.core.params import FeatureParams, ModelParams, validate
+from mlkit.core.params import EXACT_KERNEL_ROWS, FeatureParams, ModelParams, validate
 from mlkit.core.table import has_text
 from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import read_source
 from mlkit.data.split import split_frame
 from mlkit.modeling import sklearn_model
 from mlkit.modeling.base import load_model
+from mlkit.modeling.kernel import KernelFeatures
 from mlkit.modeling.metrics import classification_metrics
-from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline, fit_warning
+from mlkit.modeling.sklearn_model import SklearnModel, build_estimator, build_pipeline, fit_warning
 
 
 def prepared(preset: str, **model) -> tuple[dict[str, pd.DataFrame], dict, object]:
@@ -101,14 +105,51 @@ def test_every_model_type_trains_on_every_task_kind(model_type: str) -> None:
 
 @pytest.mark.fast
 def test_a_slow_model_on_a_large_train_split_is_warned_about_before_fitting() -> None:
-    warning = fit_warning(ModelParams(type="svc"), 100_000)
+    warning = fit_warning(ModelParams(type="svc", approximation="exact"), 100_000)
     assert warning is not None and warning.startswith("warning: model.type svc on 100,000 train rows: roughly ")
-    assert "linear_svc" in warning
+    assert "approximation: auto" in warning
     assert fit_warning(ModelParams(type="random_forest"), 200_000) is not None
-    # The default run (7,000 train rows), a linear kernel and the linear models fit in seconds: no warning.
+    # The default run (7,000 train rows), the approximated kernel and the linear models: no warning.
     assert fit_warning(ModelParams(type="svc"), 7_000) is None
-    assert fit_warning(ModelParams(type="svc", kernel="linear"), 100_000) is None
+    assert fit_warning(ModelParams(type="svc"), 100_000) is None
     assert fit_warning(ModelParams(type="linear_svc"), 1_000_000) is None
+
+
+@pytest.mark.fast
+def test_svc_fits_the_exact_kernel_on_small_data_and_nystroem_features_above() -> None:
+    assert isinstance(build_estimator(ModelParams(), EXACT_KERNEL_ROWS), SVC)
+    approximated = build_estimator(ModelParams(), EXACT_KERNEL_ROWS + 1)
+    assert isinstance(approximated, Pipeline) and isinstance(approximated.named_steps["kernel"], KernelFeatures)
+    assert isinstance(build_estimator(ModelParams(approximation="nystroem"), 10), Pipeline)
+    assert isinstance(build_estimator(ModelParams(approximation="exact"), 10**7), SVC)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("gamma", ["scale", "auto", 0.3])
+def test_the_approximation_reads_gamma_as_svc_does(gamma) -> None:
+    """One model.gamma means one kernel, exact or approximated: 'scale' and 'auto' resolve as SVC resolves them."""
+    texts = [f"word{i % 7} word{i % 5} text {i}" for i in range(60)]
+    labels = ["ab"[i % 2] for i in range(60)]
+    features = TfidfVectorizer().fit_transform(texts)
+    exact = SVC(gamma=gamma).fit(features, labels)
+    kernel = KernelFeatures(gamma=gamma, n_components=20, random_state=0).fit(features)
+    assert kernel.gamma_ == pytest.approx(exact._gamma)
+    wider = KernelFeatures(gamma=kernel.gamma_ * 4, n_components=20, random_state=0).fit(features)
+    assert not np.allclose(kernel.transform(features), wider.transform(features))  # gamma changes the features
+
+
+@pytest.mark.fast
+def test_an_approximated_svc_saves_loads_and_predicts_the_same(tmp_path) -> None:
+    texts = [f"word{i % 7} word{i % 5} text {i}" for i in range(90)]
+    train = pd.DataFrame({"text": texts, "label": ["abc"[i % 3] for i in range(90)]})
+    pipeline = build_pipeline(FeatureParams(min_df=1), ModelParams(approximation="nystroem", n_components=30),
+                              "multiclass", True, len(train))
+    model = SklearnModel(pipeline, "multiclass", ["a", "b", "c"])
+    model.fit(train)
+    (tmp_path / "model").mkdir()
+    model.save(tmp_path / "model", {})
+    loaded = load_model(tmp_path / "model")
+    assert loaded.predict(train) == model.predict(train)
 
 
 @pytest.mark.fast

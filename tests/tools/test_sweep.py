@@ -133,14 +133,25 @@ def test_a_key_is_refused_only_when_no_point_of_the_grid_reads_it(tmp_path) -> N
     params = tmp_path / "params.yaml"
     params.write_text(Path("presets/digits.yaml").read_text())
     validate_grid(expand(["model.kernel=linear,rbf", "model.gamma=0.01,0.1"]), params)  # rbf reads gamma
-    validate_grid(expand(["model.type=svc,logreg", "model.max_iter=100,200"]), params)  # logreg reads max_iter
+    with pytest.raises(PipelineError, match=r"model.max_iter: model.type svc does not read it \(read by linear_svc, "
+                       r"logreg\); remove it"):  # its svc points would be ties
+        validate_grid(expand(["model.type=svc,logreg", "model.max_iter=100,200"]), params)
+    default = tmp_path / "default.yaml"
+    default.write_text(Path("presets/default.yaml").read_text().replace("type: svc", "type: linear_svc"))
+    validate_grid(expand(["model.type=linear_svc,logreg", "+model.max_iter=100,200"]), default)  # both read it
+    raw = yaml.safe_load(Path("presets/emotion_transformer.yaml").read_text())
+    raw["features"] = {"min_df": 2}
+    default.with_name("t.yaml").write_text(yaml.safe_dump(raw))
     with pytest.raises(PipelineError, match=r"-S model.gamma: .*model.kernel linear does not read it"):
         validate_grid(expand(["model.kernel=linear", "model.gamma=0.01,0.1"]), params)
-    with pytest.raises(PipelineError, match=r"-S features.min_df: .*model.type transformer does not read it"):
+    with pytest.raises(PipelineError, match=r"with -S model.type=transformer: model.C: model.type transformer does "
+                       r"not read it"):  # digits' C and gamma, which a transformer would ignore
         validate_grid(expand(["model.type=transformer", "features.min_df=1,2"]), params)
+    with pytest.raises(PipelineError, match=r"-S features.min_df: .*model.type transformer does not read it"):
+        validate_grid(expand(["features.min_df=2"]), default.with_name("t.yaml"))
     base = yaml.safe_load(params.read_text())
     check_space([parse_dimension("model.kernel=choice:linear,rbf"), parse_dimension("model.gamma=log:0.001:1")], base)
-    with pytest.raises(PipelineError, match=r"^--space model.n_estimators=int:10:100: every value gives the same"):
+    with pytest.raises(PipelineError, match=r"^--space model.n_estimators=int:10:100: .*model.type svc does not read"):
         check_space([parse_dimension("model.n_estimators=int:10:100")], base)
 
 
