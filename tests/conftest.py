@@ -106,7 +106,8 @@ class Project:
         """fetch's deps in dvc.yaml: its code, and each file params.yaml's sources name under data/sources/."""
         sources = self.params()["data"].get("sources") or []
         named = [s.get("path") or s.get("dataset") for s in sources if isinstance(s, dict)]
-        files = [name for name in named if isinstance(name, str) and name.startswith("data/sources/")]
+        files = [name for name in named if isinstance(name, str) and name.startswith("data/sources/")
+                 and (self.path / name).exists()]  # as `mlkit import`, which refuses a missing file
         with modify_yaml(self.path / "dvc.yaml") as pipeline:
             deps = pipeline["stages"]["fetch"]["deps"]
             deps[:] = [dep for dep in deps if not str(dep).startswith("data/sources")] + list(dict.fromkeys(files))

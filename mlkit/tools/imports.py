@@ -14,7 +14,15 @@ from mlkit.core import paths
 from mlkit.core.errors import PipelineError, run_main
 from mlkit.core.params import PARAMS_FILE, FileSource, Params, load_params
 from mlkit.core.vcs import dvc, git
-from mlkit.data.tracked import dvc_file, dvc_location, is_url, recorded_import, source_paths, under_sources
+from mlkit.data.tracked import (
+    check_tracked,
+    dvc_file,
+    dvc_location,
+    is_url,
+    recorded_import,
+    source_paths,
+    under_sources,
+)
 
 SCHEMES = ("http://", "https://", "s3://", "remote://")  # what `dvc import-url` reads here (dvc[s3] installed)
 
@@ -69,6 +77,7 @@ def declare_sources(params: Params, pipeline: Path = Path(paths.PIPELINE)) -> st
     file rewritten as DVC writes it, comments kept); what changed, or None."""
     from dvc.utils.serialize import modify_yaml  # DVC's own round-trip writer: the style it writes back
 
+    check_tracked(params.data.sources)  # each file is there (and each import recorded) before it is declared
     wanted_paths = list(source_paths(params.data.sources))
     with modify_yaml(pipeline) as data:
         deps = data["stages"]["fetch"]["deps"]

@@ -95,7 +95,7 @@ def test_a_stage_whose_dvc_was_killed_leaves_outputs_and_lock_consistent(tmp_pat
     project.commit("ran")
     lock = project.file("dvc.lock").read_text()
     model = project.file("models/model/model.skops").read_bytes()
-    project.set_params(model={"C": 3.0})
+    project.set_params(model={"C": 1.0})
     dvc = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=project.path, env=ENV,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
