@@ -1,4 +1,5 @@
-"""evaluate: score models/model on train, valid and test; metrics, plots and test predictions via dvclive."""
+"""evaluate: score models/model on train, valid and test; headline metrics (compare.metric per split, test
+accuracy), plots and test predictions via dvclive; every averaging and the gap in scores.json."""
 
 from pathlib import Path
 
@@ -37,8 +38,17 @@ def curve_inputs(truth: list, scores: np.ndarray, task: str, labels: list[str], 
     return matrix.ravel(), scores.ravel()
 
 
+def headline(results: dict[str, dict], metric: str) -> dict[str, dict[str, float]]:
+    """What `dvc metrics show` and `dvc exp show` read: the project's metric (compare.metric) on each split and
+    the test accuracy, so the table fits a terminal; every other figure is in scores.json."""
+    chosen = {split: {metric: results[split][metric]} for split in paths.SPLITS}
+    chosen["test"]["accuracy"] = results["test"]["accuracy"]
+    return chosen
+
+
 def main() -> None:
-    settings = load_params().evaluate
+    params = load_params()
+    settings, metric = params.evaluate, params.compare.metric
     model = load_model(paths.MODEL)
     task, labels, positive = model.task, model.labels, model.positive_label
     key = "labels" if task == "multilabel" else "label"
@@ -50,18 +60,19 @@ def main() -> None:
             if split == "train" and settings.train_rows is not None and len(frame) > settings.train_rows:
                 sampled = (settings.train_rows, len(frame))
                 frame = frame.sample(n=settings.train_rows, random_state=settings.seed)
-                live.log_metric("train/sampled_rows", settings.train_rows, plot=False)
             truth = [list(v) if task == "multilabel" else v for v in frame[key]]
             predicted = model.predict(frame)
             results[split] = classification_metrics(truth, predicted, task, labels, positive)
             if split == "test":
                 test_frame, test_truth, test_predicted = frame, truth, predicted
-            for name, value in results[split].items():
-                if name != "per_class":  # headline metrics only: `dvc metrics show` must fit a terminal
-                    live.log_metric(f"{split}/{name}", value, plot=False)
         gap = {name: results["train"][name] - results["test"][name] for name in GAP_METRICS if name in results["test"]}
-        for name, value in gap.items():
-            live.log_metric(f"gap/{name}", value, plot=False)
+        for split, values in headline(results, metric).items():
+            for name, value in values.items():
+                live.log_metric(f"{split}/{name}", value, plot=False)
+        scores = {split: {k: v for k, v in results[split].items() if k != "per_class"} for split in paths.SPLITS}
+        if sampled:
+            scores["train"]["sampled_rows"] = sampled[0]
+        write_json(folder / Path(paths.SCORES).name, {**scores, "gap": gap})
         # Per-class figures (labels x 4 x 3 splits) in their own file: `dvc metrics show metrics/eval/per_class.json`.
         write_json(folder / Path(paths.PER_CLASS).name,
                    {split: {"per_class": results[split]["per_class"]} for split in paths.SPLITS})

@@ -2,14 +2,95 @@
 
 from __future__ import annotations
 
+import codecs
+import io
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 
 class Section(BaseModel):
     # A misspelt key (`model.gama`) must fail loudly instead of being ignored.
     model_config = ConfigDict(extra="forbid")
+
+
+def field_error(model: str, field: str, value: Any, message: str) -> ValidationError:
+    """A check that needs several fields (a model validator), reported at the one field it is about:
+    pydantic nests the error under the model's place (`data.sources[0].sep`, not `data.sources[0]`)."""
+    error = PydanticCustomError("value_error", message)
+    return ValidationError.from_exception_data(model, [InitErrorDetails(type=error, loc=(field,), input=value)])
+
+
+# ---------------------------------------------------------------- file formats
+# The format `auto` takes from a file's extension.
+FORMAT_BY_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".txt": "lines",
+}
+ENCODING_HINT = "use one Python knows, such as utf-8, latin-1 or cp1252"
+
+
+def suffix_format(fmt: str, path: str) -> str | None:
+    """`fmt`, or for `auto` the format of `path`'s extension; None where the extension tells none."""
+    if fmt != "auto":
+        return fmt
+    return FORMAT_BY_SUFFIX.get(PurePosixPath(path).suffix.lower())
+
+
+def quoted(quote: bool | None, fmt: str) -> bool:
+    """Whether "..." fields are honoured: by default in csv, never in tsv (where a stray quote in a text
+    would otherwise swallow the lines after it)."""
+    return fmt == "csv" if quote is None else quote
+
+
+def encoding_problem(name: str) -> str | None:
+    """What is wrong with `name` as a file's text encoding (a source's `encoding`, predict's --encoding)."""
+    try:
+        codecs.lookup(name)
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        return f"unknown encoding; {ENCODING_HINT} (got {name!r})"
+    try:  # what reading does: rot13 or base64 are codecs, but not for text
+        io.TextIOWrapper(io.BytesIO(b""), encoding=name).read()
+    except (LookupError, UnicodeError):
+        return f"not a text encoding; {ENCODING_HINT} (got {name!r})"
+    return None
+
+
+def separator_problem(sep: str | None, fmt: str | None, quote: bool | None, quote_off: str) -> str | None:
+    """What is wrong with `sep` for a file in `fmt` (None: not known before reading), or None. A csv or
+    tsv `sep` longer than one character is split on literally, like a `lines` one; with quote processing
+    it cannot be (Python's and pandas' quote-aware parsers take one character); `quote_off`: how to turn
+    that off, in the words of the caller (params or a command line)."""
+    if sep is None:
+        return None
+    if not sep:
+        return "empty; leave it out for the format's default (got '')"
+    if "\n" in sep or "\r" in sep:
+        return f"cannot hold a line break: a line break ends a row (got {sep!r})"
+    if fmt in ("jsonl", "parquet"):
+        return f"applies to csv, tsv and lines files, not {fmt}; remove it (got {sep!r})"
+    if fmt in ("csv", "tsv") and quoted(quote, fmt):
+        if len(sep) > 1:
+            return f"quote processing splits on one character only; for a longer sep, {quote_off} (got {sep!r})"
+        if sep == '"':
+            return f"is the quote character, which cannot also separate fields; {quote_off} (got {sep!r})"
+    return None
+
+
+def column_name_problem(names: list[str]) -> str | None:
+    """What is wrong with a list of column names: an empty one, or one named twice."""
+    if any(not name for name in names):
+        return "an empty column name"
+    if len(set(names)) < len(names):
+        return "names a column twice"
+    return None
 
 
 # ---------------------------------------------------------------- data sources
@@ -37,8 +118,31 @@ class Columns(Section):
             raise ValueError("must be a column name, or a list of column names (quote a number: '1')")
         if not value:
             raise ValueError("must name at least one column")
-        if len(set(value)) < len(value):
-            raise ValueError("names a column twice")
+        problem = column_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("text_column")
+    @classmethod
+    def _text_column_named(cls, value: str | list[str]) -> str | list[str]:
+        if value == "":  # no header cell is empty: pandas names it `Unnamed: N`
+            raise ValueError("an empty column name")
+        return value
+
+    @field_validator("label_column")
+    @classmethod
+    def _label_column_named(cls, value: str | None) -> str | None:
+        if value == "":
+            raise ValueError("an empty column name; for multilabel, label_columns: [...]")
+        return value
+
+    @field_validator("label_columns")
+    @classmethod
+    def _label_columns_named(cls, value: list[str] | None) -> list[str] | None:
+        problem = None if value is None else column_name_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @property
@@ -51,6 +155,9 @@ class Columns(Section):
             if not self.label_columns:
                 raise ValueError("label_columns must name at least one column")
             self.label_column = None
+        elif self.label_column is None:  # every row of a source needs its label
+            raise field_error(type(self).__name__, "label_column", None,
+                              "every row needs a label: name its column, or label_columns for multilabel (got null)")
         shared = [c for c in self.text_columns if c == self.label_column or c in (self.label_columns or [])]
         if shared:  # the answer would be part of the model's input
             raise ValueError(f"{', '.join(shared)} is both a text column and a label column")
@@ -59,12 +166,42 @@ class Columns(Section):
 
 class TableFormat(Columns):
     format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "lines"] = "auto"
-    sep: str | None = Field(default=None, description="csv separator; for `lines`, the text/label separator")
+    sep: str | None = Field(default=None, description="csv separator; for `lines`, the text/label separator; "
+                            "split on literally (one longer than a character needs `quote: false` in a csv)")
     header: bool = True
     encoding: str = "utf-8"
     quote: bool | None = Field(
         default=None, description='csv/tsv: a "..." field may hold separators and line breaks; null: csv yes, tsv no'
     )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        problem = encoding_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    def known_format(self) -> str | None:
+        """The format where the schema can tell it (named; a file's also from its extension), else None."""
+        return None if self.format == "auto" else self.format
+
+    @model_validator(mode="after")
+    def _options_fit_the_format(self) -> TableFormat:
+        fmt = self.known_format()
+        problem = separator_problem(self.sep, fmt, self.quote, "set `quote: false`")
+        if problem:
+            raise field_error(type(self).__name__, "sep", self.sep, problem)
+        if self.quote is not None and fmt is not None and fmt not in ("csv", "tsv"):
+            raise field_error(type(self).__name__, "quote", self.quote,
+                              f"applies to csv and tsv files, not {fmt}; remove it (got {self.quote})")
+        if fmt == "lines":  # no header: a line's columns are always its text and its label
+            for field, default in (("text_column", "text"), ("label_column", "label"), ("label_columns", None)):
+                value = getattr(self, field)
+                if field in self.model_fields_set and value is not None and value != default:
+                    raise field_error(type(self).__name__, field, value, f"a lines file has no named columns: "
+                                      f"each line is text{self.sep or ';'}label; remove it (got {value!r})")
+        return self
 
 
 class FileSource(TableFormat):
@@ -77,6 +214,9 @@ class FileSource(TableFormat):
         "`dvc update` refreshes it",
     )
     name: str | None = None
+
+    def known_format(self) -> str | None:
+        return suffix_format(self.format, self.path)
 
 
 class HubSource(Columns):

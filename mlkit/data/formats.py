@@ -4,6 +4,7 @@ every column as read, with the line count of line-based formats checked against 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import PurePosixPath
@@ -14,17 +15,8 @@ import pandas as pd
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import TableFormat
+from mlkit.core.source_params import FORMAT_BY_SUFFIX, quoted
 from mlkit.data.lines import LineCount, count_quoted, count_unquoted, strip_end, text_lines
-
-FORMAT_BY_SUFFIX = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".jsonl": "jsonl",
-    ".json": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".txt": "lines",
-}
 
 # fetch reads a file in chunks of about this many bytes, so that its memory follows the rows it keeps, not
 # the file's size (a chunk's parsed table is a few times this: Python strings, their cleaned copies).
@@ -44,13 +36,11 @@ def resolve_format(spec: TableFormat, location: str) -> str:
 
 
 def quoting(spec: TableFormat, fmt: str, location: str) -> bool:
-    """Whether "..." fields are honoured: by default in csv, never in tsv (where a stray quote in a
-    text would otherwise swallow the lines after it)."""
-    if spec.quote is None:
-        return fmt == "csv"
-    if fmt not in ("csv", "tsv"):
+    """Whether "..." fields are honoured (source_params.quoted). The schema refuses `quote` for another
+    format where it can tell the format; this is for the rest (a file whose format the reader was told)."""
+    if spec.quote is not None and fmt not in ("csv", "tsv"):
         raise PipelineError(f"{location}: `quote` applies to csv and tsv files, not {fmt}; remove it")
-    return spec.quote
+    return quoted(spec.quote, fmt)
 
 
 def parse_table(handle: Any, spec: TableFormat, fmt: str, location: str) -> pd.DataFrame:
@@ -85,7 +75,7 @@ def iter_table(handle: Any, spec: TableFormat, fmt: str, location: str, chunk_by
         if fmt in ("csv", "tsv"):
             sep = spec.sep or ("\t" if fmt == "tsv" else ",")
             start = handle.tell()
-            if quote and len(sep) != 1:  # pandas splits on a longer sep as a regex, blind to quotes
+            if quote and len(sep) != 1:  # the schema refuses it where it knows the format: this is the rest
                 raise PipelineError(f"{location}: quote processing needs a one-character `sep` (got {sep!r}); "
                                     f"set `quote: false`")
             counter = count_quoted if quote else count_unquoted
@@ -93,10 +83,12 @@ def iter_table(handle: Any, spec: TableFormat, fmt: str, location: str, chunk_by
                 count = counter(lines, sep, spec.header, location, fmt)
             handle.seek(start)
             size = None if chunk_bytes is None else rows_per_chunk(handle, chunk_bytes)
+            # pandas splits on a longer sep as a regular expression (with its python engine): escaped, it
+            # is split on literally, as the line count and `lines` files do ("||" is two bars, not a regex).
             read = pd.read_csv(
-                handle, sep=sep, header=header, encoding=spec.encoding, dtype=str, keep_default_na=False,
-                quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE, engine="c" if len(sep) == 1 else "python",
-                chunksize=size,
+                handle, sep=sep if len(sep) == 1 else re.escape(sep), header=header, encoding=spec.encoding,
+                dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+                engine="c" if len(sep) == 1 else "python", chunksize=size,
             )
             chunks = iter([read]) if size is None else iter(read)
         elif fmt == "jsonl":

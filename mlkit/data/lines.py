@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from mlkit.core.errors import PipelineError
+
+# The longest field the quote-aware line count reads, in characters (Python's csv module stops at 131,072
+# by default, which a long text passes). It also bounds what an unmatched quote swallows into memory
+# before the count stops on it: the count holds a record's lines and its fields, a few copies of them.
+FIELD_LIMIT = 16 << 20
 
 
 @dataclass
@@ -53,15 +57,12 @@ def strip_end(line: str) -> str:
 
 def count_unquoted(lines: Iterator[str], sep: str, header: bool, location: str, fmt: str) -> LineCount:
     """Without quote processing a record is exactly one line: every non-blank line must have the width
-    of the first (the header's), else the parser would pad it or stop."""
-    if len(sep) == 1:
-        fields: Callable[[str], int] = lambda s: s.count(sep) + 1
-    else:  # pandas reads a longer sep as a regular expression
-        try:
-            pattern = re.compile(sep)
-        except re.error as exc:
-            raise PipelineError(f"{location}: `sep` {sep!r} is not a valid regular expression ({exc})") from None
-        fields = lambda s: len(pattern.split(s))
+    of the first (the header's), else the parser would pad it or stop. A sep of any length is split on
+    literally (the reader escapes a longer one for pandas, which would take it as a regular expression)."""
+
+    def fields(line: str) -> int:
+        return line.count(sep) + 1
+
     count = LineCount()
     width = None
     for number, raw in enumerate(lines, start=1):
@@ -93,39 +94,59 @@ def count_quoted(lines: Iterator[str], sep: str, header: bool, location: str, fm
             taken.append(line)
             yield line
 
-    reader = csv.reader(tracked(), delimiter=sep, quotechar='"', doublequote=True, strict=False)
+    limit = csv.field_size_limit(FIELD_LIMIT)  # process-wide: restored below
+    try:
+        return _count_records(tracked(), taken, sep, header, location, fmt)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _count_records(lines: Iterator[str], taken: list[str], sep: str, header: bool, location: str,
+                   fmt: str) -> LineCount:
+    reader = csv.reader(lines, delimiter=sep, quotechar='"', doublequote=True, strict=False)
     count = LineCount()
     width = None
     end = 0
-    for record in reader:
-        start, end = end + 1, reader.line_num
-        raw, taken[:] = "".join(taken), []
-        spanned = end - start + 1
-        if spanned == 1 and is_blank(strip_end(raw), sep):
-            count.lines += 1
-            count.blank += 1
-            continue
-        if spanned > 1:
-            try:
-                list(csv.reader(io.StringIO(raw, newline=""), delimiter=sep, quotechar='"', strict=True))
-            except csv.Error as exc:
-                problem = (f"a quoted field opened here never closes (the file ends on line {end})"
-                           if "end of data" in str(exc) else
-                           f"a quoted field runs to line {end} and closes in the middle of a field ({exc})")
-                raise PipelineError(
-                    f"{location}: malformed {fmt} file: line {start}: {problem}; an unmatched \" would "
-                    f"swallow the lines in between: fix that quote, or set `quote: false` if the file's "
-                    f"quotes are plain text"
-                ) from None
-        if width is None:
-            width = len(record)
-            if header:
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            raw, taken[:] = "".join(taken), []
+            spanned = end - start + 1
+            if spanned == 1 and is_blank(strip_end(raw), sep):
+                count.lines += 1
+                count.blank += 1
                 continue
-        count.lines += spanned
-        count.records += 1
-        if len(record) != width:
-            _width_error(location, fmt, start, len(record), width, header, quoted=True, hint=False)
+            if spanned > 1:
+                _check_spanned(raw, sep, location, fmt, start, end)
+            if width is None:
+                width = len(record)
+                if header:
+                    continue
+            count.lines += spanned
+            count.records += 1
+            if len(record) != width:
+                _width_error(location, fmt, start, len(record), width, header, quoted=True, hint=False)
+    except csv.Error as exc:  # the reader's own: a field past FIELD_LIMIT
+        problem = (f"a field runs past {FIELD_LIMIT:,} characters, the most one may hold; if a quote that never "
+                   "closes swallowed the lines after it, fix that quote, or set `quote: false` if the file's "
+                   "quotes are plain text" if "field limit" in str(exc) else str(exc))
+        raise PipelineError(f"{location}: malformed {fmt} file: line {end + 1}: {problem}") from None
     return count
+
+
+def _check_spanned(raw: str, sep: str, location: str, fmt: str, start: int, end: int) -> None:
+    """A record on several lines, parsed again strictly: its quotes must close where a field ends."""
+    try:
+        list(csv.reader(io.StringIO(raw, newline=""), delimiter=sep, quotechar='"', strict=True))
+    except csv.Error as exc:
+        problem = (f"a quoted field opened here never closes (the file ends on line {end})"
+                   if "end of data" in str(exc) else
+                   f"a quoted field runs to line {end} and closes in the middle of a field ({exc})")
+        raise PipelineError(
+            f"{location}: malformed {fmt} file: line {start}: {problem}; an unmatched \" would "
+            f"swallow the lines in between: fix that quote, or set `quote: false` if the file's "
+            f"quotes are plain text"
+        ) from None
 
 
 def _width_error(location: str, fmt: str, number: int, found: int, width: int, header: bool, quoted: bool,

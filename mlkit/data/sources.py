@@ -77,7 +77,9 @@ def select_columns(frame: pd.DataFrame, spec: Columns, location: str, fmt: str =
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         shown = ", ".join(frame.columns[:20])
-        raise PipelineError(f"{location}: no column {', '.join(map(repr, missing))}; columns are: {shown}")
+        hint = " (the only one: is `sep` right?)" if fmt in ("csv", "tsv") and len(frame.columns) == 1 else ""
+        raise PipelineError(f"{location}: no column {', '.join(map(repr, missing))}; columns are: {shown}{hint}")
+    _check_scalars(frame, spec, location, start)
     out = pd.DataFrame({"text": joined_text(frame, spec)})
     if spec.label_columns:
         out["labels"] = _multilabel(frame[spec.label_columns], location)
@@ -86,6 +88,31 @@ def select_columns(frame: pd.DataFrame, spec: Columns, location: str, fmt: str =
     out["row"] = np.arange(start, start + len(frame))
     out.attrs = dict(frame.attrs)
     return out
+
+
+# What a JSON-lines or parquet cell (or a Hub feature) may hold that is neither a text nor a label.
+NESTED = (dict, list, tuple, set, np.ndarray)
+
+
+def _check_scalars(frame: pd.DataFrame, spec: Columns, location: str, start: int) -> None:
+    """Refuse an object or a list in a text column or the label column (a JSON-lines `{"label": ["a"]}`),
+    which would otherwise become its printed form, `['a']`, as text or as a class. label_columns are checked
+    by _multilabel (0/1 values only)."""
+    for role, names in (("text", spec.text_columns), ("label", [spec.label_column] if spec.label_column else [])):
+        for name in names:
+            column = frame[name]
+            if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+                continue  # csv, tsv and lines files: strings only, settled in C
+            found = next((i for i, v in enumerate(column) if isinstance(v, NESTED)), None)
+            if found is None:
+                continue
+            value = column.iloc[found]
+            kind = "an object" if isinstance(value, dict) else "a list"
+            shown = " ".join(repr(value.tolist() if isinstance(value, np.ndarray) else value).split())
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            advice = "; several labels per text: one 0/1 column per label (label_columns)" if role == "label" else ""
+            raise PipelineError(f"{location}: row {start + found + 1}: {role} column {name!r} holds {kind} "
+                                f"({shown}), not {'text' if role == 'text' else 'a label'}{advice}")
 
 
 def _multilabel(columns: pd.DataFrame, location: str) -> list[list[str]]:

@@ -12,7 +12,6 @@ Not a DVC stage: a tool for using a trained model on new data.
 from __future__ import annotations
 
 import argparse
-import codecs
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,6 +23,7 @@ from mlkit.core import paths
 from mlkit.core.errors import PipelineError, run_main
 from mlkit.core.io import md5_file, read_table, replacing
 from mlkit.core.params import FileSource
+from mlkit.core.source_params import column_name_problem, encoding_problem, separator_problem, suffix_format
 from mlkit.core.table import dedupe_key
 from mlkit.data.dataset import normalise_whitespace
 from mlkit.data.sources import read_file_table, select_columns
@@ -32,6 +32,11 @@ from mlkit.modeling.metrics import PREDICTION_SEPARATOR, classification_metrics
 
 DEFAULT_OUTPUT = "predictions.csv"
 FROM_CARD = "default: the column the model was trained on (its card.json), else %s"
+FORMATS = ("auto", "csv", "tsv", "jsonl", "parquet", "lines")
+# The option that sets each FileSource field, for the schema's errors.
+OPTIONS = {"path": "input", "format": "--format", "sep": "--sep", "header": "--no-header", "encoding": "--encoding",
+           "text_column": "--text-column", "label_column": "--label-column", "label_columns": "--label-columns"}
+COLUMN_OPTIONS = ("text_column", "label_column", "label_columns")
 
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -77,17 +82,58 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"where to write predictions (CSV); default: {DEFAULT_OUTPUT}, which is never "
                              "overwritten unless --force")
     parser.add_argument("--force", action="store_true", help=f"overwrite an existing {DEFAULT_OUTPUT}")
-    parser.add_argument("--format", default="auto", help="csv, tsv, jsonl, parquet or lines; auto: from the name")
+    parser.add_argument("--format", default="auto", choices=FORMATS,
+                        help="csv, tsv, jsonl, parquet or lines; auto: from the name")
     parser.add_argument("--sep", default=None, help="column separator (csv) or text/label separator (lines)")
     parser.add_argument("--no-header", action="store_true", help="the file has no header row")
     parser.add_argument("--encoding", default="utf-8", help="the file's text encoding")
     parser.add_argument("--text-column", default=None, help="several: comma-separated, joined as in training; "
                         + FROM_CARD % "text" + shown.get("text_column", ""))
-    parser.add_argument("--label-column", default=None, help="labels to score against, if the file has them; "
-                        + FROM_CARD % "label" + shown.get("label_column", ""))
-    parser.add_argument("--label-columns", default=None, help="multilabel: comma-separated 0/1 columns; "
+    labels = parser.add_mutually_exclusive_group()
+    labels.add_argument("--label-column", default=None, help="labels to score against (the default one: if the "
+                        "file has it); " + FROM_CARD % "label" + shown.get("label_column", ""))
+    labels.add_argument("--label-columns", default=None, help="multilabel: comma-separated 0/1 columns; "
                         + FROM_CARD % "none" + shown.get("label_columns", ""))
     return parser.parse_args(argv)
+
+
+def column_names(value: str) -> list[str]:
+    """A column option's names: comma-separated, spaces around each dropped."""
+    return [name.strip() for name in value.split(",")]
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """The options that name an encoding, a separator or columns, checked before any work with the schema's
+    own checks (source_params), each error naming its option."""
+    problem = encoding_problem(args.encoding)
+    if problem:
+        raise PipelineError(f"--encoding: {problem}")
+    fmt = suffix_format(args.format, args.input)
+    problem = separator_problem(args.sep, fmt, None, "read the file with --format tsv, which has no quote processing")
+    if problem:
+        raise PipelineError(f"--sep: {problem}")
+    for field in COLUMN_OPTIONS:
+        value = getattr(args, field)
+        if value is None:
+            continue
+        option = OPTIONS[field]
+        if fmt == "lines" and value != {"text_column": "text", "label_column": "label"}.get(field):
+            raise PipelineError(f"{option}: a lines file has no named columns: each line is text{args.sep or ';'}"
+                                f"label; remove it (got {value!r})")
+        problem = column_name_problem(column_names(value) if "," in value or field == "label_columns" else [value])
+        if problem:
+            raise PipelineError(f"{option}: {problem} (got {value!r})")
+
+
+def spec_error(exc: ValidationError, label_list: list[str] | None) -> PipelineError:
+    """The schema's first complaint about the FileSource predict built, naming the option to change."""
+    error = exc.errors()[0]
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:  # the columns together: a text column that is also a label column
+        return PipelineError(f"--text-column, {'--label-columns' if label_list else '--label-column'}: {message}")
+    option = OPTIONS.get(str(error["loc"][0]), str(error["loc"][0]))
+    got = "" if "got" in message else f" (got {error['input']!r})"
+    return PipelineError(f"{option}: {message}{got}")
 
 
 def card_columns(card: dict[str, Any]) -> dict[str, Any]:
@@ -98,14 +144,17 @@ def card_columns(card: dict[str, Any]) -> dict[str, Any]:
 
 def columns_for(args: argparse.Namespace,
                 card: dict[str, Any]) -> tuple[str | list[str], str | None, list[str] | None]:
-    """(text, label, labels) columns: the command line first, then the model card, then text/label."""
+    """(text, label, labels) columns: the command line first, then the model card, then text/label; a lines
+    file's are always text and label."""
+    if suffix_format(args.format, args.input) == "lines":
+        return "text", "label", None
     known = card_columns(card)
-    given = ([name.strip() for name in args.text_column.split(",")] if args.text_column and "," in args.text_column
+    given = (column_names(args.text_column) if args.text_column is not None and "," in args.text_column
              else args.text_column)
-    text = given or known.get("text_column") or "text"
-    if args.label_columns:
-        return text, None, args.label_columns.split(",")
-    if args.label_column:
+    text = given if given is not None else known.get("text_column") or "text"
+    if args.label_columns is not None:
+        return text, None, column_names(args.label_columns)
+    if args.label_column is not None:
         return text, args.label_column, None
     if known.get("label_columns"):
         return text, None, list(known["label_columns"])
@@ -155,10 +204,7 @@ def metrics_table(scores: dict[str, float], rows: int) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    try:
-        codecs.lookup(args.encoding)
-    except LookupError:
-        raise PipelineError(f"--encoding: unknown encoding {args.encoding!r}") from None
+    check_options(args)
     output = output_path(args)  # before any work: a refused output wastes nothing
     model: Model = load_model(args.model)
     card = model.card
@@ -168,14 +214,28 @@ def main(argv: list[str] | None = None) -> None:
                           encoding=args.encoding, text_column=text, label_column=label, label_columns=label_list,
                           text_column_delimiter=card_columns(card).get("text_column_delimiter", " "))
     except ValidationError as exc:
-        raise PipelineError(f"predict: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
+        raise spec_error(exc, label_list) from None
     table, fmt = read_file_table(spec, role="the file to predict")
+    shown = ", ".join(table.columns[:20])
+    if fmt in ("csv", "tsv") and len(table.columns) == 1:
+        shown += " (the only one: is --sep right?)"
     missing = [name for name in spec.text_columns if name not in table.columns]
     if fmt != "lines" and missing:
-        shown = ", ".join(table.columns[:20])
         source = "--text-column" if args.text_column else "the model's text column (--text-column NAME)"
         raise PipelineError(f"{spec.path}: no column {', '.join(map(repr, missing))}, {source}; columns are: {shown}")
-    labelled = fmt == "lines" or all(c in table.columns for c in (spec.label_columns or (spec.label_column,)))
+    wanted = spec.label_columns or ([spec.label_column] if spec.label_column else [])
+    missing = [name for name in wanted if name not in table.columns]
+    labelled = fmt == "lines" or not missing
+    if missing and (args.label_column is not None or args.label_columns is not None):  # asked for: not skipped
+        option = "--label-columns" if args.label_columns is not None else "--label-column"
+        raise PipelineError(f"{spec.path}: no column {', '.join(map(repr, missing))}, {option}; columns are: {shown}")
+    if labelled and (model.task == "multilabel") != bool(spec.label_columns):  # scored as the model predicts
+        if fmt == "lines":
+            raise PipelineError(f"{spec.path}: a lines file has one label per text, and the model is multilabel; "
+                                "give its labels as 0/1 columns (--label-columns) of a csv")
+        option, wanted_here = (("--label-columns", "one label column (--label-column NAME)") if spec.label_columns
+                               else ("--label-column", "0/1 columns, one per label (--label-columns a,b,c)"))
+        raise PipelineError(f"{option}: the model is {model.task}: the labels to score against are {wanted_here}")
     if not labelled:
         spec = spec.model_copy(update={"label_column": None, "label_columns": None})
     frame = select_columns(table, spec, spec.path, fmt)

@@ -9,9 +9,10 @@ from typing import Any, cast
 
 from mlkit.core.errors import PipelineError
 
-METRIC_SPLITS = ("train", "valid", "test", "gap")
-DEFAULT_METRICS = ("train.accuracy", "valid.accuracy", "test.accuracy", "valid.f1_macro", "test.f1_macro",
-                   "valid.f1", "test.f1", "gap.accuracy")
+METRIC_SPLITS = ("train", "valid", "test")
+# The headline metrics evaluate writes (compare.metric per split, test accuracy), in the order shown.
+DEFAULT_METRICS = tuple(f"{split}.{name}" for name in ("f1", "f1_macro", "f1_weighted", "f1_micro", "accuracy")
+                        for split in METRIC_SPLITS)
 
 
 def exp_rows(root: Path, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
@@ -50,15 +51,15 @@ def number(v: Any) -> float | None:
 
 def check_metric_key(key: str) -> None:
     if key.split(".", 1)[0] not in METRIC_SPLITS or "." not in key:
-        raise PipelineError(f"--best {key}: a key of metrics/eval/metrics.json, e.g. valid.f1_macro, "
-                            "valid.accuracy, valid.f1 (binary, with a positive class)")
+        raise PipelineError(f"--best {key}: a key of metrics/eval/metrics.json: valid.METRIC for params.yaml's "
+                            "compare.metric, e.g. valid.f1_macro")
 
 
 def best(rows: Sequence[dict[str, Any]], metric: str, minimize: bool = False) -> dict[str, Any]:
     scored = [r for r in rows if number(value(r, metric)) is not None]
     if not scored:
-        raise PipelineError(f"--best {metric}: no experiment has this metric (binary tasks with a positive class "
-                            "have valid.f1; every task valid.accuracy, valid.f1_macro)")
+        raise PipelineError(f"--best {metric}: no experiment has this metric (the headline metrics are params.yaml's "
+                            "compare.metric on each split, and test.accuracy)")
     pick = min if minimize else max
     return pick(scored, key=lambda r: cast(float, number(value(r, metric))))  # never None: filtered above
 

@@ -40,7 +40,7 @@ from mlkit.core.params import PARAMS_FILE, load_params
 from mlkit.core.vcs import dvc, git, head, run
 from mlkit.modeling.champion import find_champion
 from mlkit.tools import registry, search
-from mlkit.tools.search_space import check_metric, check_space, parse_dimension
+from mlkit.tools.search_space import check_metric, check_space, parse_dimension, resolve_metric
 
 RAN = re.compile(r"Running stage '([^']+)'")
 RESTORED = re.compile(r"Stage '([^']+)' is cached")  # DVC's run-cache: outputs of a run it has seen
@@ -86,8 +86,10 @@ def check_start(args: argparse.Namespace) -> str:
             raise PipelineError("--search-trials must be at least 1")
         if not args.space:
             raise PipelineError("--search-trials needs --space, e.g. --space 'model.C=log:0.1:10'")
+        base = yaml.safe_load(Path(PARAMS_FILE).read_text())
+        args.metric = resolve_metric(args.metric, base)
         check_metric(args.metric)
-        check_space([parse_dimension(text) for text in args.space], yaml.safe_load(Path(PARAMS_FILE).read_text()))
+        check_space([parse_dimension(text) for text in args.space], base)
     elif args.space:
         raise PipelineError("--space is for the search: give --search-trials N too")
     return branch
@@ -228,7 +230,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--search-trials", type=int, metavar="N", help="run an Optuna search of N trials first")
     parser.add_argument("--space", action="append", default=[], metavar="KEY=KIND:ARGS",
                         help="the search space, as `mlkit search --space` (repeat per key)")
-    parser.add_argument("--metric", default="valid.f1_macro", help="the search's metric (never test.*)")
+    parser.add_argument("--metric", default=None, help="the search's metric (never test.*; default: valid.METRIC "
+                        "for params.yaml's compare.metric)")
     parser.add_argument("--direction", choices=["maximize", "minimize"], default="maximize")
     parser.add_argument("--storage", default="sqlite:///optuna.db", help="the search's Optuna storage")
     return parser.parse_args(argv)

@@ -44,7 +44,15 @@ from mlkit.core.devices import use_gpus
 from mlkit.core.errors import PipelineError, first_line, run_main
 from mlkit.tools import queue as ex
 from mlkit.tools.search_clone import METRICS_FILE, POLL_SECONDS, Clone
-from mlkit.tools.search_space import Dimension, check_metric, check_space, override, parse_dimension, value_text
+from mlkit.tools.search_space import (
+    Dimension,
+    check_metric,
+    check_space,
+    override,
+    parse_dimension,
+    resolve_metric,
+    value_text,
+)
 from mlkit.tools.search_study import (
     DB_ERRORS,
     FAILURE,
@@ -79,7 +87,8 @@ def search(args: argparse.Namespace) -> None:
     # records them itself (Heartbeat, above).
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
-    check_metric(args.metric)
+    if args.metric is not None:
+        check_metric(args.metric)
     space = [parse_dimension(text) for text in args.space]
     lost_trial = Lost()
     if args.git_remote:
@@ -92,6 +101,8 @@ def search(args: argparse.Namespace) -> None:
         attrs = {}
     try:
         base = yaml.safe_load(vcs.git("show", "HEAD:params.yaml", root=root)) or {}
+        args.metric = resolve_metric(args.metric, base)
+        check_metric(args.metric)
         check_space(space, base)
         if not args.git_remote:
             ex.check_committed(root)
@@ -232,7 +243,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--study", required=True, help="study name; experiments are named STUDY-tNNN")
     parser.add_argument("--trials", type=int, required=True, help="trial budget of the whole study (all workers)")
     parser.add_argument("--parallel", type=int, default=1, help="experiments this worker runs at once")
-    parser.add_argument("--metric", default="valid.f1_macro", help=f"a key of {METRICS_FILE}, never test.*")
+    parser.add_argument("--metric", default=None, help=f"a key of {METRICS_FILE}, never test.* (default: "
+                        "valid.METRIC for params.yaml's compare.metric)")
     parser.add_argument("--direction", choices=["maximize", "minimize"], default="maximize")
     parser.add_argument("--space", action="append", default=[], metavar="KEY=KIND:ARGS",
                         help="float:LOW:HIGH | log:LOW:HIGH | int:LOW:HIGH | choice:A,B,...; repeat per key")

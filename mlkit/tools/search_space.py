@@ -140,6 +140,18 @@ def _has_key(base: dict, key: str) -> bool:
     return isinstance(node, dict) and leaf in node
 
 
+def resolve_metric(metric: str | None, params: dict[str, Any]) -> str:
+    """--metric, by default valid.METRIC for the params' compare.metric: evaluate's headline metrics hold that
+    one per split (and test.accuracy), so no other is there to optimise."""
+    chosen = validate(params).compare.metric
+    if metric is None:
+        return f"valid.{chosen}"
+    if metric.partition(".")[2] != chosen:
+        raise PipelineError(f"--metric {metric}: the experiments' metrics hold compare.metric ({chosen}) per split; "
+                            f"use valid.{chosen}, or set compare.metric in params.yaml")
+    return metric
+
+
 def check_metric(metric: str) -> None:
     split = metric.split(".", 1)[0]
     if split in ("test", "gap"):

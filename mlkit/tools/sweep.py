@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--name", default=None, metavar="PREFIX",
                    help="name the experiments PREFIX-1..N (DVC's sweep naming); default: DVC's random names")
     p.add_argument("--best", metavar="METRIC", help="name the best experiment by this metric, e.g. valid.f1_macro")
-    p.add_argument("--minimize", action="store_true", help="with --best: lower is better (e.g. gap.accuracy)")
+    p.add_argument("--minimize", action="store_true", help="with --best: lower is better")
     p.add_argument("--metrics", metavar="KEY,KEY", help="metric columns (default: accuracy and F1 of each split)")
     p.add_argument("--md", action="store_true", help="print the table as Markdown")
     p.add_argument("--gpus", metavar="0,1,...", help="GPUs the parallel experiments share, one each (a "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import subprocess
 import sys
 import time
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ENV, ROOT, dataset
+from conftest import ENV, ROOT, dataset, stage, workspace
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import (
@@ -18,8 +20,10 @@ from mlkit.core.params import (
     EmbeddedSource,
     FileSource,
     HubSource,
+    validate,
 )
-from mlkit.data.sources import read_source
+from mlkit.data import lines
+from mlkit.data.sources import iter_source, read_source
 
 pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 
@@ -209,19 +213,26 @@ def test_csv_quote_that_swallows_lines_is_an_error(tmp_path: Path) -> None:
 
 
 def test_quote_applies_to_csv_and_tsv_only(tmp_path: Path) -> None:
-    path = tmp_path / "lines.txt"
+    assert source_error({"path": "data/sources/lines.txt", "quote": True}) == (
+        "data.sources[0].quote: applies to csv and tsv files, not lines; remove it (got True)")
+    path = tmp_path / "lines.dat"  # the schema cannot tell its format: the reader's own check
     path.write_text("good;pos\n")
-    with pytest.raises(PipelineError, match=r"lines.txt: `quote` applies to csv and tsv files, not lines"):
-        read_source(FileSource(kind="file", path=str(path), quote=True))
+    spec = FileSource(kind="file", path=str(path), quote=True).model_copy(update={"format": "lines"})
+    with pytest.raises(PipelineError, match=r"lines.dat: `quote` applies to csv and tsv files, not lines"):
+        read_source(spec)
 
 
-def test_a_longer_separator_reads_without_quotes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sep", ["::", "||", ".."])
+def test_a_longer_separator_reads_without_quotes_and_literally(tmp_path: Path, sep: str) -> None:
+    # pandas takes a longer sep as a regular expression: `||` would split between every character
     path = tmp_path / "double.csv"
-    path.write_text('review::stars\n"good" film::pos\nbad film::neg\n')
-    frame = read_source(file_source(path, sep="::", quote=False))
-    assert frame[["text", "label"]].values.tolist() == [['"good" film', "pos"], ["bad film", "neg"]]
-    with pytest.raises(PipelineError, match=r"double.csv: quote processing needs a one-character `sep` \(got '::'\)"):
-        read_source(file_source(path, sep="::"))
+    path.write_text(f'review{sep}stars\n"good" film. ok{sep}pos\nbad | film{sep}neg\n')
+    frame = read_source(file_source(path, sep=sep, quote=False))
+    assert frame[["text", "label"]].values.tolist() == [['"good" film. ok', "pos"], ["bad | film", "neg"]]
+    assert frame.attrs["read"] == {"lines": 2, "blank": 0}
+    assert source_error({"path": "data/sources/double.csv", "sep": sep}) == (
+        f"data.sources[0].sep: quote processing splits on one character only; for a longer sep, set "
+        f"`quote: false` (got '{sep}')")
 
 
 def test_lines_format_breaks_lines_only_at_line_ends(tmp_path: Path) -> None:
@@ -243,6 +254,159 @@ def test_bad_tsv_stops_fetch_with_one_error_line(tmp_path: Path) -> None:
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         f"error: {path}: malformed tsv file: line 3 has 1 field, the header has 2 (without quote processing)"]
+
+
+# ------------------------------------------------------------------ bad option values: the schema names the key
+def source_error(source: dict) -> str:
+    """The one-line error params.yaml gets for a data source, less the file name."""
+    with pytest.raises(PipelineError) as caught:
+        validate({"data": {"sources": [{"kind": "file", **source}]}}, "params.yaml")
+    return str(caught.value).removeprefix("params.yaml: ")
+
+
+ENCODINGS = "use one Python knows, such as utf-8, latin-1 or cp1252"
+
+
+@pytest.mark.parametrize(("encoding", "expected"), [
+    ("nonsense-enc", f"unknown encoding; {ENCODINGS} (got 'nonsense-enc')"),
+    ("utf-99", f"unknown encoding; {ENCODINGS} (got 'utf-99')"),
+    ("", f"unknown encoding; {ENCODINGS} (got '')"),
+    ("rot13", f"not a text encoding; {ENCODINGS} (got 'rot13')"),  # a codec, but not for text
+    ("base64", f"not a text encoding; {ENCODINGS} (got 'base64')"),
+])
+def test_an_unknown_encoding_is_refused_by_the_schema(encoding: str, expected: str) -> None:
+    assert source_error({"path": "data/sources/t.csv", "encoding": encoding}) == f"data.sources[0].encoding: {expected}"
+
+
+@pytest.mark.parametrize("encoding", ["UTF8", "utf_8", "Latin-1", "cp1252", "utf-16"])
+def test_every_spelling_python_knows_is_an_encoding(encoding: str) -> None:
+    validate({"data": {"sources": [{"kind": "file", "path": "data/sources/t.csv", "encoding": encoding}]}})
+
+
+def test_fetch_with_an_unknown_encoding_is_one_error_line(tmp_path: Path) -> None:
+    source = {"kind": "file", "path": "data/sources/t.csv", "encoding": "nonsense-enc"}
+    folder = workspace(tmp_path, "text,label\ngood,pos\n", data={"sources": [source]})
+    done = stage(folder, "fetch")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"error: params.yaml: data.sources[0].encoding: unknown encoding; {ENCODINGS} (got 'nonsense-enc')"]
+    assert not (folder / "data/raw.parquet").exists()
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ({"path": "data/sources/t.csv", "sep": ""}, "sep: empty; leave it out for the format's default (got '')"),
+    ({"path": "data/sources/t.txt", "sep": ""}, "sep: empty; leave it out for the format's default (got '')"),
+    ({"path": "data/sources/t.csv", "sep": "\n"}, "sep: cannot hold a line break: a line break ends a row (got '\\n')"),
+    ({"path": "data/sources/t.txt", "sep": "\r"}, "sep: cannot hold a line break: a line break ends a row (got '\\r')"),
+    ({"path": "data/sources/t.jsonl", "sep": ";"},
+     "sep: applies to csv, tsv and lines files, not jsonl; remove it (got ';')"),
+    ({"path": "data/sources/t.data", "format": "parquet", "sep": ","},
+     "sep: applies to csv, tsv and lines files, not parquet; remove it (got ',')"),
+    ({"path": "data/sources/t.csv", "sep": '"'},
+     "sep: is the quote character, which cannot also separate fields; set `quote: false` (got '\"')"),
+    ({"path": "data/sources/t.tsv", "sep": "::", "quote": True},
+     "sep: quote processing splits on one character only; for a longer sep, set `quote: false` (got '::')"),
+    ({"path": "data/sources/t.txt", "text_column": "body"},
+     "text_column: a lines file has no named columns: each line is text;label; remove it (got 'body')"),
+    ({"path": "data/sources/t.dat", "format": "lines", "sep": "|", "label_column": "y"},
+     "label_column: a lines file has no named columns: each line is text|label; remove it (got 'y')"),
+    ({"path": "data/sources/t.txt", "label_columns": ["joy"]},
+     "label_columns: a lines file has no named columns: each line is text;label; remove it (got ['joy'])"),
+    ({"path": "data/sources/t.csv", "text_column": ""}, "text_column: an empty column name (got '')"),
+    ({"path": "data/sources/t.csv", "text_column": ["title", ""]}, "text_column: an empty column name (got ['title', ''])"),
+    ({"path": "data/sources/t.csv", "label_column": ""},
+     "label_column: an empty column name; for multilabel, label_columns: [...] (got '')"),
+    ({"path": "data/sources/t.csv", "label_column": None},
+     "label_column: every row needs a label: name its column, or label_columns for multilabel (got null)"),
+    ({"path": "data/sources/t.csv", "label_columns": ["joy", "joy"]}, "label_columns: names a column twice (got ['joy', 'joy'])"),
+    ({"path": "data/sources/t.csv", "label_columns": ["joy", ""]}, "label_columns: an empty column name (got ['joy', ''])"),
+])
+def test_a_bad_separator_or_column_option_names_its_key(source: dict, expected: str) -> None:
+    assert source_error(source) == f"data.sources[0].{expected}"
+
+
+@pytest.mark.parametrize("source", [
+    {"path": "data/sources/t.tsv", "sep": "::"},  # a tsv is read without quote processing
+    {"path": "data/sources/t.csv", "sep": "::", "quote": False},
+    {"path": "data/sources/t.txt", "sep": " -> "},  # `lines`: any length, split on literally
+    {"path": "data/sources/t.txt", "text_column": "text", "label_column": "label"},  # the names it has anyway
+    {"path": "data/sources/t.csv", "sep": '"', "quote": False},
+])
+def test_separators_and_columns_that_fit_the_format_pass(source: dict) -> None:
+    validate({"data": {"sources": [{"kind": "file", **source}]}})
+
+
+def test_a_sep_that_splits_nothing_says_the_file_read_as_one_column(tmp_path: Path) -> None:
+    path = tmp_path / "semi.csv"
+    path.write_text("review;stars\ngood;pos\n")
+    with pytest.raises(PipelineError, match=r"^[^\n]*semi.csv: no column 'review', 'stars'; columns are: review;stars "
+                                            r"\(the only one: is `sep` right\?\)$"):
+        read_source(file_source(path))
+
+
+# ------------------------------------------------------------------ values that are not text: JSON lines, parquet
+@pytest.mark.parametrize(("rows", "expected"), [
+    ([{"review": "good", "stars": "pos"}, {"review": "bad", "stars": {"value": "neg"}}],
+     "row 2: label column 'stars' holds an object ({'value': 'neg'}), not a label"),
+    ([{"review": "good", "stars": ["pos", "neg"]}],
+     "row 1: label column 'stars' holds a list (['pos', 'neg']), not a label"),
+    ([{"review": "good", "stars": "pos"}, {"review": ["bad", "film"], "stars": "neg"}],
+     "row 2: text column 'review' holds a list (['bad', 'film']), not text"),
+])
+def test_a_json_lines_object_or_list_is_refused_with_its_row(tmp_path: Path, rows: list, expected: str) -> None:
+    path = tmp_path / "nested.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(PipelineError) as caught:
+        read_source(file_source(path))
+    advice = "; several labels per text: one 0/1 column per label (label_columns)" if "label column" in expected else ""
+    assert str(caught.value) == f"{path}: {expected}{advice}"
+
+
+def test_a_nested_value_past_the_first_chunk_names_its_row_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "late.jsonl"
+    rows = [{"review": f"text {i}", "stars": "pos"} for i in range(300)] + [{"review": "x", "stars": ["pos"]}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(PipelineError, match=r"late.jsonl: row 301: label column 'stars' holds a list"):
+        list(iter_source(file_source(path), chunk_bytes=2000))
+
+
+def test_a_parquet_list_column_is_refused_as_a_label(tmp_path: Path) -> None:
+    path = tmp_path / "lists.parquet"
+    pd.DataFrame({"review": ["good", "bad"], "stars": [["pos"], ["neg", "pos"]]}).to_parquet(path)
+    with pytest.raises(PipelineError, match=r"lists.parquet: row 1: label column 'stars' holds a list \(\['pos'\]\)"):
+        read_source(file_source(path))
+
+
+def test_json_lines_numbers_and_booleans_stay_labels(tmp_path: Path) -> None:
+    path = tmp_path / "scalars.jsonl"
+    path.write_text('{"review": "a", "stars": 1}\n{"review": "b", "stars": 0}\n{"review": "c", "stars": true}\n')
+    assert read_source(file_source(path))["label"].tolist() == ["1", "0", "True"]
+
+
+# ------------------------------------------------------------------ a long field
+def test_a_field_of_ten_megabytes_is_read(tmp_path: Path) -> None:
+    # Python's csv module stops at 131,072 characters by default; the quote-aware line count raises that
+    big = "word " * (2 << 20)
+    path = tmp_path / "long.csv"
+    path.write_text(f'review,stars\n"{big}",pos\nshort,neg\n')
+    before = csv.field_size_limit()
+    frame = read_source(file_source(path))
+    assert frame["text"].str.len().tolist() == [len(big), 5]
+    assert csv.field_size_limit() == before  # process-wide: restored
+
+
+def test_a_field_past_the_limit_names_the_file_line_and_limit(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(lines, "FIELD_LIMIT", 1000)
+    path = tmp_path / "stray.csv"
+    path.write_text('review,stars\ngood,pos\n"never closed,neg\n' + "more text,pos\n" * 200)
+    before = csv.field_size_limit()
+    with pytest.raises(PipelineError) as caught:
+        read_source(file_source(path))
+    assert str(caught.value) == (
+        f"{path}: malformed csv file: line 3: a field runs past 1,000 characters, the most one may hold; if a quote "
+        "that never closes swallowed the lines after it, fix that quote, or set `quote: false` if the file's quotes "
+        "are plain text")
+    assert csv.field_size_limit() == before
 
 
 # ------------------------------------------------------------------ Hub, local folder or offline

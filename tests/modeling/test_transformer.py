@@ -155,7 +155,7 @@ def test_multilabel_russian_format(tmp_path: Path) -> None:
     assert len(set(card["thresholds"])) == 1 and 0 < card["thresholds"][0] < 1  # one cut for every label
     config = json.loads(project.file("models/model/config.json").read_text())
     assert config["problem_type"] == "multi_label_classification"
-    metrics = json.loads(project.file("metrics/eval/metrics.json").read_text())
+    metrics = json.loads(project.file("metrics/eval/scores.json").read_text())
     per_class = json.loads(project.file("metrics/eval/per_class.json").read_text())
     assert "f1_micro" in metrics["test"] and len(per_class["test"]["per_class"]) == 7
     assert project.file("metrics/eval/plots/sklearn/roc.json").is_file()

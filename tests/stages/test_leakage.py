@@ -113,7 +113,7 @@ def test_augment_saw_the_real_held_out_texts_and_copied_none(binary: Project) ->
 
 def test_binary_task_reports_the_positive_class_f1(binary: Project) -> None:
     """evaluate's binary path: `f1` is the F1 of data.positive_label, beside macro and weighted F1."""
-    metrics = json.loads(binary.file("metrics/eval/metrics.json").read_text())
+    metrics = json.loads(binary.file("metrics/eval/scores.json").read_text())
     per_class = json.loads(binary.file("metrics/eval/per_class.json").read_text())
     for split in ("train", "valid", "test"):
         scores, classes = metrics[split], per_class[split]["per_class"]

@@ -69,6 +69,6 @@ def test_a_binary_pair_without_a_positive_class_is_scored_without_f1(tmp_path: P
         result = stage(folder, name)
         assert result.returncode == 0, result.stderr
     assert json.loads((folder / "metrics/data_card.json").read_text())["positive_label"] is None
-    test = json.loads((folder / "metrics/eval/metrics.json").read_text())["test"]
+    test = json.loads((folder / "metrics/eval/scores.json").read_text())["test"]
     assert "f1" not in test and {"accuracy", "f1_macro", "f1_weighted"} <= set(test)
     assert (folder / "metrics/eval/plots").is_dir()

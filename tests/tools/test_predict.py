@@ -150,7 +150,8 @@ def test_bad_input_is_one_error_line(project: Path) -> None:
     (project / "header.csv").write_text("review,sentiment\n")
     fails(project, "header.csv: no rows to predict (the file is empty or holds only a header)",
           "header.csv", "--output", "out.csv")
-    fails(project, "--encoding: unknown encoding 'utf-99'", "new.csv", "--encoding", "utf-99", "--output", "out.csv")
+    fails(project, "--encoding: unknown encoding; use one Python knows, such as utf-8, latin-1 or cp1252 (got "
+                   "'utf-99')", "new.csv", "--encoding", "utf-99", "--output", "out.csv")
     fails(project, "mlkit predict: unrecognized arguments: --bogus", "new.csv", "--bogus")
     fails(project, "mlkit predict: the following arguments are required: input")
     (project / "other.csv").write_text("body,label\nhello,a\n")
@@ -159,3 +160,29 @@ def test_bad_input_is_one_error_line(project: Path) -> None:
     (project / "latin.csv").write_bytes("review,sentiment\ncaf\xe9 awordy,a\n".encode("latin-1"))
     fails(project, "latin.csv: not utf-8 text (invalid continuation byte)", "latin.csv", "--output", "out.csv")
     assert not (project / "out.csv").exists()
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--encoding", "rot13"], "error: --encoding: not a text encoding; use one Python knows, such as utf-8, latin-1 "
+                              "or cp1252 (got 'rot13')"),
+    (["--label-column", "review"], "error: --text-column, --label-column: review is both a text column and a label "
+                                   "column"),
+    (["--sep", ""], "error: --sep: empty; leave it out for the format's default (got '')"),
+    (["--text-column", ""], "error: --text-column: an empty column name (got '')"),
+], ids=["non-text-encoding", "text-is-label", "empty-sep", "empty-text-column"])
+def test_a_bad_option_value_is_the_one_line_it_names(project: Path, args: list[str], expected: str) -> None:
+    # each of them once ended in a traceback, or was passed over for the default
+    result = predict(project, "new.csv", "--output", "out.csv", *args)
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [expected], result.stderr
+    assert not (project / "out.csv").exists()
+
+
+def test_a_json_lines_label_object_and_a_long_field_in_predict(project: Path) -> None:
+    (project / "nested.jsonl").write_text('{"review": "fresh awordy", "sentiment": {"is": "a"}}\n')
+    fails(project, "nested.jsonl: row 1: label column 'sentiment' holds an object ({'is': 'a'}), not a label",
+          "nested.jsonl", "--output", "out.csv")
+    long = "bword " * (2 << 20)  # 12 MB in one quoted field: read, not refused at Python's csv default limit
+    (project / "long.csv").write_text(f'review,sentiment\n"{long}",b\nfresh cword,c\n')
+    result = predict(project, "long.csv", "--output", "out.csv")
+    assert result.returncode == 0, result.stderr
+    assert len(pd.read_csv(project / "out.csv")) == 2
