@@ -45,6 +45,7 @@ def binary(tmp_path_factory: pytest.TempPathFactory) -> Project:
     params["augment"].update(methods=["asr_noise"], asr_noise={"typo_rate": 0.0, "drop_rate": 0.0, "copies": 1})
     params["model"].update(type="linear_svc")
     (project.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    project.declare_sources()  # as `mlkit import` does
     project.commit("binary project")
     project.dvc("repro")
     return project

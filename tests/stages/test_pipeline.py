@@ -62,9 +62,9 @@ def test_bad_parameter_loses_nothing_and_says_how_to_restore(project: Project) -
     project.dvc("repro")
     project.commit("baseline run")
     before = {p: project.file(p).read_bytes() for p in ["models/model/model.skops", "metrics/eval/metrics.json"]}
-    failed = project.dvc("exp", "run", "-S", "model.gamma=-1", check=False)
+    failed = project.dvc("exp", "run", "-S", "model.C=-1", check=False)
     assert failed.returncode != 0
-    assert "error: params.yaml: model.gamma: must be a number > 0, 'scale' or 'auto' (got -1)" in failed.stderr
+    assert "error: params.yaml: model.C: Input should be greater than 0 (got -1)" in failed.stderr
     assert "`dvc checkout` restores them" in failed.stderr and "Traceback" not in failed.stderr
     project.run("git", "checkout", "params.yaml")
     project.dvc("checkout")  # the command the error names

@@ -123,8 +123,10 @@ def test_a_swept_key_the_model_ignores_queues_nothing(digits: Project) -> None:
     done = tool(digits, "mlkit.tools.sweep", "-S", "model.type=linear_svc", "-S", "model.gamma=0.001,0.01,0.1,1",
                 "--best", "valid.accuracy")
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr == ("error: -S model.gamma: every value gives the same model: model.type linear_svc does "
-                           "not read it (read by svc); drop it, or sweep model.type (or model.kernel) with it\n")
+    # The digits preset's own gamma (0.001) is refused with the first override that makes it unread.
+    assert done.stderr == ("error: params.yaml with -S model.type=linear_svc: model.gamma: "
+                           "model.type linear_svc does not read it (read by svc); remove it (its default is 0.1) or "
+                           "choose a model that reads it\n")
     assert "No experiment tasks in the queue." in digits.dvc("queue", "status").stdout
 
 
