@@ -126,8 +126,8 @@ def _rows(table: str) -> tuple[list[str], list[str]]:
 
 
 def _metrics_section(table: str, per_class_table: str = "", cards_table: str = "") -> list[str]:
-    """The metrics diff: headline rows first, per-class rows (their own file, metrics/eval/per_class.json) and
-    the data cards (fetch, split, augment) folded away (they are many)."""
+    """The metrics diff: headline rows first; every averaging and the gap (scores.json), the per-class rows
+    (per_class.json) and the data cards (fetch, split, augment) folded away (they are many)."""
     head, rows = _rows(table)
     per_head, per_rows = _rows(per_class_table)
     card_head, card_rows = _rows(cards_table)
@@ -136,9 +136,9 @@ def _metrics_section(table: str, per_class_table: str = "", cards_table: str = "
     per_class = [r for r in rows if ".per_class." in r] + per_rows  # a base from before the split: in metrics.json
     if not (main or per_class or card_rows):
         return ["No metric changed."]
-    out = [*head, *main] if main else ["Only per-class metrics or data cards changed."]
+    out = [*head, *main] if main else ["Only the folded scores or data cards changed."]
     if per_class:
-        out += ["", f"<details><summary>Per-class metrics ({len(per_class)} changed)</summary>", "",
+        out += ["", f"<details><summary>Every averaging, the gap, per class ({len(per_class)} changed)</summary>", "",
                 *head, *per_class, "", "</details>"]
     if card_rows:
         out += ["", f"<details><summary>Data cards: rows, labels, dropped ({len(card_rows)} changed)</summary>", "",
@@ -189,7 +189,7 @@ def build(base: str, out: Path) -> Path:
     dirty = vcs.git("status", "--porcelain", "--untracked-files=no")
 
     metrics = dvc("metrics", "diff", base, "--md")
-    per_class = dvc("metrics", "diff", base, "--md", "--targets", paths.PER_CLASS)
+    per_class = dvc("metrics", "diff", base, "--md", "--targets", paths.SCORES, paths.PER_CLASS)
     cards = dvc("metrics", "diff", base, "--md", "--targets", paths.DATA_CARD, paths.SPLIT_STATS, paths.AUGMENT_CARD)
     params = dvc("params", "diff", base, "--md").strip()
     diff = json.loads(dvc("plots", "diff", base, "--json") or "{}")

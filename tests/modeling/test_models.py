@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, dataset
+from conftest import ROOT, committed, dataset
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
@@ -191,3 +191,19 @@ def test_hashed_features_keep_the_model_file_the_same_size_as_rows_grow(tmp_path
     (tmp_path / "again").mkdir()
     model.save(tmp_path / "again", {})  # the last one fitted (vocabulary, 1,500): bytes stable across saves
     assert (tmp_path / "again/model.skops").read_bytes() == (tmp_path / "vocabulary-1500/model.skops").read_bytes()
+
+
+@pytest.mark.fast
+def test_the_design_cards_gamma_changes_the_default_model() -> None:
+    """`dvc exp run -S model.gamma=0.5` on the default params.yaml fits another model, not the same one."""
+    default = validate(yaml.safe_load(committed("params.yaml")))
+    texts = [f"word{i % 7} word{i % 5} word{i % 3} text {i}" for i in range(120)]
+    train = pd.DataFrame({"text": texts, "label": ["abc"[(i // 2) % 3] for i in range(120)]})
+    scores = []
+    for gamma in (default.model.gamma, 0.5):
+        model = SklearnModel(build_pipeline(FeatureParams(min_df=1), default.model.model_copy(update={"gamma": gamma}),
+                                            "multiclass", True, len(train)), "multiclass", ["a", "b", "c"])
+        model.fit(train)
+        scores.append(model.scores(train))
+    assert default.model.type == "svc" and default.model.gamma != 0.5
+    assert not np.allclose(scores[0], scores[1])

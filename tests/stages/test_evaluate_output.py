@@ -95,7 +95,7 @@ def test_report_folds_per_class_rows_and_data_cards() -> None:
     text = "\n".join(_metrics_section(headline, per_class, cards))
     before_fold = text.split("<details>")[0]
     assert "test.accuracy" in before_fold and "per_class" not in before_fold and "data_card" not in before_fold
-    assert "Per-class metrics (1 changed)" in text and "test.per_class.a.f1" in text
+    assert "Every averaging, the gap, per class (1 changed)" in text and "test.per_class.a.f1" in text
     assert "Data cards: rows, labels, dropped (1 changed)" in text and "| rows | 50 | 60 |" in text
     assert _metrics_section(head, head, head) == ["No metric changed."]
 
