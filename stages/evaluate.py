@@ -7,9 +7,9 @@ import numpy as np
 from dvclive import Live
 
 from mlkit.core import paths
-from mlkit.core.errors import run_main
+from mlkit.core.errors import PipelineError, run_main
 from mlkit.core.io import read_table, replacing, write_json
-from mlkit.core.params import load_params
+from mlkit.core.params import PARAMS_FILE, load_params, metric_problem
 from mlkit.modeling.base import indicator, load_model
 from mlkit.modeling.metrics import classification_metrics, predictions_frame
 
@@ -51,6 +51,9 @@ def main() -> None:
     settings, metric = params.evaluate, params.compare.metric
     model = load_model(paths.MODEL)
     task, labels, positive = model.task, model.labels, model.positive_label
+    problem = metric_problem(metric, task, positive)  # an experiment may change it without rerunning fetch
+    if problem:
+        raise PipelineError(f"{PARAMS_FILE}: {problem}")
     key = "labels" if task == "multilabel" else "label"
     with replacing(paths.EVAL, is_dir=True) as folder:
         live = Live(str(folder), dvcyaml=False, save_dvc_exp=False)

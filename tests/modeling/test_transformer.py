@@ -6,12 +6,15 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT, Project, copy_project, dataset
 
 from mlkit.core.params import DEFAULT_CHECKPOINT
+from mlkit.modeling.base import load_model
+from mlkit.modeling.hf_training import tune_thresholds
 
 # Small and fast on 2 cores, yet enough steps for MiniLM to learn more than the majority class.
 # A higher rate (4e-4, one epoch) collapsed to the majority class on CI's CPU while passing here.
@@ -153,6 +156,14 @@ def test_multilabel_russian_format(tmp_path: Path) -> None:
     card = json.loads(project.file("models/model/card.json").read_text())
     assert card["task"] == "multilabel" and len(card["thresholds"]) == 7
     assert len(set(card["thresholds"])) == 1 and 0 < card["thresholds"][0] < 1  # one cut for every label
+    # The cut is tuned on valid, never on test: recomputed from the saved model's probabilities on each split.
+    model = load_model(project.file("models/model"))
+    tuned = {}
+    for split in ("valid", "test"):
+        frame = pd.read_parquet(project.file(f"data/split/{split}.parquet"))
+        tuned[split] = tune_thresholds(model._probabilities(frame), np.asarray(model._targets(frame)), "global")
+    assert card["thresholds"] == pytest.approx(tuned["valid"])
+    assert tuned["test"] != pytest.approx(tuned["valid"])  # the two cuts differ, so the check above tells them apart
     config = json.loads(project.file("models/model/config.json").read_text())
     assert config["problem_type"] == "multi_label_classification"
     metrics = json.loads(project.file("metrics/eval/scores.json").read_text())

@@ -16,7 +16,9 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import MULTICLASS, ROOT, stage, workspace
+from sklearn.metrics import accuracy_score, f1_score
 
+from mlkit.modeling.base import load_model
 from mlkit.tools.report import _metrics_section
 
 
@@ -129,3 +131,26 @@ def test_a_large_train_split_is_scored_on_a_sample_and_the_metrics_say_so(evalua
     assert sum(v["support"] for v in per_class["train"]["per_class"].values()) == 10
     test_support = sum(v["support"] for v in per_class["test"]["per_class"].values())
     assert test_support == len(pd.read_parquet(folder / "data/split/test.parquet"))  # valid and test: every row
+
+
+def test_every_reported_figure_is_recomputed_from_the_files_on_disk(evaluated: tuple[Path, str]) -> None:
+    """Each split's scores, recomputed with scikit-learn from that split's file and the saved model (test: from
+    predictions.csv, and its ids are the test split's), equal what evaluate wrote: a swapped split or averaging
+    fails here."""
+    folder, _ = evaluated
+    scores = json.loads((folder / "metrics/eval/scores.json").read_text())
+    headline = json.loads((folder / "metrics/eval/metrics.json").read_text())
+    model = load_model(folder / "models/model")
+    averaging = {"f1_macro": "macro", "f1_weighted": "weighted"}
+    for split in ("train", "valid", "test"):
+        frame = pd.read_parquet(folder / f"data/split/{split}.parquet")
+        truth, predicted = frame["label"].astype(str).tolist(), model.predict(frame)
+        if split == "test":
+            written = pd.read_csv(folder / "metrics/eval/predictions.csv", dtype=str, keep_default_na=False)
+            assert written["id"].tolist() == frame["id"].tolist()
+            assert written["label"].tolist() == truth and written["prediction"].tolist() == predicted
+        expected = {"accuracy": accuracy_score(truth, predicted),
+                    **{name: f1_score(truth, predicted, average=how) for name, how in averaging.items()}}
+        assert scores[split] == pytest.approx(expected), split
+        assert headline[split] == pytest.approx({k: expected[k] for k in headline[split]}), split
+    assert scores["gap"] == pytest.approx({k: scores["train"][k] - scores["test"][k] for k in scores["gap"]})
