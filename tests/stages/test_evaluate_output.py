@@ -22,10 +22,9 @@ from mlkit.modeling.base import load_model
 from mlkit.tools.report import _metrics_section
 
 
-@pytest.fixture(scope="module")
-def evaluated(tmp_path_factory) -> tuple[Path, str]:
+def run_to_evaluate(root: Path, rows: str) -> tuple[Path, str]:
     """A workspace with this checkout's dvc.yaml, run stage by stage up to evaluate; (folder, evaluate's stdout)."""
-    folder = workspace(tmp_path_factory.mktemp("evaluate"), MULTICLASS)
+    folder = workspace(root, rows)
     (folder / "dvc.yaml").write_text((ROOT / "dvc.yaml").read_text().replace(
         "    - mlkit/data\n    params:\n    - data\n", "    - mlkit/data\n    - data/sources/t.csv\n    params:\n    - data\n"))
     subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=folder, check=True)
@@ -35,6 +34,22 @@ def evaluated(tmp_path_factory) -> tuple[Path, str]:
     result = stage(folder, "evaluate")
     assert result.returncode == 0, result.stderr
     return folder, result.stdout
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory) -> tuple[Path, str]:
+    return run_to_evaluate(tmp_path_factory.mktemp("evaluate"), MULTICLASS)
+
+
+def uneven_rows() -> str:
+    """Three unbalanced classes (6:3:1) with words that mostly, not always, tell them apart: scores that differ
+    between splits and between macro and weighted averaging."""
+    rows = []
+    for i in range(300):
+        label = "a" if i % 10 < 6 else "b" if i % 10 < 9 else "c"
+        word = {"a": "alpha", "b": "beta", "c": "gamma"}[label] if i % 4 else ["alpha", "beta", "gamma"][i % 3]
+        rows.append(f"{word} item {i} x{i % 13},{label}\n")
+    return "text,label\n" + "".join(rows)
 
 
 def test_headline_metrics_and_per_class_figures_in_separate_files(evaluated: tuple[Path, str]) -> None:
@@ -133,11 +148,11 @@ def test_a_large_train_split_is_scored_on_a_sample_and_the_metrics_say_so(evalua
     assert test_support == len(pd.read_parquet(folder / "data/split/test.parquet"))  # valid and test: every row
 
 
-def test_every_reported_figure_is_recomputed_from_the_files_on_disk(evaluated: tuple[Path, str]) -> None:
+def test_every_reported_figure_is_recomputed_from_the_files_on_disk(tmp_path: Path) -> None:
     """Each split's scores, recomputed with scikit-learn from that split's file and the saved model (test: from
     predictions.csv, and its ids are the test split's), equal what evaluate wrote: a swapped split or averaging
     fails here."""
-    folder, _ = evaluated
+    folder, _ = run_to_evaluate(tmp_path, uneven_rows())
     scores = json.loads((folder / "metrics/eval/scores.json").read_text())
     headline = json.loads((folder / "metrics/eval/metrics.json").read_text())
     model = load_model(folder / "models/model")
@@ -154,3 +169,6 @@ def test_every_reported_figure_is_recomputed_from_the_files_on_disk(evaluated: t
         assert scores[split] == pytest.approx(expected), split
         assert headline[split] == pytest.approx({k: expected[k] for k in headline[split]}), split
     assert scores["gap"] == pytest.approx({k: scores["train"][k] - scores["test"][k] for k in scores["gap"]})
+    # The data tells them apart: the splits score differently, and so do the two averagings.
+    assert scores["valid"] != pytest.approx(scores["test"])
+    assert all(scores[split]["f1_macro"] != pytest.approx(scores[split]["f1_weighted"]) for split in scores)
