@@ -17,7 +17,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import SVC, LinearSVC
 
-from mlkit.core.errors import PipelineError
+from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.params import EXACT_KERNEL_ROWS, FeatureParams, ModelParams
 from mlkit.modeling import skops_file
 from mlkit.modeling.base import CARD_FILE, Model, indicator
@@ -135,8 +135,16 @@ class SklearnModel(Model):
         """`valid` and `live` are unused: scikit-learn models are tuned by experiments, in one fit."""
         # No memory-mapping for worker processes: SVC sorts sparse indices in place, which fails on
         # joblib's read-only memmaps when one-vs-rest fits labels in parallel.
-        with parallel_config(max_nbytes=None):
-            self.pipeline.fit(inputs(train), self._targets(train))
+        try:
+            with parallel_config(max_nbytes=None):
+                self.pipeline.fit(inputs(train), self._targets(train))
+        except ValueError as exc:
+            # The vectorizers' refusals (min_df above the texts a term can reach, nothing left after pruning)
+            # are about the features settings and this train split, not a fault of the code.
+            if "min_df" not in str(exc) and "vocabulary" not in str(exc):
+                raise
+            raise PipelineError(f"features: {first_line(exc)} on {len(train):,} train texts; lower features.min_df "
+                                "(or max_features), or check the texts") from None
         return {}
 
     def _in_chunks(self, method: Callable[[Any], Any], frame: pd.DataFrame) -> np.ndarray:

@@ -24,7 +24,8 @@ from mlkit.core.errors import PipelineError, first_line
 # Types a saved pipeline may hold beyond skops' defaults; anything else in a file refuses to load.
 TRUSTED_TYPES = ["scipy.sparse._csr.csr_matrix", "scipy.sparse._csc.csc_matrix",
                  "mlkit.modeling.embeddings.SentenceEmbedder",  # holds a checkpoint name and a length only
-                 "mlkit.modeling.kernel.KernelFeatures"]  # Nystroem with SVC's gamma names: arrays and numbers
+                 "mlkit.modeling.kernel.KernelFeatures",  # Nystroem with SVC's gamma names: arrays and numbers
+                 "sklearn.tree._tree.Tree"]  # random_forest's trees: node arrays (skops leaves Cython types out)
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 SCHEMA = "schema.json"
 

@@ -13,6 +13,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
+from mlkit.core.errors import PipelineError
 from mlkit.core.params import EXACT_KERNEL_ROWS, FeatureParams, ModelParams, readers, validate
 from mlkit.core.table import has_text
 from mlkit.data.dataset import build_dataset
@@ -207,3 +208,28 @@ def test_the_design_cards_gamma_changes_the_default_model() -> None:
         scores.append(model.scores(train))
     assert default.model.type == "svc" and default.model.gamma != 0.5
     assert not np.allclose(scores[0], scores[1])
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("model_type", ["svc", "linear_svc", "logreg", "random_forest"])
+def test_every_model_type_saves_loads_and_predicts_the_same(model_type: str, tmp_path) -> None:
+    """What train saves, evaluate and predict load through the skops allowlist (random_forest's trees too)."""
+    texts = [f"word{i % 7} word{i % 5} text {i}" for i in range(90)]
+    train = pd.DataFrame({"text": texts, "label": ["abc"[i % 3] for i in range(90)]})
+    params = ModelParams(type=model_type, **({"n_estimators": 5} if model_type == "random_forest" else {}))
+    model = SklearnModel(build_pipeline(FeatureParams(min_df=1), params, "multiclass", True, len(train)),
+                         "multiclass", ["a", "b", "c"])
+    model.fit(train)
+    (tmp_path / "model").mkdir()
+    model.save(tmp_path / "model", {})
+    assert load_model(tmp_path / "model").predict(train) == model.predict(train)
+
+
+@pytest.mark.fast
+def test_a_min_df_no_term_reaches_is_one_line() -> None:
+    texts = pd.DataFrame({"text": [f"word{i} text" for i in range(30)], "label": ["ab"[i % 2] for i in range(30)]})
+    model = SklearnModel(build_pipeline(FeatureParams(min_df=1000), ModelParams(), "binary", True, 30), "binary",
+                         ["a", "b"])
+    with pytest.raises(PipelineError, match=r"^features: max_df corresponds to < documents than min_df on 30 train "
+                                            r"texts; lower features.min_df \(or max_features\), or check the texts$"):
+        model.fit(texts)
