@@ -59,6 +59,7 @@ def main() -> None:
                        "model": params.model.model_dump(mode="json")},
             "train_data": {"path": paths.AUGMENTED_TRAIN, "md5": md5_file(paths.AUGMENTED_TRAIN), "rows": len(train)},
             "columns": data_card.get("columns"),  # the sources' text/label columns: predict's defaults
+            "label_map": data_card.get("label_map") or {},  # predict maps a labelled file's labels the same way
         }
         if valid is not None:
             card["valid_data"] = {"path": paths.split("valid"), "md5": md5_file(paths.split("valid")),

@@ -268,6 +268,7 @@ def build_dataset(chunks: Iterable[pd.DataFrame], params: DataParams) -> tuple[p
         "labels": labels,
         "positive_label": positive_label(task, labels, params),
         "columns": source_columns(params),
+        "label_map": dict(params.label_map),  # predict maps a labelled file's labels the same way
         "rows": len(frame),
         "lines_read": lines_read,
         "rows_read": rows_read,

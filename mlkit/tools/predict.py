@@ -244,6 +244,9 @@ def main(argv: list[str] | None = None) -> None:
     frame["text"] = normalise_whitespace(frame["text"])
     key = "labels" if model.task == "multilabel" else "label"
     truth = list(frame[key]) if labelled else []
+    mapping = card.get("label_map") or {}  # data.label_map as the model was trained: the file's labels mapped so
+    if mapping:
+        truth = [[mapping.get(v, v) for v in t] if key == "labels" else mapping.get(t, t) for t in truth]
     if labelled:
         unknown = sorted({v for v in (truth if key == "label" else sum(truth, [])) if v not in model.labels})
         if unknown:

@@ -186,3 +186,18 @@ def test_a_json_lines_label_object_and_a_long_field_in_predict(project: Path) ->
     result = predict(project, "long.csv", "--output", "out.csv")
     assert result.returncode == 0, result.stderr
     assert len(pd.read_csv(project / "out.csv")) == 2
+
+
+def test_a_labelled_file_is_mapped_with_the_models_label_map(tmp_path: Path) -> None:
+    """Trained with `label_map: {"1": yes, "0": no}`, the model scores the raw 0/1 file it came from."""
+    rows = "text,label\n" + "".join(f"note {i} says {'ny'[i % 2]}word,{i % 2}\n" for i in range(80))
+    folder = workspace(tmp_path, rows, data={"label_map": {"1": "yes", "0": "no"}}, model={"type": "linear_svc"})
+    for name in ("fetch", "split", "augment", "train"):
+        result = stage(folder, name)
+        assert result.returncode == 0, result.stderr
+    done = subprocess.run([sys.executable, "-m", "mlkit", "predict", "data/sources/t.csv", "--output", "out.csv"],
+                          cwd=folder, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    out = pd.read_csv(folder / "out.csv", dtype=str)
+    assert set(out["label"]) == {"yes", "no"} and set(out["prediction"]) <= {"yes", "no"}
+    assert "accuracy" in done.stdout
