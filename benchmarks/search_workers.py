@@ -32,7 +32,7 @@ SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.0
 
 def study(workers: int, trials: int, name: str, remote: Path, storage: str, tmp: Path) -> float:
     """Wall seconds for `workers` workers to spend a budget of `trials`."""
-    command = [sys.executable, "-m", "mlkit.tools.search", "--study", name, "--trials", str(trials),
+    command = [sys.executable, "-m", "mlkit", "search", "--study", name, "--trials", str(trials),
                "--metric", "valid.accuracy", *SPACE, "--git-remote", str(remote), "--dvc-remote", "store",
                "--storage", storage]
     started = time.perf_counter()
@@ -63,7 +63,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         s3.bucket("dvc")
         (project / "params.yaml").write_text((ROOT / "presets" / f"{args.preset}.yaml").read_text())
-        run(f"{sys.executable} -m mlkit.tools.remote add store s3://dvc/store --endpoint {s3.endpoint} --default",
+        run(f"{sys.executable} -m mlkit remote add store s3://dvc/store --endpoint {s3.endpoint} --default",
             project)
         run(f"{sys.executable} -m dvc repro -q", project)
         commit(project, "preset, reproduced")

@@ -1,5 +1,5 @@
-"""`python -m mlkit TOOL ...`: the same as the `mlkit` command."""
+"""`python -m mlkit COMMAND ...`: the same as the `mlkit` command."""
 
-from mlkit.tools.cli import main
+from mlkit.cli import main
 
 main()

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ("mlkit", "stages")
 # layer -> the layers it may import (itself included)
 ALLOWED = {"core": {"core"}, "data": {"core", "data"}, "modeling": {"core", "modeling"},
-           "stages": {"core", "data", "modeling"}, "tools": {"core", "data", "modeling", "tools"}}
+           "stages": {"core", "data", "modeling"}, "tools": {"core", "data", "modeling", "tools"},
+           "cli": {"core", "data", "modeling", "tools", "cli"}}
 PIPELINE = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
 pytestmark = pytest.mark.fast

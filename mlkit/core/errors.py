@@ -12,6 +12,14 @@ RESTORE = " (the last good outputs are in DVC's cache: `dvc checkout` restores t
 class PipelineError(Exception):
     """A problem with the user's input: reported as one line, never as a traceback."""
 
+    exit_code = 1
+
+
+class UsageError(PipelineError):
+    """A command line that does not parse (an unknown option, a value of the wrong type): exit 2, as argparse."""
+
+    exit_code = 2
+
 
 def first_line(exc: BaseException, *, cause: bool = False, limit: int = 300) -> str:
     """An exception as one short line for an error message; `cause`: what it was raised from, if anything."""
@@ -22,7 +30,7 @@ def first_line(exc: BaseException, *, cause: bool = False, limit: int = 300) -> 
 
 
 def run_main(main: Callable[[], None]) -> None:
-    """Run a tool's or stage's main(); a PipelineError becomes `error: ...` on stderr and exit code 1."""
+    """Run a tool's or stage's main(); a PipelineError becomes `error: ...` on stderr and its exit code."""
     try:
         main()
     except PipelineError as exc:
@@ -30,7 +38,7 @@ def run_main(main: Callable[[], None]) -> None:
         if os.environ.get("DVC_STAGE"):  # DVC removed the stage's outs before running it
             message += RESTORE
         print(f"error: {message}", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)

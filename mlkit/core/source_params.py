@@ -10,6 +10,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+# A table file's format; auto: from its name (suffix_format).
+Format = Literal["auto", "csv", "tsv", "jsonl", "parquet", "lines"]
+
 
 class Section(BaseModel):
     # A misspelt key (`model.gama`) must fail loudly instead of being ignored.
@@ -165,7 +168,7 @@ class Columns(Section):
 
 
 class TableFormat(Columns):
-    format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "lines"] = "auto"
+    format: Format = "auto"
     sep: str | None = Field(default=None, description="csv separator; for `lines`, the text/label separator; "
                             "split on literally (one longer than a character needs `quote: false` in a csv)")
     header: bool = True

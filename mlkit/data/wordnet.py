@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.errors import PipelineError
 
 DEBIAN_DIR = Path("/usr/share/wordnet")  # apt-get install wordnet-base wordnet-sense-index
 LEXNAMES = Path(__file__).with_name("resources") / "wordnet_lexnames"  # nltk needs it; Debian lacks it
@@ -50,7 +50,8 @@ def install() -> str:
     raise PipelineError(HOW)
 
 
-def main() -> None:
+def ensure() -> None:
+    """WordNet for nltk: already there, or installed (Debian's files, else nltk's download)."""
     try:
         load()
         print("WordNet: already available")
@@ -58,6 +59,3 @@ def main() -> None:
         print(f"WordNet: {install()}")
         load()
 
-
-if __name__ == "__main__":
-    run_main(main)

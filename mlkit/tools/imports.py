@@ -6,12 +6,11 @@ no source names changes nothing."""
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
 from mlkit.core import paths
-from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.errors import PipelineError
 from mlkit.core.params import PARAMS_FILE, FileSource, Params, load_params
 from mlkit.core.vcs import dvc, git
 from mlkit.data.tracked import (
@@ -101,13 +100,8 @@ def report(done: list[str], params: Params, declared: str | None = None) -> str:
     return "\n".join(lines + ["refresh with `dvc update data/sources/...dvc`; commit the .dvc files (git add done)"])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="mlkit import", description=__doc__)
-    parser.parse_args()
+def run() -> None:
+    """`dvc import-url` every source params.yaml names with import_url, declared as fetch's deps."""
     params = load_params(PARAMS_FILE)
     done = import_sources(params)
     print(report(done, params, declare_sources(params)))
-
-
-if __name__ == "__main__":
-    run_main(main)

@@ -13,14 +13,13 @@ dvc-render, so a DVC upgrade that moves them is noticed).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import re
 import tarfile
 from pathlib import Path
 
-from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.errors import PipelineError
 
 ROOT = Path(__file__).resolve().parents[2]  # mlkit/tools/ -> the project
 FOLDER = ROOT / ".dvc" / "plots_offline"
@@ -156,23 +155,15 @@ def check(template: Path = TEMPLATE) -> dict[str, str]:
     return versions
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="mlkit offline-plots", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    make = sub.add_parser("build", help="write the template from the npm tarballs of vega, vega-lite, vega-embed")
-    make.add_argument("tarballs", nargs=3, type=Path)
-    make.add_argument("-o", "--output", type=Path, default=TEMPLATE)
-    sub.add_parser("check", help="the template holds the versions dvc-render references")
-    args = parser.parse_args()
-    if args.command == "build":
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(build(args.tarballs), encoding="utf-8")
-        versions = check(args.output)
-        print(f"{args.output}: {', '.join(f'{n}@{v}' for n, v in versions.items())} inlined")
-    else:
-        versions = check()
-        print(f"{TEMPLATE.relative_to(ROOT)}: {', '.join(f'{n}@{v}' for n, v in versions.items())}, intact")
+def write(tarballs: list[Path], output: Path = TEMPLATE) -> None:
+    """The template from the npm tarballs of vega, vega-lite and vega-embed, checked once written."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(build(tarballs), encoding="utf-8")
+    versions = check(output)
+    print(f"{output}: {', '.join(f'{n}@{v}' for n, v in versions.items())} inlined")
 
 
-if __name__ == "__main__":
-    run_main(main)
+def verify() -> None:
+    """The template holds the versions dvc-render references."""
+    versions = check()
+    print(f"{TEMPLATE.relative_to(ROOT)}: {', '.join(f'{n}@{v}' for n, v in versions.items())}, intact")

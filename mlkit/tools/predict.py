@@ -11,90 +11,67 @@ Not a DVC stage: a tool for using a trained model on new data.
 
 from __future__ import annotations
 
-import argparse
 import sys
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, get_args
 
 import pandas as pd
 from pydantic import ValidationError
 
 from mlkit.core import paths
-from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.errors import PipelineError, UsageError
 from mlkit.core.io import md5_file, read_table, replacing
 from mlkit.core.params import FileSource
-from mlkit.core.source_params import column_name_problem, encoding_problem, separator_problem, suffix_format
+from mlkit.core.source_params import Format, column_name_problem, encoding_problem, separator_problem, suffix_format
 from mlkit.core.table import dedupe_key
+from mlkit.core.text_table import text_table
 from mlkit.data.dataset import normalise_whitespace
 from mlkit.data.sources import read_file_table, select_columns
 from mlkit.modeling.base import Model, load_model, read_card
 from mlkit.modeling.metrics import PREDICTION_SEPARATOR, classification_metrics
 
 DEFAULT_OUTPUT = "predictions.csv"
-FROM_CARD = "default: the column the model was trained on (its card.json), else %s"
-FORMATS = ("auto", "csv", "tsv", "jsonl", "parquet", "lines")
+FORMATS: tuple[Format, ...] = get_args(Format)
 # The option that sets each FileSource field, for the schema's errors.
 OPTIONS = {"path": "input", "format": "--format", "sep": "--sep", "header": "--no-header", "encoding": "--encoding",
            "text_column": "--text-column", "label_column": "--label-column", "label_columns": "--label-columns"}
 COLUMN_OPTIONS = ("text_column", "label_column", "label_columns")
 
 
-class Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Every default in --help; an option whose default is worked out at run time says so in its own words."""
+@dataclass(frozen=True)
+class PredictOptions:
+    """What `mlkit predict` is asked to do (the command line builds it: mlkit/cli)."""
 
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None or action.default is False:
-            return action.help
-        return super()._get_help_string(action)
+    input: str
+    model: str = paths.MODEL
+    output: str | None = None
+    force: bool = False
+    format: Format = "auto"
+    sep: str | None = None
+    header: bool = True
+    encoding: str = "utf-8"
+    text_column: str | None = None
+    label_column: str | None = None
+    label_columns: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise UsageError(f"mlkit predict: --format: {self.format!r} is not one of {', '.join(FORMATS)}")
+        if self.label_column is not None and self.label_columns is not None:
+            raise UsageError("mlkit predict: --label-column, --label-columns: give one (a label column, or "
+                             "multilabel 0/1 columns)")
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one `error:` line like every other failure."""
-
-    def error(self, message: str) -> NoReturn:
-        raise PipelineError(f"{self.prog}: {message} (--help for the options)")
-
-
-def columns_shown(argv: list[str] | None) -> dict[str, str]:
-    """For --help: what --model's card names per column option (nothing without a readable card, or when
-    help is not asked for: a run reads the card once, in load_model)."""
-    args = sys.argv[1:] if argv is None else argv
-    if not {"-h", "--help"} & set(args):
-        return {}
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--model", default=paths.MODEL)
-    model = pre.parse_known_args(args)[0].model
+def card_columns_shown(model: str) -> dict[str, str]:
+    """For --help: the column names the model at `model` was trained on, per column option (nothing without a
+    readable card: a missing or broken card is predict's error to report, not --help's)."""
     try:
         known = card_columns(read_card(model))
-    except PipelineError:  # a missing or broken card is predict's error to report, not --help's
+    except PipelineError:
         return {}
-    shown = {key: ",".join(v) if isinstance(v, list) else str(v) for key, v in known.items() if v}
-    return {key: f" (in {model}: {value})" for key, value in shown.items()}
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    shown = columns_shown(argv)
-    parser = Parser(prog="mlkit predict", description=__doc__.split("\n\n")[0],
-                    formatter_class=Formatter)
-    parser.add_argument("input", help="file to classify")
-    parser.add_argument("--model", default=paths.MODEL, help="saved model folder")
-    parser.add_argument("--output", default=None,
-                        help=f"where to write predictions (CSV); default: {DEFAULT_OUTPUT}, which is never "
-                             "overwritten unless --force")
-    parser.add_argument("--force", action="store_true", help=f"overwrite an existing {DEFAULT_OUTPUT}")
-    parser.add_argument("--format", default="auto", choices=FORMATS,
-                        help="csv, tsv, jsonl, parquet or lines; auto: from the name")
-    parser.add_argument("--sep", default=None, help="column separator (csv) or text/label separator (lines)")
-    parser.add_argument("--no-header", action="store_true", help="the file has no header row")
-    parser.add_argument("--encoding", default="utf-8", help="the file's text encoding")
-    parser.add_argument("--text-column", default=None, help="several: comma-separated, joined as in training; "
-                        + FROM_CARD % "text" + shown.get("text_column", ""))
-    labels = parser.add_mutually_exclusive_group()
-    labels.add_argument("--label-column", default=None, help="labels to score against (the default one: if the "
-                        "file has it); " + FROM_CARD % "label" + shown.get("label_column", ""))
-    labels.add_argument("--label-columns", default=None, help="multilabel: comma-separated 0/1 columns; "
-                        + FROM_CARD % "none" + shown.get("label_columns", ""))
-    return parser.parse_args(argv)
+    return {key: ",".join(v) if isinstance(v, list) else str(v) for key, v in known.items() if v}
 
 
 def column_names(value: str) -> list[str]:
@@ -102,23 +79,24 @@ def column_names(value: str) -> list[str]:
     return [name.strip() for name in value.split(",")]
 
 
-def check_options(args: argparse.Namespace) -> None:
+def check_options(options: PredictOptions) -> None:
     """The options that name an encoding, a separator or columns, checked before any work with the schema's
     own checks (source_params), each error naming its option."""
-    problem = encoding_problem(args.encoding)
+    problem = encoding_problem(options.encoding)
     if problem:
         raise PipelineError(f"--encoding: {problem}")
-    fmt = suffix_format(args.format, args.input)
-    problem = separator_problem(args.sep, fmt, None, "read the file with --format tsv, which has no quote processing")
+    fmt = suffix_format(options.format, options.input)
+    problem = separator_problem(options.sep, fmt, None,
+                                "read the file with --format tsv, which has no quote processing")
     if problem:
         raise PipelineError(f"--sep: {problem}")
     for field in COLUMN_OPTIONS:
-        value = getattr(args, field)
+        value = getattr(options, field)
         if value is None:
             continue
         option = OPTIONS[field]
         if fmt == "lines" and value != {"text_column": "text", "label_column": "label"}.get(field):
-            raise PipelineError(f"{option}: a lines file has no named columns: each line is text{args.sep or ';'}"
+            raise PipelineError(f"{option}: a lines file has no named columns: each line is text{options.sep or ';'}"
                                 f"label; remove it (got {value!r})")
         problem = column_name_problem(column_names(value) if "," in value or field == "label_columns" else [value])
         if problem:
@@ -142,34 +120,34 @@ def card_columns(card: dict[str, Any]) -> dict[str, Any]:
     return columns if isinstance(columns, dict) else {}
 
 
-def columns_for(args: argparse.Namespace,
+def columns_for(options: PredictOptions,
                 card: dict[str, Any]) -> tuple[str | list[str], str | None, list[str] | None]:
     """(text, label, labels) columns: the command line first, then the model card, then text/label; a lines
     file's are always text and label."""
-    if suffix_format(args.format, args.input) == "lines":
+    if suffix_format(options.format, options.input) == "lines":
         return "text", "label", None
     known = card_columns(card)
-    given = (column_names(args.text_column) if args.text_column is not None and "," in args.text_column
-             else args.text_column)
+    given = (column_names(options.text_column) if options.text_column is not None and "," in options.text_column
+             else options.text_column)
     text = given if given is not None else known.get("text_column") or "text"
-    if args.label_columns is not None:
-        return text, None, column_names(args.label_columns)
-    if args.label_column is not None:
-        return text, args.label_column, None
+    if options.label_columns is not None:
+        return text, None, column_names(options.label_columns)
+    if options.label_column is not None:
+        return text, options.label_column, None
     if known.get("label_columns"):
         return text, None, list(known["label_columns"])
     return text, known.get("label_column") or "label", None
 
 
-def output_path(args: argparse.Namespace) -> Path:
+def output_path(options: PredictOptions) -> Path:
     """--output as given (the user named it), else predictions.csv, which is never silently overwritten."""
-    if args.output is not None:
-        output = Path(args.output)
+    if options.output is not None:
+        output = Path(options.output)
     else:
         output = Path(DEFAULT_OUTPUT)
-        if output.exists() and not args.force:
+        if output.exists() and not options.force:
             raise PipelineError(f"{output} exists: name the output with --output FILE, or overwrite it with --force")
-    if output.exists() and output.resolve() == Path(args.input).resolve():
+    if output.exists() and output.resolve() == Path(options.input).resolve():
         raise PipelineError(f"{output}: is the input file; name another --output")
     return output
 
@@ -197,21 +175,20 @@ def training_overlap(model_dir: Path, card: dict[str, Any], texts: pd.Series) ->
 
 
 def metrics_table(scores: dict[str, float], rows: int) -> str:
-    width = max(map(len, scores))
-    lines = [f"  {name:<{width}}  {value:.4f}" for name, value in scores.items()]
-    return "\n".join([f"predict: scores on {rows} labelled rows", *lines])
+    table = text_table([], [[name, f"{value:.4f}"] for name, value in scores.items()])
+    return f"predict: scores on {rows} labelled rows\n" + textwrap.indent(table, "  ")
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    check_options(args)
-    output = output_path(args)  # before any work: a refused output wastes nothing
-    model: Model = load_model(args.model)
+def predict(options: PredictOptions) -> None:
+    check_options(options)
+    output = output_path(options)  # before any work: a refused output wastes nothing
+    model: Model = load_model(options.model)
     card = model.card
-    text, label, label_list = columns_for(args, card)
+    text, label, label_list = columns_for(options, card)
     try:
-        spec = FileSource(kind="file", path=args.input, format=args.format, sep=args.sep, header=not args.no_header,
-                          encoding=args.encoding, text_column=text, label_column=label, label_columns=label_list,
+        spec = FileSource(kind="file", path=options.input, format=options.format, sep=options.sep,
+                          header=options.header, encoding=options.encoding, text_column=text, label_column=label,
+                          label_columns=label_list,
                           text_column_delimiter=card_columns(card).get("text_column_delimiter", " "))
     except ValidationError as exc:
         raise spec_error(exc, label_list) from None
@@ -221,13 +198,13 @@ def main(argv: list[str] | None = None) -> None:
         shown += " (the only one: is --sep right?)"
     missing = [name for name in spec.text_columns if name not in table.columns]
     if fmt != "lines" and missing:
-        source = "--text-column" if args.text_column else "the model's text column (--text-column NAME)"
+        source = "--text-column" if options.text_column else "the model's text column (--text-column NAME)"
         raise PipelineError(f"{spec.path}: no column {', '.join(map(repr, missing))}, {source}; columns are: {shown}")
     wanted = spec.label_columns or ([spec.label_column] if spec.label_column else [])
     missing = [name for name in wanted if name not in table.columns]
     labelled = fmt == "lines" or not missing
-    if missing and (args.label_column is not None or args.label_columns is not None):  # asked for: not skipped
-        option = "--label-columns" if args.label_columns is not None else "--label-column"
+    if missing and (options.label_column is not None or options.label_columns is not None):  # asked for: not skipped
+        option = "--label-columns" if options.label_columns is not None else "--label-column"
         raise PipelineError(f"{spec.path}: no column {', '.join(map(repr, missing))}, {option}; columns are: {shown}")
     if labelled and (model.task == "multilabel") != bool(spec.label_columns):  # scored as the model predicts
         if fmt == "lines":
@@ -260,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     with replacing(output) as tmp:
         out.to_csv(tmp, index=False)
     print(f"predict: {len(out)} rows -> {output}")
-    warning = training_overlap(Path(args.model), card, frame["text"])
+    warning = training_overlap(Path(options.model), card, frame["text"])
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     if labelled:
@@ -268,6 +245,3 @@ def main(argv: list[str] | None = None) -> None:
         scores.pop("per_class")
         print(metrics_table(scores, len(out)))
 
-
-if __name__ == "__main__":
-    run_main(main)

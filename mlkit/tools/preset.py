@@ -4,13 +4,13 @@ dvc.yaml (`mlkit import`)."""
 
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 
-from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.errors import PipelineError
 from mlkit.core.io import replacing
 from mlkit.core.params import PARAMS_FILE, read_yaml, validate
+from mlkit.core.text_table import text_table
 from mlkit.tools.imports import declare_sources, import_sources, report, wanted
 
 PRESETS = Path("presets")
@@ -30,9 +30,7 @@ def description(path: Path) -> str:
 
 def listing() -> str:
     """Every preset with its description, aligned."""
-    names = available()
-    width = max(map(len, names), default=0)
-    return "\n".join(f"{name:<{width}}  {description(PRESETS / f'{name}.yaml')}" for name in names)
+    return text_table([], [[name, description(PRESETS / f"{name}.yaml")] for name in available()], left=2)
 
 
 def apply(name: str, target: Path = PARAMS_FILE) -> str:
@@ -51,16 +49,10 @@ def apply(name: str, target: Path = PARAMS_FILE) -> str:
     return report(done, params, declare_sources(params))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="mlkit preset", description=__doc__)
-    parser.add_argument("name", nargs="?", help="preset to apply; without it, list them")
-    args = parser.parse_args()
-    if args.name is None:
+def run(name: str | None) -> None:
+    """Apply preset `name` (then `dvc repro`), or list the presets."""
+    if name is None:
         print(listing())
         return
-    imported = apply(args.name)
-    print(f"params.yaml <- presets/{args.name}.yaml\n{imported}\nthen `dvc repro`")
-
-
-if __name__ == "__main__":
-    run_main(main)
+    imported = apply(name)
+    print(f"params.yaml <- presets/{name}.yaml\n{imported}\nthen `dvc repro`")

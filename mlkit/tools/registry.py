@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from dvc.repo import Repo
 from gto.exceptions import ArtifactNotFound
 
 from mlkit.core import paths
-from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.errors import PipelineError
 from mlkit.core.io import read_json
 from mlkit.core.params import load_params
 from mlkit.core.vcs import head, uncommitted
@@ -78,17 +77,3 @@ def promote(push: bool, publishing: str = "; `git push --tags` publishes it") ->
     print(f"promote: `{ARTIFACT}` {version} (commit {head[:12]}) is now in stage `{stage}`"
           + ("" if push else publishing))
     return version
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="mlkit registry", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    promoting = commands.add_parser("promote", help="register and assign HEAD when compare decided promote")
-    promoting.add_argument("--push", action="store_true", help="push the new git tags to origin")
-    args = parser.parse_args(argv)
-    promote(args.push)
-
-
-if __name__ == "__main__":
-    run_main(main)

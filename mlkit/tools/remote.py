@@ -13,14 +13,13 @@ line) or stay in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), whe
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.errors import PipelineError
 from mlkit.data.sources import (
     S3_CONNECT_TIMEOUT,
     S3_MAX_ATTEMPTS,
@@ -149,34 +148,9 @@ def tracked_secrets(root: Path = Path(".")) -> list[str]:
     return found
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="mlkit remote", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    new = sub.add_parser("add", help="add or replace a remote (s3://bucket/prefix or a folder)")
-    new.add_argument("name")
-    new.add_argument("url")
-    new.add_argument("--endpoint", help="S3-compatible store (MinIO, Ceph, ...): its URL")
-    new.add_argument("--region")
-    new.add_argument("--profile", help="an AWS profile from ~/.aws/config")
-    new.add_argument("--default", action="store_true", help="make it the remote of dvc push/pull")
-    new.add_argument("--local-credentials", action="store_true",
-                     help="copy AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY into .dvc/config.local (untracked)")
-    new.add_argument("--create-bucket", action="store_true")
-    look = sub.add_parser("check", help="reach a remote (default: the default remote)")
-    look.add_argument("name", nargs="?")
-    sub.add_parser("secrets", help="fail if a git-tracked file holds a credential")
-    args = parser.parse_args()
-    if args.command == "add":
-        add(args.name, args.url, args.endpoint, args.region, args.profile, args.default, args.local_credentials,
-            args.create_bucket)
-    elif args.command == "check":
-        check(args.name)
-    else:
-        found = tracked_secrets()
-        if found:
-            raise PipelineError(f"credentials in tracked files: {', '.join(found)} (move them to .dvc/config.local)")
-        print("no credentials in tracked files")
-
-
-if __name__ == "__main__":
-    run_main(main)
+def check_secrets() -> None:
+    """Fail when a git-tracked file holds a credential."""
+    found = tracked_secrets()
+    if found:
+        raise PipelineError(f"credentials in tracked files: {', '.join(found)} (move them to .dvc/config.local)")
+    print("no credentials in tracked files")

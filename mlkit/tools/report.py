@@ -17,7 +17,6 @@ artifact, which holds the folder), and the first line is a marker the workflow f
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -26,7 +25,7 @@ import shutil
 from pathlib import Path
 
 from mlkit.core import paths, vcs
-from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.errors import PipelineError
 from mlkit.core.io import read_table
 
 COMPARE_MD = Path(paths.COMPARE_MD)
@@ -238,23 +237,3 @@ def comment(folder: Path, link: str) -> str:
         cut = text[:COMMENT_LIMIT].rsplit("\n", 1)[0]
         text = cut + f"\n\n(cut here: the full report.md is in the [artifact]({link}).)"
     return f"{MARKER}\n{text}"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="mlkit report", description=__doc__.split("\n\n")[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--base", help="the git revision to compare with (branch, tag, commit)")
-    mode.add_argument("--comment", type=Path, metavar="FOLDER", help="print FOLDER/report.md as a PR comment body")
-    parser.add_argument("-o", "--output", type=Path, default=Path("report"), help="output folder (default report/)")
-    parser.add_argument("--link", help="with --comment: where the images are (the run's artifact URL)")
-    args = parser.parse_args()
-    if args.comment:
-        if not args.link:
-            parser.error("--comment needs --link URL")
-        print(comment(args.comment, args.link))
-    else:
-        print(build(args.base, args.output))
-
-
-if __name__ == "__main__":
-    run_main(main)

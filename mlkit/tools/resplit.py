@@ -14,7 +14,6 @@ and OUT/accuracy.png (accuracy against gamma, log x, with the spread).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
 import statistics
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlkit.core.errors import PipelineError, run_main
+from mlkit.core.errors import PipelineError
 from mlkit.core.paths import SPLITS
 from mlkit.tools import queue as ex
 from mlkit.tools import results
@@ -146,43 +145,26 @@ def report(prefix: str, threshold: float, out: Path, root: Path = Path(".")) -> 
     return summary, text
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mlkit resplit", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="queue and run gamma x split.seed, then report")
-    run.add_argument("--gamma", required=True, help="comma-separated model.gamma values")
-    run.add_argument("--seeds", required=True, help="comma-separated split.seed values")
-    run.add_argument("-j", "--jobs", type=int, default=2)
-    run.add_argument("--timeout", type=float, default=None)
-    rep = sub.add_parser("report", help="the table, CSV and PNG from dvc.api.exp_show (nothing reruns)")
-    for s in (run, rep):
-        s.add_argument("-n", "--name", default=PREFIX, help=f"experiment name prefix (default {PREFIX})")
-        s.add_argument("--threshold", type=float, default=0.1, help="train-test accuracy gap flagged (default 0.1)")
-        s.add_argument("--out", type=Path, default=OUT, help=f"folder for report.md, curves.csv, accuracy.png "
-                                                               f"(default {OUT})")
-    return p
+def run(gamma: str, seeds: str, jobs: int = 2, timeout: float | None = None, name: str = PREFIX,
+        threshold: float = 0.1, out: Path = OUT) -> None:
+    """Queue and run gamma x split.seed (comma-separated values), then report."""
+    gammas = ex.comma_list(gamma)
+    for g in gammas:
+        if results.number(g) is None:
+            raise PipelineError(f"--gamma: {g!r} is not a number")
+    seed_list = ex.comma_list(seeds)
+    for s in seed_list:
+        if not re.fullmatch(r"-?\d+", s):
+            raise PipelineError(f"--seeds: {s!r} is not an integer")
+    progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    result = ex.sweep([f"model.gamma={','.join(gammas)}", f"split.seed={','.join(seed_list)}"], jobs=jobs,
+                      prefix=name, root=Path("."), timeout=timeout, report=progress)
+    ex.raise_failures(result)
+    show(name, threshold, out)
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    if args.command == "run":
-        gammas = ex.comma_list(args.gamma)
-        for g in gammas:
-            if results.number(g) is None:
-                raise PipelineError(f"--gamma: {g!r} is not a number")
-        seeds = ex.comma_list(args.seeds)
-        for s in seeds:
-            if not re.fullmatch(r"-?\d+", s):
-                raise PipelineError(f"--seeds: {s!r} is not an integer")
-        progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-        result = ex.sweep([f"model.gamma={','.join(gammas)}", f"split.seed={','.join(seeds)}"], jobs=args.jobs,
-                          prefix=args.name, root=Path("."), timeout=args.timeout, report=progress)
-        ex.raise_failures(result)
-    _, text = report(args.name, args.threshold, args.out)
+def show(name: str = PREFIX, threshold: float = 0.1, out: Path = OUT) -> None:
+    """The report of the experiments named NAME-N: printed, and written under `out`."""
+    _, text = report(name, threshold, out)
     print(text, end="")
-    print(f"\nwritten: {args.out / 'report.md'}, {args.out / 'curves.csv'}, {args.out / 'accuracy.png'}")
-
-
-if __name__ == "__main__":
-    run_main(main)
+    print(f"\nwritten: {out / 'report.md'}, {out / 'curves.csv'}, {out / 'accuracy.png'}")

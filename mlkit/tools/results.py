@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from mlkit.core.errors import PipelineError
+from mlkit.core.text_table import text_table
 
 METRIC_SPLITS = ("train", "valid", "test")
 # The headline metrics evaluate writes (compare.metric per split, test accuracy), in the order shown.
@@ -96,14 +97,7 @@ def param_cell(v: Any) -> str:
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], markdown: bool = False) -> str:
-    cells = [[cell(v) for v in row] for row in rows]
-    if markdown:
-        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if i == 0 else "---:"
-                                                                  for i in range(len(headers))) + "|"]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in cells])
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    line = lambda values: "  ".join(v.rjust(w) for v, w in zip(values, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, cells)])
+    return text_table(headers, [[cell(v) for v in row] for row in rows], markdown=markdown)
 
 
 def sweep_table(rows: Sequence[dict[str, Any]], keys: Sequence[str], metrics: Sequence[str],

@@ -17,7 +17,6 @@ It refuses to start when tracked files hold uncommitted changes: they would be c
 
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import re
@@ -25,6 +24,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,13 @@ from dvc.exceptions import DvcException
 from dvc.repo import Repo
 
 from mlkit.core import paths
-from mlkit.core.errors import PipelineError, first_line, run_main
+from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.io import read_json
 from mlkit.core.params import PARAMS_FILE, load_params
 from mlkit.core.vcs import dvc, git, head, run
 from mlkit.modeling.champion import find_champion
 from mlkit.tools import registry, search
+from mlkit.tools.search_options import RetrainOptions, SearchOptions
 from mlkit.tools.search_space import check_metric, check_space, parse_dimension, resolve_metric
 
 RAN = re.compile(r"Running stage '([^']+)'")
@@ -65,7 +66,7 @@ def quiet_dvc(level: int = logging.WARNING) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- before anything runs
-def check_start(args: argparse.Namespace) -> str:
+def check_start(options: RetrainOptions) -> str:
     """The branch to commit on, once the workspace is clean and (with --push) origin answers."""
     head()
     changed = changed_tracked()
@@ -76,23 +77,24 @@ def check_start(args: argparse.Namespace) -> str:
     branch = run(["git", "symbolic-ref", "--short", "-q", "HEAD"], check=False).stdout.strip()
     if not branch:
         raise PipelineError("HEAD is detached: check out the branch retrain is to commit on")
-    if args.push:
+    if options.push:
         reached = run(["git", "ls-remote", "-q", "--heads", "origin"], check=False)
         if reached.returncode != 0:
             why = " ".join(reached.stderr.split())[:300] or f"exit {reached.returncode}"
             raise PipelineError(f"--push: git remote origin cannot be reached ({why}); nothing was changed")
-    if args.search_trials is not None:
-        if args.search_trials < 1:
-            raise PipelineError("--search-trials must be at least 1")
-        if not args.space:
-            raise PipelineError("--search-trials needs --space, e.g. --space 'model.C=log:0.1:10'")
-        base = yaml.safe_load(Path(PARAMS_FILE).read_text())
-        args.metric = resolve_metric(args.metric, base)
-        check_metric(args.metric)
-        check_space([parse_dimension(text) for text in args.space], base)
-    elif args.space:
-        raise PipelineError("--space is for the search: give --search-trials N too")
     return branch
+
+
+def resolved(options: RetrainOptions) -> RetrainOptions:
+    """With a search: its metric resolved from params.yaml and its space checked, before anything runs."""
+    if options.search_trials is None:
+        return options
+    base = yaml.safe_load(Path(PARAMS_FILE).read_text())
+    metric = resolve_metric(options.metric, base)
+    check_metric(metric)
+    options = replace(options, metric=metric)
+    check_space([parse_dimension(text) for text in options.space], base)
+    return options
 
 
 # ---------------------------------------------------------------- the steps
@@ -144,24 +146,25 @@ def metric_value(metrics: dict[str, Any], key: str) -> float:
     return float(value)
 
 
-def search_and_apply(args: argparse.Namespace) -> str | None:
+def search_and_apply(options: RetrainOptions) -> str | None:
     """Search from HEAD; apply the best trial when it beats HEAD's parameters. The experiment applied, or None."""
+    assert options.search_trials is not None and options.metric is not None  # resolved() ran
     study = f"retrain-{time.strftime('%Y%m%d-%H%M%S')}"
-    argv = ["--study", study, "--trials", str(args.search_trials), "--metric", args.metric,
-            "--direction", args.direction, "--storage", args.storage, *(f"--space={s}" for s in args.space)]
+    searching = SearchOptions(study=study, trials=options.search_trials, space=options.space,
+                              metric=options.metric, direction=options.direction, storage=options.storage)
     log = io.StringIO()
     try:
         with redirect_stdout(log):  # its trial lines; shown when it fails
-            search.search(search.parse_args(argv))
+            search.search(searching)
     except PipelineError:
         sys.stderr.write(log.getvalue())
         raise
-    best = optuna.load_study(study_name=study, storage=args.storage).best_trial
+    best = optuna.load_study(study_name=study, storage=options.storage).best_trial
     assert best.value is not None  # best_trial is a complete one
     name, value = best.user_attrs["experiment"], best.value
-    now = metric_value(read_json(paths.EVAL_METRICS), args.metric)
-    found = f"search: study {study}, best {name} {args.metric} = {value:.4f}, current parameters {now:.4f}"
-    if not (value > now if args.direction == "maximize" else value < now):
+    now = metric_value(read_json(paths.EVAL_METRICS), options.metric)
+    found = f"search: study {study}, best {name} {options.metric} = {value:.4f}, current parameters {now:.4f}"
+    if not (value > now if options.direction == "maximize" else value < now):
         print(f"{found}: kept the current parameters")
         return None
     dvc("exp", "apply", name)
@@ -199,20 +202,21 @@ def verdict(version: str | None, pushed: bool) -> str:
 
 
 # ---------------------------------------------------------------- the command
-def retrain(args: argparse.Namespace) -> None:
-    branch = check_start(args)
+def retrain(options: RetrainOptions) -> None:
+    branch = check_start(options)
+    options = resolved(options)
     try:
         updated, did = update_sources(), reproduce()
         commit(f"retrain: {'sources updated, ' if updated else ''}`dvc repro` {did}")
-        if args.search_trials is not None:
-            applied = search_and_apply(args)
+        if options.search_trials is not None:
+            applied = search_and_apply(options)
             if applied:
                 reproduce()
                 commit(f"retrain: parameters of {applied}")
         with quiet_dvc(logging.ERROR):  # its status check warns that imports are frozen, as they always are
-            version = registry.promote(push=False, publishing="; pushed below" if args.push else
+            version = registry.promote(push=False, publishing="; pushed below" if options.push else
                                        "; `mlkit retrain --push` (or `git push --follow-tags`) publishes it")
-        if args.push:
+        if options.push:
             push(branch)
     except PipelineError as exc:
         left = changed_tracked()
@@ -220,26 +224,4 @@ def retrain(args: argparse.Namespace) -> None:
             raise PipelineError(f"{exc} (this run left {', '.join(left[:5])} changed: `git checkout -- . && dvc "
                                 "checkout` goes back to the last commit)") from None
         raise
-    print(verdict(version, args.push))
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="mlkit retrain", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--push", action="store_true", help="dvc push, then git push --follow-tags origin BRANCH")
-    parser.add_argument("--search-trials", type=int, metavar="N", help="run an Optuna search of N trials first")
-    parser.add_argument("--space", action="append", default=[], metavar="KEY=KIND:ARGS",
-                        help="the search space, as `mlkit search --space` (repeat per key)")
-    parser.add_argument("--metric", default=None, help="the search's metric (never test.*; default: valid.METRIC "
-                        "for params.yaml's compare.metric)")
-    parser.add_argument("--direction", choices=["maximize", "minimize"], default="maximize")
-    parser.add_argument("--storage", default="sqlite:///optuna.db", help="the search's Optuna storage")
-    return parser.parse_args(argv)
-
-
-def main() -> None:
-    retrain(parse_args())
-
-
-if __name__ == "__main__":
-    run_main(main)
+    print(verdict(version, options.push))

@@ -24,7 +24,6 @@ with the same params, and its budget slot goes back to the pool.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import signal
@@ -33,6 +32,7 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -41,9 +41,10 @@ from optuna.trial import TrialState
 
 from mlkit.core import vcs
 from mlkit.core.devices import use_gpus
-from mlkit.core.errors import PipelineError, first_line, run_main
+from mlkit.core.errors import PipelineError, first_line
 from mlkit.tools import queue as ex
-from mlkit.tools.search_clone import METRICS_FILE, POLL_SECONDS, Clone
+from mlkit.tools.search_clone import POLL_SECONDS, Clone
+from mlkit.tools.search_options import SearchOptions
 from mlkit.tools.search_space import (
     Dimension,
     check_metric,
@@ -66,96 +67,99 @@ from mlkit.tools.search_study import (
     recorded_commit,
 )
 
-STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
 # ---------------------------------------------------------------- the search
 
 
-def existing_names(args: argparse.Namespace, root: Path) -> set[str]:
+def existing_names(options: SearchOptions, root: Path) -> set[str]:
     """The experiment names already where this search's experiments go (here, or the git remote)."""
-    if args.git_remote:
-        done = vcs.run(["git", "ls-remote", args.git_remote, "refs/exps/*"], root, check=False)
+    if options.git_remote:
+        done = vcs.run(["git", "ls-remote", options.git_remote, "refs/exps/*"], root, check=False)
         refs = [line.split()[-1] for line in done.stdout.splitlines() if line.strip()]
     else:
         refs = vcs.git("for-each-ref", "--format=%(refname)", "refs/exps", root=root).split()
     return {ref.rsplit("/", 1)[-1] for ref in refs}
 
 
-def search(args: argparse.Namespace) -> None:
+def search(options: SearchOptions) -> None:
     # Heartbeats and their retry are experimental in Optuna 5 and meant for its optimize() loop; this tool
     # records them itself (Heartbeat, above).
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
-    if args.metric is not None:
-        check_metric(args.metric)
-    space = [parse_dimension(text) for text in args.space]
+    if options.gpus is not None:
+        use_gpus(options.gpus, options.parallel, "--parallel")
+    if options.metric is not None:
+        check_metric(options.metric)
+    space = [parse_dimension(text) for text in options.space]
     lost_trial = Lost()
-    if args.git_remote:
-        recorded = recorded_commit(args)
-        workdir = Path(args.workdir or Path(tempfile.gettempdir()) / "mlkit-search").resolve()
-        clone = Clone.from_remote(args.git_remote, args.dvc_remote, args.rev or recorded, workdir, args.study)
+    if options.git_remote and options.dvc_remote:  # SearchOptions: both or neither
+        recorded = recorded_commit(options)
+        workdir = Path(options.workdir or Path(tempfile.gettempdir()) / "mlkit-search").resolve()
+        clone = Clone.from_remote(options.git_remote, options.dvc_remote, options.rev or recorded, workdir,
+                                  options.study)
         root, attrs = clone.path, {"commit": clone.commit}
     else:
         root = Path(vcs.git("rev-parse", "--show-toplevel", root=Path.cwd()))
         attrs = {}
     try:
         base = yaml.safe_load(vcs.git("show", "HEAD:params.yaml", root=root)) or {}
-        args.metric = resolve_metric(args.metric, base)
-        check_metric(args.metric)
+        metric = resolve_metric(options.metric, base)
+        check_metric(metric)
+        options = replace(options, metric=metric)
         check_space(space, base)
-        if not args.git_remote:
+        if not options.git_remote:
             ex.check_committed(root)
-        study, storage = open_study(args, space, lost_trial, attrs)
+        study, storage = open_study(options, space, lost_trial, attrs)
         if not study.get_trials(deepcopy=False):
             # A new study would name its trials like the old ones there; their pushes would then be refused.
-            clash = sorted(n for n in existing_names(args, root) if re.fullmatch(rf"{re.escape(args.study)}-t\d+", n))
+            trial_name = re.compile(rf"{re.escape(options.study)}-t\d+")
+            clash = sorted(n for n in existing_names(options, root) if trial_name.fullmatch(n))
             if clash:
-                where = f"in {args.git_remote}" if args.git_remote else "here"
+                where = f"in {options.git_remote}" if options.git_remote else "here"
                 raise PipelineError(
-                    f"study {args.study} is new in {args.storage}, but experiments {', '.join(clash[:3])}"
+                    f"study {options.study} is new in {options.storage}, but experiments {', '.join(clash[:3])}"
                     f"{' ...' if len(clash) > 3 else ''} already exist {where}: "
                     f"choose another --study name, or `dvc exp remove {' '.join(clash[:3])} ...` first")
-        if not args.git_remote:
-            clone = Clone.create(root, args.study)
+        if not options.git_remote:
+            clone = Clone.create(root, options.study)
     except BaseException:
-        if args.git_remote:
+        if options.git_remote:
             clone.remove()
         raise
     try:
-        mine = run_trials(args, study, storage, clone, base, space, lost_trial)
+        mine = run_trials(options, study, storage, clone, base, space, lost_trial)
     except DB_ERRORS as exc:
-        raise PipelineError(f"--storage {args.storage}: the study's database went away ({first_line(exc, cause=True)});"
-                            " the trials finished before were pushed and told; those in flight are stopped") from None
-    report(study, args, mine)
+        raise PipelineError(f"--storage {options.storage}: the study's database went away "
+                            f"({first_line(exc, cause=True)}); the trials finished before were pushed and told; "
+                            "those in flight are stopped") from None
+    report(study, options, mine)
 
 
-def run_trials(args: argparse.Namespace, study: optuna.Study, storage: optuna.storages.RDBStorage, clone: Clone,
+def run_trials(options: SearchOptions, study: optuna.Study, storage: optuna.storages.RDBStorage, clone: Clone,
                base: dict, space: list[Dimension], lost_trial: Lost) -> dict[int, bool]:
     """Take slots, ask, run, push, tell, until the budget is spent and no other worker's trial is in flight
     (one that dies is retried, so its slot may come back). Trial number -> completed, for this worker's."""
-    budget = Budget(storage.engine, study, args.trials)
+    budget = Budget(storage.engine, study, options.trials)
     lost_trial.budget = budget
     distributions = {d.key: d.distribution for d in space}
     worker = f"{socket.gethostname()}:{os.getpid()}"
     mine: dict[int, bool] = {}  # trial number -> completed
     batch: dict[str, optuna.Trial] = {}
-    heartbeat = Heartbeat(storage, args.heartbeat)
+    heartbeat = Heartbeat(storage, options.heartbeat)
     heartbeat.start()
     try:
         while True:
             optuna.storages.fail_stale_trials(study)  # a dead worker's trial: FAIL, slot released, retried
             batch = {}
-            for _ in range(args.parallel):
+            for _ in range(options.parallel):
                 slot = budget.take()
                 if slot is None:
                     break
                 # Re-seeded per slot: one worker's run is reproducible, and two workers never draw alike.
-                study.sampler = optuna.samplers.TPESampler(seed=args.seed + slot)
+                study.sampler = optuna.samplers.TPESampler(seed=options.seed + slot)
                 trial = study.ask(distributions)
                 heartbeat.trials[trial.number] = trial._trial_id
                 storage.record_heartbeat(trial._trial_id)
-                name = f"{args.study}-t{trial.number:03d}"
+                name = f"{options.study}-t{trial.number:03d}"
                 trial.set_user_attr("experiment", name)
                 trial.set_user_attr("worker", worker)
                 # Said now, as a finished trial takes no attributes: a trial that ends FAIL without being told
@@ -176,9 +180,9 @@ def run_trials(args: argparse.Namespace, study: optuna.Study, storage: optuna.st
                 time.sleep(POLL_SECONDS)  # others' trials run: if one is lost, its slot comes back
                 continue
             clone.run_queue(list(batch), len(batch))
-            results = clone.results(list(batch), args.metric)
+            results = clone.results(list(batch), str(options.metric))  # resolved in search()
             pushed = clone.push([name for name in batch if isinstance(results[name], float)])
-            if pushed and args.git_remote:  # an experiment nobody can fetch is no result
+            if pushed and options.git_remote:  # an experiment nobody can fetch is no result
                 results = {n: v if not isinstance(v, float) else pushed for n, v in results.items()}
             elif pushed:
                 print(f"warning: {pushed}", file=sys.stderr)
@@ -189,14 +193,14 @@ def run_trials(args: argparse.Namespace, study: optuna.Study, storage: optuna.st
                     if isinstance(value, float):
                         heartbeat.trials.pop(trial.number, None)
                         study.tell(trial, value)
-                        print(f"trial {trial.number}: {name} {args.metric} = {value:.4f}", flush=True)
+                        print(f"trial {trial.number}: {name} {options.metric} = {value:.4f}", flush=True)
                     else:
                         finish(study, trial, heartbeat, "experiment")
                         print(f"trial {trial.number} FAILED: {name}: {value}", flush=True)
                 except optuna.exceptions.UpdateFinishedTrialError:  # this worker's heartbeat stalled past the grace
                     mine[trial.number] = False
                     print(f"trial {trial.number}: {name} was failed by another worker (no heartbeat for "
-                          f"{3 * args.heartbeat} s) and retried; its result is not counted", flush=True)
+                          f"{3 * options.heartbeat} s) and retried; its result is not counted", flush=True)
             batch = {}
     except BaseException:  # interrupted: the trials in flight are not left RUNNING in the study
         try:
@@ -216,75 +220,29 @@ def run_trials(args: argparse.Namespace, study: optuna.Study, storage: optuna.st
     return mine
 
 
-def report(study: optuna.Study, args: argparse.Namespace, mine: dict[int, bool]) -> None:
+def report(study: optuna.Study, options: SearchOptions, mine: dict[int, bool]) -> None:
     trials = study.get_trials(deepcopy=False)
     count = {state: sum(t.state == state for t in trials) for state in TrialState}
     gone = sum(lost(t) for t in trials)
-    print(f"\nstudy {args.study} ({args.storage}): {len(trials)} trials, {count[TrialState.COMPLETE]} complete, "
+    print(f"\nstudy {options.study} ({options.storage}): {len(trials)} trials, {count[TrialState.COMPLETE]} complete, "
           f"{count[TrialState.FAIL] - gone} failed, {gone} lost (retried), {count[TrialState.RUNNING]} running; "
           f"this worker ran {len(mine)} ({sum(mine.values())} complete)")
     if not count[TrialState.COMPLETE]:
-        raise PipelineError(f"study {args.study}: every trial failed (see the log tails above)")
+        raise PipelineError(f"study {options.study}: every trial failed (see the log tails above)")
     best = study.best_trial
     name = best.user_attrs.get("experiment", "?")
-    print(f"best: trial {best.number}, {args.metric} = {best.value:.4f} ({args.direction})")
+    print(f"best: trial {best.number}, {options.metric} = {best.value:.4f} ({options.direction})")
     print("params: " + " ".join(f"{k}={value_text(v)}" for k, v in best.params.items()))
-    if args.git_remote:
-        print(f"experiment: {name}   (dvc exp pull {args.git_remote} {name} && dvc exp apply {name})")
+    if options.git_remote:
+        print(f"experiment: {name}   (dvc exp pull {options.git_remote} {name} && dvc exp apply {name})")
     else:
         print(f"experiment: {name}   (dvc exp apply {name})")
     if mine and not any(mine.values()):
-        raise PipelineError(f"study {args.study}: every trial of this worker failed (see the log tails above)")
+        raise PipelineError(f"study {options.study}: every trial of this worker failed (see the log tails above)")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="mlkit search", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--study", required=True, help="study name; experiments are named STUDY-tNNN")
-    parser.add_argument("--trials", type=int, required=True, help="trial budget of the whole study (all workers)")
-    parser.add_argument("--parallel", type=int, default=1, help="experiments this worker runs at once")
-    parser.add_argument("--metric", default=None, help=f"a key of {METRICS_FILE}, never test.* (default: "
-                        "valid.METRIC for params.yaml's compare.metric)")
-    parser.add_argument("--direction", choices=["maximize", "minimize"], default="maximize")
-    parser.add_argument("--space", action="append", default=[], metavar="KEY=KIND:ARGS",
-                        help="float:LOW:HIGH | log:LOW:HIGH | int:LOW:HIGH | choice:A,B,...; repeat per key")
-    parser.add_argument("--storage", default="sqlite:///optuna.db", help="an Optuna RDB (SQLAlchemy) URL")
-    parser.add_argument("--seed", type=int, default=42, help="TPE's seed (trial slot k uses seed + k)")
-    parser.add_argument("--gpus", metavar="0,1,...", help="GPUs this worker's parallel trials share, one each "
-                        "(a transformer trial waits for a free one); sets MLKIT_GPUS for its queue")
-    parser.add_argument("--heartbeat", type=int, default=30, metavar="SECONDS",
-                        help="a trial's heartbeat interval; one silent for 3 intervals is failed and retried")
-    remote = parser.add_argument_group("a worker on another machine (no local project needed)")
-    remote.add_argument("--git-remote", metavar="URL", help="the project's git repository: clone it, push "
-                        "experiments to it")
-    remote.add_argument("--dvc-remote", metavar="NAME|URL", help="a DVC remote of the project, or a remote's URL: "
-                        "pull the outputs from it, push each experiment's outputs to it")
-    remote.add_argument("--rev", help="the commit to run (default: the study's, or else the remote's HEAD)")
-    remote.add_argument("--workdir", metavar="DIR", help="where the clone goes (default: $TMPDIR/mlkit-search)")
-    args = parser.parse_args(argv)
-    if not STUDY_NAME.match(args.study):
-        raise PipelineError(f"--study {args.study!r}: letters, digits, '_', '.', '-' only (it names experiments)")
-    if args.trials < 1 or args.parallel < 1 or args.heartbeat < 1:
-        raise PipelineError("--trials, --parallel and --heartbeat must be at least 1")
-    if not args.space:
-        raise PipelineError("--space: give at least one, e.g. --space 'model.C=log:0.1:10'")
-    if args.gpus is not None:
-        use_gpus(args.gpus, args.parallel, "--parallel")
-    if bool(args.git_remote) != bool(args.dvc_remote):
-        raise PipelineError("--git-remote and --dvc-remote go together (a worker on another machine needs both)")
-    if not args.git_remote and (args.rev or args.workdir):
-        raise PipelineError("--rev and --workdir are for a worker with --git-remote; here the search runs HEAD")
-    if args.git_remote and args.storage.startswith("sqlite:"):
-        raise PipelineError(f"--storage {args.storage}: workers on several machines need a database server they "
-                            "all reach, e.g. postgresql+psycopg://USER@HOST/DB")
-    return args
-
-
-def main() -> None:
-    # Stopped by SIGTERM as by Ctrl+C: trials in flight are told FAIL, the queue and the clone are cleaned up.
+def run(options: SearchOptions) -> None:
+    """The command: `search`, stopped by SIGTERM as by Ctrl+C (trials in flight are told FAIL, the queue and
+    the clone are cleaned up)."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    search(parse_args())
-
-
-if __name__ == "__main__":
-    run_main(main)
+    search(options)

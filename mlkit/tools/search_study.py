@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +13,7 @@ import sqlalchemy as sa
 from optuna.trial import TrialState
 
 from mlkit.core.errors import PipelineError, first_line
+from mlkit.tools.search_options import SearchOptions
 from mlkit.tools.search_space import Dimension
 
 T = TypeVar("T")
@@ -112,7 +112,7 @@ class Heartbeat(threading.Thread):
                 pass
 
 
-def with_retries(args: argparse.Namespace, action: Callable[[], T]) -> T:
+def with_retries(storage: str, action: Callable[[], T]) -> T:
     """`action` on the study's database, retried a few times: workers started together race to create the
     tables. A database that keeps failing, or a URL that cannot work, is one PipelineError."""
     for attempt in range(5):
@@ -120,50 +120,50 @@ def with_retries(args: argparse.Namespace, action: Callable[[], T]) -> T:
             return action()
         except DB_ERRORS as exc:
             if attempt == 4:
-                raise PipelineError(f"--storage {args.storage}: {first_line(exc, cause=True)}") from None
+                raise PipelineError(f"--storage {storage}: {first_line(exc, cause=True)}") from None
             time.sleep(0.5 + attempt)
         except (ValueError, ImportError, sa.exc.ArgumentError) as exc:
-            raise PipelineError(f"--storage {args.storage}: {exc}") from None
+            raise PipelineError(f"--storage {storage}: {exc}") from None
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def open_study(args: argparse.Namespace, space: list[Dimension], lost_trial: Lost,
+def open_study(options: SearchOptions, space: list[Dimension], lost_trial: Lost,
                attrs: dict[str, str] | None = None) -> tuple[optuna.Study, optuna.storages.RDBStorage]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def create() -> tuple[optuna.Study, optuna.storages.RDBStorage]:
         storage = optuna.storages.RDBStorage(
-            args.storage, heartbeat_interval=args.heartbeat, grace_period=3 * args.heartbeat,
+            options.storage, heartbeat_interval=options.heartbeat, grace_period=3 * options.heartbeat,
             heartbeat_stale_trial_callback=lost_trial)
-        return optuna.create_study(study_name=args.study, storage=storage, direction=args.direction,
-                                   sampler=optuna.samplers.TPESampler(seed=args.seed), load_if_exists=True), storage
+        return optuna.create_study(study_name=options.study, storage=storage, direction=options.direction,
+                                   sampler=optuna.samplers.TPESampler(seed=options.seed), load_if_exists=True), storage
 
-    study, storage = with_retries(args, create)
-    if study.direction.name.lower() != args.direction:
-        raise PipelineError(f"study {args.study} in {args.storage} is set to {study.direction.name.lower()}, "
-                            f"not {args.direction}")
-    setup = {"metric": args.metric, "space": [f"{d.key}={d.spec}" for d in space], **(attrs or {})}
+    study, storage = with_retries(options.storage, create)
+    if study.direction.name.lower() != options.direction:
+        raise PipelineError(f"study {options.study} in {options.storage} is set to {study.direction.name.lower()}, "
+                            f"not {options.direction}")
+    setup = {"metric": options.metric, "space": [f"{d.key}={d.spec}" for d in space], **(attrs or {})}
     for key, value in setup.items():
         stored = study.user_attrs.get(key)
         if stored is None:
             study.set_user_attr(key, value)
         elif stored != value:
-            raise PipelineError(f"study {args.study} in {args.storage} was started with {key} {stored}, "
+            raise PipelineError(f"study {options.study} in {options.storage} was started with {key} {stored}, "
                                 f"not {value}; use another --study name")
     return study, storage
 
 
-def recorded_commit(args: argparse.Namespace) -> str | None:
+def recorded_commit(options: SearchOptions) -> str | None:
     """The commit a study's remote workers run (its user attribute `commit`), None for a new study."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def load() -> str | None:
         try:
-            return optuna.load_study(study_name=args.study, storage=args.storage).user_attrs.get("commit")
+            return optuna.load_study(study_name=options.study, storage=options.storage).user_attrs.get("commit")
         except KeyError:  # no such study yet
             return None
 
-    return with_retries(args, load)
+    return with_retries(options.storage, load)
 
 
 def finish(study: optuna.Study, trial: optuna.Trial, heartbeat: Heartbeat, why: str) -> None:

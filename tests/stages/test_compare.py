@@ -25,7 +25,7 @@ def decision(project: Project) -> dict:
 
 
 def promote(project: Project, check: bool = True):
-    return project.run(sys.executable, "-m", "mlkit.tools.registry", "promote", check=check)
+    return project.run(sys.executable, "-m", "mlkit", "registry", "promote", check=check)
 
 
 def tags(project: Project) -> list[str]:

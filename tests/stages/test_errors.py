@@ -118,7 +118,7 @@ def test_bad_parameter_stops_every_stage(good: Project, section: str, values: di
 
 
 def test_unknown_preset(good: Project) -> None:
-    result = good.run("python", "-m", "mlkit.tools.preset", "imdb", check=False)
+    result = good.run("python", "-m", "mlkit", "preset", "imdb", check=False)
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "error: preset 'imdb': unknown; available: default, digits, disaster_tweets, emotion, emotion_transformer, ru_emotion")

@@ -17,7 +17,7 @@ FIRST_TAGS = ["text-classifier#prod#1", "text-classifier@v0.0.1"]
 
 
 def promote(project: Project) -> tuple[int, str, str]:
-    done = project.run(sys.executable, "-m", "mlkit.tools.registry", "promote", check=False)
+    done = project.run(sys.executable, "-m", "mlkit", "registry", "promote", check=False)
     return done.returncode, done.stdout, done.stderr.strip()
 
 

@@ -21,7 +21,7 @@ def test_each_parallel_experiment_process_gets_a_device_from_the_pool(tmp_path) 
         model=TINY,
     )
     project.commit("a tiny transformer project")
-    done = project.run(sys.executable, "-m", "mlkit.tools.sweep", "-S", "model.lr=1e-4,2e-4", "-j", "2",
+    done = project.run(sys.executable, "-m", "mlkit", "sweep", "-S", "model.lr=1e-4,2e-4", "-j", "2",
                        "--gpus", "0,1", "--name", "g", check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     for name in ("g-1", "g-2"):

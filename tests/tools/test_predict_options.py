@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mlkit import cli
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import FeatureParams, ModelParams
 from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
-from mlkit.tools import predict
 
 pytestmark = pytest.mark.fast
 
@@ -60,7 +60,7 @@ def multilabel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run(capsys: pytest.CaptureFixture, model: Path, path: Path, *options: str) -> tuple[pd.DataFrame, str]:
     out = path.with_name(path.name + ".out.csv")
-    predict.main([str(path), "--model", str(model), "--output", str(out), *options])
+    cli.invoke(["predict", str(path), "--model", str(model), "--output", str(out), *options])
     return pd.read_csv(out, dtype=str, keep_default_na=False), capsys.readouterr().out
 
 
@@ -189,9 +189,9 @@ def labelled(tmp_path: Path) -> Path:
     (["--label-column", "topic"], "no column 'topic', --label-column; columns are: text, label"),
     (["--label-columns", "food,tech"], "no column 'food', 'tech', --label-columns; columns are: text, label"),
     (["--label-column", "a", "--label-columns", "b"],
-     "mlkit predict: argument --label-columns: not allowed with argument --label-column (--help for the options)"),
-    (["--format", "xml"], "mlkit predict: argument --format: invalid choice: 'xml' (choose from 'auto', 'csv', "
-                          "'tsv', 'jsonl', 'parquet', 'lines') (--help for the options)"),
+     "mlkit predict: --label-column, --label-columns: give one (a label column, or multilabel 0/1 columns)"),
+    (["--format", "xml"], "mlkit predict: Invalid value for '--format': 'xml' is not one of 'auto', 'csv', 'tsv', "
+                          "'jsonl', 'parquet', 'lines'. (--help for the options)"),
 ], ids=lambda value: " ".join(value) if isinstance(value, list) else None)
 def test_a_bad_option_value_is_one_error_naming_the_option(capsys, model_dir: Path, labelled: Path, options: list[str],
                                                           expected: str) -> None:

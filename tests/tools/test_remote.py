@@ -56,7 +56,7 @@ def pushed(output: str) -> int:
 
 def use_s3(project: Project, server: S3Server, secret: str = SECRET) -> None:
     """The README's set-up: remote in .dvc/config, keys from the environment into .dvc/config.local."""
-    sh(project, sys.executable, "-m", "mlkit.tools.remote", "add", "storage", REMOTE_URL, "--endpoint", server.endpoint,
+    sh(project, sys.executable, "-m", "mlkit", "remote", "add", "storage", REMOTE_URL, "--endpoint", server.endpoint,
        "--default", "--local-credentials", env={"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": secret})
 
 
@@ -102,7 +102,7 @@ def test_no_tracked_file_holds_a_secret(project: Project, server: S3Server) -> N
     (project.path / "leak.ini").write_text(f"secret_access_key = {SECRET}\n")
     project.commit("oops")
     assert tracked_secrets(project.path) == ["leak.ini"]
-    failed = sh(project, sys.executable, "-m", "mlkit.tools.remote", "secrets", check=False)
+    failed = sh(project, sys.executable, "-m", "mlkit", "remote", "secrets", check=False)
     assert failed.returncode == 1 and failed.stderr.startswith("error: credentials in tracked files: leak.ini")
 
 
@@ -157,7 +157,7 @@ def test_wrong_credentials_fail_clearly_and_touch_nothing(project: Project, serv
     assert "Forbidden" in failed.stderr or "403" in failed.stderr, failed.stderr
     assert cache_snapshot(project) == cache and hashes(project.path) == outputs
     assert server.objects(BUCKET) == []
-    checked = sh(project, sys.executable, "-m", "mlkit.tools.remote", "check", check=False, timeout=60)
+    checked = sh(project, sys.executable, "-m", "mlkit", "remote", "check", check=False, timeout=60)
     assert checked.returncode == 1 and checked.stderr.startswith("error: remote storage (s3://dvc/store): access denied")
 
 
@@ -231,7 +231,7 @@ def test_s3_source_is_imported_through_a_dvc_remote(project: Project, server: S3
     fs.mkdir("sources")
     lines = dataset("emotion/val.txt").read_text().splitlines(keepends=True)
     fs.pipe("sources/emotion/val.txt", "".join(lines[:300]).encode())
-    sh(project, sys.executable, "-m", "mlkit.tools.remote", "add", "sources", "s3://sources", "--endpoint",
+    sh(project, sys.executable, "-m", "mlkit", "remote", "add", "sources", "s3://sources", "--endpoint",
        server.endpoint, "--local-credentials", env={"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET})
     source = {"kind": "file", "path": "data/sources/emotion/val.txt", "import_url": "remote://sources/emotion/val.txt",
               "format": "lines", "sep": ";"}

@@ -1,4 +1,4 @@
-"""python -m mlkit.tools.report: the review report of a branch against its base, in a temporary project."""
+"""mlkit report: the review report of a branch against its base, in a temporary project."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def report(project: Project, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return project.run(sys.executable, "-m", "mlkit.tools.report", *args, check=check)
+    return project.run(sys.executable, "-m", "mlkit", "report", *args, check=check)
 
 
 def dvc_number(value: float) -> str:
@@ -80,7 +80,7 @@ def test_report_errors_are_one_line(project: Project, tmp_path) -> None:
 
     outside = tmp_path / "not-a-project"
     outside.mkdir()
-    done = subprocess.run([sys.executable, "-m", "mlkit.tools.report", "--base", "main"], cwd=outside,
+    done = subprocess.run([sys.executable, "-m", "mlkit", "report", "--base", "main"], cwd=outside,
                           env={**ENV, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "not in a DVC project" in done.stderr and done.stderr.count("\n") == 1

@@ -32,11 +32,11 @@ def test_metrics_option_picks_the_columns_and_best_is_always_shown() -> None:
 def test_markdown_table_is_sorted_by_the_swept_keys_and_marks_the_best() -> None:
     table = sweep_table(ROWS, ["model.C"], ["valid.accuracy"], best_name="cg-2", markdown=True)  # --md
     assert table.splitlines() == [
-        "| experiment | model.C | valid.accuracy |",
-        "|---|---:|---:|",
-        "| cg-1 | 0.5 | 0.8800 |",
-        "| cg-3 | 1 | - |",
-        "| cg-2 * | 2 | 0.9100 |",
+        "| experiment   |   model.C |   valid.accuracy |",
+        "|:-------------|----------:|-----------------:|",
+        "| cg-1         |       0.5 |           0.8800 |",
+        "| cg-3         |         1 |                - |",
+        "| cg-2 *       |         2 |           0.9100 |",
     ]
     plain = sweep_table(ROWS, ["model.C"], ["valid.accuracy"]).splitlines()
     assert plain[0].split() == ["experiment", "model.C", "valid.accuracy"] and "|" not in plain[0]

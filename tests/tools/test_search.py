@@ -1,4 +1,4 @@
-"""python -m mlkit.tools.search end to end: Optuna asks, real DVC experiments run through the queue, Optuna is told."""
+"""`mlkit search` end to end: Optuna asks, real DVC experiments run through the queue, Optuna is told."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def digits(tmp_path_factory: pytest.TempPathFactory) -> Project:
 
 
 def search(project: Project, study: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return project.run(sys.executable, "-m", "mlkit.tools.search", "--study", study, "--metric", "valid.accuracy",
+    return project.run(sys.executable, "-m", "mlkit", "search", "--study", study, "--metric", "valid.accuracy",
                        *args, check=check)
 
 
@@ -62,7 +62,7 @@ def test_search_runs_trials_as_dvc_experiments(digits: Project) -> None:
 
 
 def test_two_workers_share_one_study_and_its_budget(digits: Project) -> None:
-    command = [sys.executable, "-m", "mlkit.tools.search", "--study", "two", "--metric", "valid.accuracy",
+    command = [sys.executable, "-m", "mlkit", "search", "--study", "two", "--metric", "valid.accuracy",
                "--trials", "3", "--parallel", "1", *SPACE]
     workers = [subprocess.Popen(command, cwd=digits.path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True) for _ in range(2)]
@@ -113,7 +113,7 @@ def test_uncommitted_code_or_params_are_refused(digits: Project) -> None:
 
 
 def test_the_test_split_is_never_searched_on(digits: Project) -> None:
-    done = digits.run(sys.executable, "-m", "mlkit.tools.search", "--study", "peek", "--metric", "test.accuracy",
+    done = digits.run(sys.executable, "-m", "mlkit", "search", "--study", "peek", "--metric", "test.accuracy",
                       "--trials", "1", *SPACE, "--storage", "sqlite:///peek.db", check=False)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [

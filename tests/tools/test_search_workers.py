@@ -38,7 +38,7 @@ class Setup:
         self.started: list[subprocess.Popen] = []
 
     def command(self, study: str, trials: int, storage: str | None = None, dvc_remote: str = REMOTE) -> list[str]:
-        return [sys.executable, "-m", "mlkit.tools.search", "--study", study, "--trials", str(trials),
+        return [sys.executable, "-m", "mlkit", "search", "--study", study, "--trials", str(trials),
                 "--metric", "valid.accuracy", "--heartbeat", "2", *SPACE,
                 "--git-remote", str(self.git_remote), "--dvc-remote", dvc_remote, "--storage", storage or self.pg.url]
 
@@ -100,7 +100,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
     with S3Server(tmp / "s3") as s3, PgServer() as pg:
         s3.bucket("dvc")
         project = digits_project(tmp / "project")
-        project.run(sys.executable, "-m", "mlkit.tools.remote", "add", REMOTE, "s3://dvc/store", "--endpoint",
+        project.run(sys.executable, "-m", "mlkit", "remote", "add", REMOTE, "s3://dvc/store", "--endpoint",
                     s3.endpoint, "--default")
         project.dvc("repro")
         project.commit("digits: dvc.lock, the S3 remote")
@@ -203,7 +203,7 @@ def test_the_database_going_away_is_one_error_and_loses_no_experiment(setup: Set
 
 
 def test_worker_options_are_checked(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "mlkit.tools.search", "--study", "s", "--trials", "1", *SPACE,
+    done = subprocess.run([sys.executable, "-m", "mlkit", "search", "--study", "s", "--trials", "1", *SPACE,
                            "--git-remote", "/nowhere.git", "--dvc-remote", "store"],
                           cwd=tmp_path, env=ENV, capture_output=True, text=True)
     assert done.returncode == 1
@@ -220,12 +220,21 @@ URLS = {"MLKIT_GIT_REMOTE": "https://token-1@git.test/team/mlkit.git", "MLKIT_DV
 
 
 def worker_args(argv: list[str]) -> dict[str, str]:
-    """The worker command's options, checked by mlkit search's own parser."""
-    from mlkit.tools.search import parse_args
+    """The worker command's options, parsed by mlkit's own command line and checked by SearchOptions."""
+    import typer
+
+    from mlkit import cli
+    from mlkit.tools.search_options import SearchOptions
 
     assert argv[0] == "search"
-    args = parse_args(argv[1:])
-    return {"git": args.git_remote, "dvc": args.dvc_remote, "storage": args.storage, "workdir": args.workdir}
+    command = typer.main.get_command(cli.app)
+    with command.make_context("mlkit", list(argv)) as ctx:
+        name, search, rest = command.resolve_command(ctx, list(argv))
+        assert name == "search" and search is not None
+        with search.make_context(name, rest, parent=ctx) as parsed:
+            options = SearchOptions(**{k: v for k, v in parsed.params.items()})
+    return {"git": options.git_remote, "dvc": options.dvc_remote, "storage": options.storage,
+            "workdir": options.workdir}
 
 
 @pytest.mark.fast
