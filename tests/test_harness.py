@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ENV, ROOT, dataset
+
+from mlkit.testing import ENV, ROOT, dataset
 
 pytestmark = pytest.mark.fast
 
@@ -31,10 +32,10 @@ def test_missing_dataset_skips_outside_ci_with_the_reason(monkeypatch: pytest.Mo
 def test_a_ci_run_without_the_datasets_exits_non_zero(tmp_path) -> None:
     """The whole chain: pytest's exit status, not just the helper. A test file needing a missing data set."""
     (tmp_path / "test_needs_data.py").write_text(
-        "from conftest import dataset\n\ndef test_uses_it():\n    dataset('no-such-set/train.csv')\n")
+        "from mlkit.testing import dataset\n\ndef test_uses_it():\n    dataset('no-such-set/train.csv')\n")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-ra", "--rootdir", str(tmp_path),
                "-c", "/dev/null", "--confcutdir", str(ROOT / "tests"), str(tmp_path)]
-    env = {**ENV, "PYTHONPATH": f"{ROOT}{':'}{ROOT / 'tests'}"}
+    env = {**ENV, "PYTHONPATH": str(ROOT)}
     skipped = subprocess.run(command, cwd=tmp_path, env={k: v for k, v in env.items() if k != "CI"},
                              capture_output=True, text=True)
     assert skipped.returncode == 0 and "1 skipped" in skipped.stdout and "SKIPPED" in skipped.stdout, skipped.stdout
