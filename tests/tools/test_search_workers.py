@@ -1,7 +1,7 @@
 """mlkit search's workers on "other machines": each in a folder of its own, sharing only three URLs with the project.
 
-A bare git repository (the git remote), `rclone serve s3` (the DVC remote, tests/s3server.py) and PostgreSQL on a
-Unix socket (the study, tests/pgserver.py), all started here and stopped afterwards. Workers run from empty folders:
+A bare git repository (the git remote), `rclone serve s3` (the DVC remote, mlkit/testing/s3server.py) and PostgreSQL on a
+Unix socket (the study, mlkit/testing/pgserver.py), all started here and stopped afterwards. Workers run from empty folders:
 nothing of the project reaches them except through those URLs.
 """
 
