@@ -40,7 +40,7 @@ def dvc(project: Project | Path, *args: str, **kwargs) -> subprocess.CompletedPr
 
 
 def git(project: Project | Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    return git(project, *args, **kwargs)
+    return sh(project, "git", *args, **kwargs)
 
 
 def hashes(root: Path, tops: tuple[str, ...] = OUTPUT_DIRS) -> dict[str, str]:
