@@ -13,6 +13,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from mlkit.testing import git
 from mlkit.testing.bench import DIRECT, commit, project_copy, run, set_params, table
 
 VALUES = (0.3, 0.7, 1.5)  # model.C, each new, so train (and what follows it) really reruns every time
@@ -35,7 +36,7 @@ def main() -> None:
         exp_times: list[float] = []
         direct_times: list[float] = []
         for c in VALUES:  # alternate (a) and (b), so drift in the machine hits both alike
-            run("git checkout -q -- params.yaml dvc.lock", project)
+            git("checkout", "-q", "--", "params.yaml", "dvc.lock", cwd=project)
             exp_times.append(run(f"dvc exp run -S model.C={c}", project))
             set_params(project, {"model.C": c})
             direct_times.append(run(DIRECT, project))

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from mlkit.testing import git
 from mlkit.testing.bench import DIRECT, commit, load, project_copy, run, set_params, table
 from mlkit.tools.queue import stop_workers
 
@@ -69,7 +70,7 @@ def main() -> None:
             set_params(project, {key: yaml.safe_load(text) for key, text in point.items()})
             seconds += run(DIRECT, project)
         times["(c) direct"] = seconds
-        run("git checkout -q -- params.yaml", project)
+        git("checkout", "-q", "--", "params.yaml", cwd=project)
 
     n = len(points)
     print(f"\n{n} points: {', '.join(' '.join(f'{k}={v}' for k, v in p.items()) for p in points)} ({preset} preset)")

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mlkit.testing import git
 from mlkit.testing.bench import commit, project_copy, run, table
 from mlkit.testing.s3server import KEY, SECRET, S3Server, rclone
 
@@ -49,7 +50,7 @@ def main() -> None:
             size_mb = sum(p.stat().st_size for p in files) / 1e6
 
             dvc_push = timed("dvc push", project, CREDS)
-            run(f"git clone -q {project} {tmp}/clone", Path(tmp))
+            git("clone", "-q", str(project), f"{tmp}/clone", cwd=tmp)
             dvc_pull = timed("dvc pull", Path(tmp) / "clone", CREDS)
 
             remote = {"RCLONE_CONFIG": os.devnull, "RCLONE_CONFIG_BENCH_TYPE": "s3",

@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 
 from mlkit.core.params import MODEL_TYPES
-from mlkit.testing.bench import env, load, project_copy, run
+from mlkit.testing.bench import commit, env, load, project_copy
 
 STAGES = ("fetch", "split", "augment", "train", "evaluate", "compare")
 CLASSES = ("calm", "alert", "urgent")
@@ -97,7 +97,7 @@ def measure(rows: int, model: str, hashing: int | None = None,
         if hashing:
             params["features"].update(hashing=hashing, min_df=1)
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-        run("git add -A && git -c user.name=b -c user.email=b@example.invalid commit -qm data", project)
+        commit(project, "data")
         results = {}
         for stage in stages:
             results[stage] = timed_stage(project, stage)

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from mlkit.testing import git
 from mlkit.testing.bench import ROOT, commit, env, load, project_copy, run, table
 from mlkit.testing.pgserver import PgServer
 from mlkit.testing.s3server import KEY, SECRET, S3Server
@@ -65,7 +66,8 @@ def main() -> None:
             project)
         run(f"{sys.executable} -m dvc repro -q", project)
         commit(project, "preset, reproduced")
-        run(f"git init -q --bare -b main {tmp / 'origin.git'} && git push -q {tmp / 'origin.git'} HEAD:main", project)
+        git("init", "-q", "--bare", "-b", "main", str(tmp / "origin.git"), cwd=project)
+        git("push", "-q", str(tmp / "origin.git"), "HEAD:main", cwd=project)
         os.environ.update(CREDS)
         run(f"{sys.executable} -m dvc push -q", project)
         print(f"before: {load()}")

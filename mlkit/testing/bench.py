@@ -69,7 +69,7 @@ def run_output(cmd: str, cwd: Path) -> tuple[float, str]:
 def exp_run_from_commit(project: Path, overrides: Sequence[str]) -> tuple[float, str]:
     """`dvc exp run -S ...` on the last commit's params (an experiment leaves its own in the workspace, so
     they are checked out first); its seconds and log."""
-    run("git checkout -- params.yaml dvc.lock", project)
+    git("checkout", "--", "params.yaml", "dvc.lock", cwd=project)
     return run_output(" ".join(["dvc exp run", *(f"-S '{s}'" for s in overrides)]), project)
 
 
