@@ -1,6 +1,6 @@
 """Sentences per second of each augmentation method on the Disaster Tweets train split.
 
-    python benchmarks/augment_speed.py
+    python -m benchmarks augment_speed
 
 Timed on the whole train split with one process and with both cores, each from cold: fresh worker
 processes and an empty synonym cache. WordNet's one-off load per process is timed on its own.
@@ -10,20 +10,17 @@ Back-translation (one apertium process per direction) and emoji run in one proce
 from __future__ import annotations
 
 import os
-import sys
 import time
 
-from _project import ROOT, table
+from joblib.externals.loky import get_reusable_executor
 
-sys.path.insert(0, str(ROOT))
-from joblib.externals.loky import get_reusable_executor  # noqa: E402
-
-from mlkit.core.params import AugmentParams, DataParams, FileSource, SplitParams  # noqa: E402
-from mlkit.data.augment import synonyms_of, variants  # noqa: E402
-from mlkit.data.dataset import build_dataset  # noqa: E402
-from mlkit.data.sources import read_source  # noqa: E402
-from mlkit.data.split import split_frame  # noqa: E402
-from mlkit.data.wordnet import load  # noqa: E402
+from mlkit.core.params import AugmentParams, DataParams, FileSource, SplitParams
+from mlkit.data.augment import synonyms_of, variants
+from mlkit.data.dataset import build_dataset
+from mlkit.data.sources import read_source
+from mlkit.data.split import split_frame
+from mlkit.data.wordnet import load
+from mlkit.testing.bench import ROOT, table
 
 DATA = ROOT / ".." / "shared" / "datasets" / "disaster_tweets" / "train.csv"
 
@@ -49,7 +46,7 @@ def main() -> None:
     started = time.perf_counter()
     load().synsets("dog")
     loaded = time.perf_counter() - started
-    print(f"command: python benchmarks/augment_speed.py; nproc {os.cpu_count()}; "
+    print(f"command: python -m benchmarks augment_speed; nproc {os.cpu_count()}; "
           f"{len(texts)} Disaster Tweets train texts\n")
     rows = []
     for method in ("synonyms", "asr_noise", "emoji", "backtranslate"):

@@ -1,6 +1,6 @@
 """Does augmentation help? One `dvc exp run` per setting on two tasks, same model and split.
 
-    python benchmarks/augment_study.py [disaster_tweets|ru_emotion ...]
+    python -m benchmarks augment_study [disaster_tweets|ru_emotion ...]
 
 Each task runs in a temporary copy of the project with its preset; after each run the test metric and
 its 95% percentile bootstrap interval (1,000 resamples of the test predictions) are read from the
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
-from _project import commit, env, exp_run_from_commit, import_sources, project_copy, run, table, test_score
+from mlkit.testing import dvc
+from mlkit.testing.bench import commit, exp_run_from_commit, import_sources, project_copy, run, table, test_score
 
 # One fast model per task for every setting, so the settings are what differs; on TF-IDF features only
 # (no embedding), as each augmented train split would be encoded afresh.
@@ -50,7 +50,7 @@ STUDIES = {
 
 def main(tasks: list[str]) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
-    print(f"command: python benchmarks/augment_study.py {' '.join(tasks)}; nproc {os.cpu_count()}")
+    print(f"command: python -m benchmarks augment_study {' '.join(tasks)}; nproc {os.cpu_count()}")
     for task in tasks:
         study = STUDIES[task]
         rows = []
@@ -65,8 +65,8 @@ def main(tasks: list[str]) -> None:
                 rows.append([name, augment["rows_after"], f"{value:.4f}", f"[{low:.4f}, {high:.4f}]", f"{seconds:.0f}"])
                 print(f"done: {task} {name}", flush=True)
             keep = rf"Experiment|augment\.methods|augment\.balance\.target_share|test\.{study['metric']}$"
-            shown = subprocess.run(["dvc", "exp", "show", "--no-pager", "--drop", ".*", "--keep", keep],
-                                   cwd=project, env={**env(), "COLUMNS": "200"}, capture_output=True, text=True)
+            shown = dvc("exp", "show", "--no-pager", "--drop", ".*", "--keep", keep, cwd=project, check=False,
+                        env={"COLUMNS": "200"})
         model = ", ".join(study["model"]) or "the preset's model"
         print(f"\n{task}: test {study['metric']} ({model}); train rows after augmentation\n")
         print(table(["augmentation", "train rows", f"test {study['metric']}", "95% bootstrap CI", "exp run s"], rows))

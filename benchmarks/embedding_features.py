@@ -1,6 +1,6 @@
 """TF-IDF, sentence embeddings and both, under each preset's own scikit-learn head, on its own splits.
 
-    python benchmarks/embedding_features.py [PRESET ...]     (default: emotion disaster_tweets ru_emotion)
+    python -m benchmarks embedding_features [PRESET ...]     (default: emotion disaster_tweets ru_emotion)
 
 For each preset: its data read and split as the pipeline does (fetch's cleaning, split's seed), then the
 preset's model fitted three ways: on its TF-IDF features (as the preset is, less any embedding it has), on
@@ -18,23 +18,21 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._project import ROOT, SHARED, load, table  # noqa: E402
-from mlkit.core.params import DEFAULT_CHECKPOINT, Params, validate  # noqa: E402
-from mlkit.core.table import has_text  # noqa: E402
-from mlkit.data.dataset import build_dataset  # noqa: E402
-from mlkit.data.sources import read_source  # noqa: E402
-from mlkit.data.split import split_frame  # noqa: E402
-from mlkit.modeling.embeddings import MULTILINGUAL_USE  # noqa: E402
-from mlkit.modeling.metrics import score, targets  # noqa: E402
-from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline  # noqa: E402
+from mlkit.core.params import DEFAULT_CHECKPOINT, Params, validate
+from mlkit.core.table import has_text
+from mlkit.data.dataset import build_dataset
+from mlkit.data.sources import read_source
+from mlkit.data.split import split_frame
+from mlkit.modeling.embeddings import MULTILINGUAL_USE
+from mlkit.modeling.metrics import score, targets
+from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
+from mlkit.testing.bench import ROOT, SHARED, load, table
 
 
 def interval(truth: np.ndarray, predicted: np.ndarray, metric: str, labels: list[str], positive: str | None,

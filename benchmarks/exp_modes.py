@@ -1,6 +1,6 @@
 """Where DVC's cost per experiment goes: one digits experiment run four ways, side by side.
 
-    python benchmarks/exp_modes.py [--repeat 2]
+    python -m benchmarks exp_modes [--repeat 2]
 
 (a) the stage scripts by hand (train, evaluate, compare), (b) `dvc exp run` in the workspace,
 (c) `dvc exp run --temp` (a fresh repository under .dvc/tmp/exps, as queued runs get), and
@@ -16,14 +16,14 @@ import os
 import statistics
 import sys
 
-from _project import DIRECT, commit, load, project_copy, run, set_params, table
+from mlkit.testing.bench import DIRECT, commit, load, project_copy, run, set_params, table
 
 RESET = "git checkout params.yaml dvc.lock && dvc checkout -q -f"
 
 
 def main(repeat: int) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
-    print(f"command: python benchmarks/exp_modes.py --repeat {repeat}; nproc {os.cpu_count()}; {load()}")
+    print(f"command: python -m benchmarks exp_modes --repeat {repeat}; nproc {os.cpu_count()}; {load()}")
     times: dict[str, list[float]] = {m: [] for m in ("(a) direct", "(b) exp run", "(c) exp run --temp",
                                                       "(d) queue + run-all")}
     with project_copy() as project:

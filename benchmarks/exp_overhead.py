@@ -1,6 +1,6 @@
 """What DVC costs on top of the stage scripts: `dvc exp run` vs the same scripts run by hand.
 
-    python benchmarks/exp_overhead.py
+    python -m benchmarks exp_overhead
 
 Works in a temporary committed copy of the project on the default params; the working tree is untouched.
 """
@@ -13,7 +13,8 @@ import statistics
 import sys
 from pathlib import Path
 
-from _project import DIRECT, commit, project_copy, run, set_params, table
+from mlkit.testing import git
+from mlkit.testing.bench import DIRECT, commit, project_copy, run, set_params, table
 
 VALUES = (0.3, 0.7, 1.5)  # model.C, each new, so train (and what follows it) really reruns every time
 NOOP_RUNS = 5
@@ -35,7 +36,7 @@ def main() -> None:
         exp_times: list[float] = []
         direct_times: list[float] = []
         for c in VALUES:  # alternate (a) and (b), so drift in the machine hits both alike
-            run("git checkout -q -- params.yaml dvc.lock", project)
+            git("checkout", "-q", "--", "params.yaml", "dvc.lock", cwd=project)
             exp_times.append(run(f"dvc exp run -S model.C={c}", project))
             set_params(project, {"model.C": c})
             direct_times.append(run(DIRECT, project))

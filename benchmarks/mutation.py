@@ -1,11 +1,11 @@
 """Mutation check: plant one bug at a time in a scratch copy of the project, run the tests that guard it.
 
-    python benchmarks/mutation.py                 # every mutant (about 10 minutes on 2 cores)
-    python benchmarks/mutation.py --fast          # only the mutants whose tests are fast (about 1 minute)
-    python benchmarks/mutation.py --only decide-uses-high --only skops-trusts-all
-    python benchmarks/mutation.py --list
+    python -m benchmarks mutation                 # every mutant (about 10 minutes on 2 cores)
+    python -m benchmarks mutation --fast          # only the mutants whose tests are fast (about 1 minute)
+    python -m benchmarks mutation --only decide-uses-high --only skops-trusts-all
+    python -m benchmarks mutation --list
 
-The copy holds the tracked and untracked-but-not-ignored files (benchmarks/_project.copy_tracked), committed in
+The copy holds the tracked and untracked-but-not-ignored files (mlkit.testing.copy_tracked), committed in
 its own git repository (tests read the committed params.yaml), with ../shared linked beside it. First the
 guarding tests run unmutated and must pass; then each mutant is applied alone, its tests run (`pytest -x`),
 and the file is put back. A mutant is killed when its tests fail (exit status 1), survived when they pass;
@@ -24,7 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from _project import GIT_ID, SHARED, copy_tracked, env, table
+from mlkit.testing import copy_tracked, git
+from mlkit.testing.bench import GIT_ID, SHARED, env, table
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,12 @@ MUTANTS = [
            "mlkit/core/vcs.py", (('return Path(os.environ.get("DVC_ROOT") or ".").resolve()',
                                   'return Path(".").resolve()'),),
            ("tests/stages/test_compare.py::test_queued_experiment_sees_the_registry",), fast=False),
-    Mutant("missing-data-skips-under-ci", "a missing dataset skips even under CI", "tests/conftest.py",
+    Mutant("missing-data-skips-under-ci", "a missing dataset skips even under CI",
+           "mlkit/testing/project.py",
            (('if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):', "if False:"),),
            ("tests/test_harness.py",)),
-    Mutant("params-read-from-workspace", "a test project copies the workspace's params.yaml", "tests/conftest.py",
+    Mutant("params-read-from-workspace", "a test project copies the workspace's params.yaml",
+           "mlkit/testing/project.py",
            (('    (dest / "params.yaml").write_text(committed("params.yaml"))\n', ""),),
            ("tests/core/test_params.py", "tests/tools/test_preset_apply.py", "-m", "fast"),
            workspace=(("params.yaml", "presets/digits.yaml"),)),
@@ -162,9 +165,9 @@ def scratch_copy(folder: Path) -> Path:
     if SHARED.is_dir():
         (folder / "shared").symlink_to(SHARED, target_is_directory=True)
     copy_tracked(project)
-    for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                    ["git", *GIT_ID, "commit", "-qm", "mutation scratch copy"]):
-        subprocess.run(command, cwd=project, check=True, capture_output=True)
+    git("init", "-q", "-b", "main", cwd=project)
+    git("add", "-A", cwd=project)
+    git(*GIT_ID, "commit", "-qm", "mutation scratch copy", cwd=project)
     return project
 
 

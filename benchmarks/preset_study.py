@@ -1,6 +1,6 @@
 """The study behind each text preset's scikit-learn settings: a few candidates, chosen on valid, shown on test.
 
-    python benchmarks/preset_study.py [PRESET ...]     (default: emotion disaster_tweets ru_emotion)
+    python -m benchmarks preset_study [PRESET ...]     (default: emotion disaster_tweets ru_emotion)
 
 For each preset: its data read, cleaned and split as the pipeline does (no augmentation); then the preset
 as committed and each candidate (a change to its `features` and `model`) fitted on train and scored with
@@ -16,15 +16,13 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._project import load, table  # noqa: E402
-from benchmarks.embedding_features import fit_and_test, read_preset, split_preset  # noqa: E402
-from mlkit.core.params import DEFAULT_CHECKPOINT, validate  # noqa: E402
-from mlkit.modeling.embeddings import MULTILINGUAL_USE  # noqa: E402
-from mlkit.modeling.metrics import score, targets  # noqa: E402
+from benchmarks.embedding_features import fit_and_test, read_preset, split_preset
+from mlkit.core.params import DEFAULT_CHECKPOINT, validate
+from mlkit.modeling.embeddings import MULTILINGUAL_USE
+from mlkit.modeling.metrics import score, targets
+from mlkit.testing.bench import load, table
 
 SVC = {"type": "linear_svc", "class_weight": "balanced"}
 NO_EMBEDDING = {"embedding": None}

@@ -1,7 +1,7 @@
 """The experiment queue in parallel: a 6-point sweep with -j 2 against -j 1, and against the stage scripts.
 
-    python benchmarks/queue_parallel.py            # default preset, model.C x features.min_df
-    python benchmarks/queue_parallel.py --quick    # digits, 2 points: checks that the script works
+    python -m benchmarks queue_parallel            # default preset, model.C x features.min_df
+    python -m benchmarks queue_parallel --quick    # digits, 2 points: checks that the script works
 
 (a) mlkit sweep -S KEY=... -S KEY=... -j 2
 (b) the same grid with -j 1
@@ -25,10 +25,10 @@ import sys
 from pathlib import Path
 
 import yaml
-from _project import DIRECT, ROOT, commit, load, project_copy, run, set_params, table
 
-sys.path.insert(0, str(ROOT))
-from mlkit.tools.queue import stop_workers  # noqa: E402
+from mlkit.testing import git
+from mlkit.testing.bench import DIRECT, commit, load, project_copy, run, set_params, table
+from mlkit.tools.queue import stop_workers
 
 GRIDS = {
     "default": {"model.C": ["0.25", "0.5", "1"], "features.min_df": ["1", "2"]},
@@ -70,7 +70,7 @@ def main() -> None:
             set_params(project, {key: yaml.safe_load(text) for key, text in point.items()})
             seconds += run(DIRECT, project)
         times["(c) direct"] = seconds
-        run("git checkout -q -- params.yaml", project)
+        git("checkout", "-q", "--", "params.yaml", cwd=project)
 
     n = len(points)
     print(f"\n{n} points: {', '.join(' '.join(f'{k}={v}' for k, v in p.items()) for p in points)} ({preset} preset)")

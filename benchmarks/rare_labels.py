@@ -1,6 +1,6 @@
 """The Russian preset's rare labels: is a different head enough, or do they need more labelled texts?
 
-    python benchmarks/rare_labels.py [--labels disgust,fear] [--seeds 5]
+    python -m benchmarks rare_labels [--labels disgust,fear] [--seeds 5]
 
 Runs `mlkit preset ru_emotion && dvc repro` in a temporary copy, then, on the preset's own fitted features
 (character n-grams + the multilingual USE), refits one label's head alone:
@@ -25,17 +25,15 @@ import warnings
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from _project import ROOT, SHARED, project_copy, run, table
+from sklearn.metrics import f1_score
 
-sys.path.insert(0, str(ROOT))
-from sklearn.metrics import f1_score  # noqa: E402
-
-from mlkit.core.params import ModelParams  # noqa: E402
-from mlkit.core.table import dedupe_key  # noqa: E402
-from mlkit.data.dataset import normalise_whitespace  # noqa: E402
-from mlkit.modeling.base import indicator, load_model  # noqa: E402
-from mlkit.modeling.metrics import bootstrap_interval  # noqa: E402
-from mlkit.modeling.sklearn_model import build_estimator  # noqa: E402
+from mlkit.core.params import ModelParams
+from mlkit.core.table import dedupe_key
+from mlkit.data.dataset import normalise_whitespace
+from mlkit.modeling.base import indicator, load_model
+from mlkit.modeling.metrics import bootstrap_interval
+from mlkit.modeling.sklearn_model import build_estimator
+from mlkit.testing.bench import SHARED, project_copy, run, table
 
 C_GRID = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 CUTS = np.round(np.arange(-1.5, 1.501, 0.05), 2)  # decision-function values (0: the estimator's own cut)

@@ -1,7 +1,7 @@
 """The fine-tuning recipe, a few settings per task: one `dvc exp run -S ...` per setting, picked on valid.
 
-    python benchmarks/recipe_study.py emotion --rows 3000 --epochs 2
-    python benchmarks/recipe_study.py disaster_tweets --rows 3000 --epochs 2 --lr 2e-4
+    python -m benchmarks recipe_study emotion --rows 3000 --epochs 2
+    python -m benchmarks recipe_study disaster_tweets --rows 3000 --epochs 2 --lr 2e-4
 
 Each task runs in one temporary copy of the project: the preset's data with the `emotion_transformer`
 model section (as benchmarks/transformer_tasks.py), `--rows` a seeded sample (`data.limit`), so fetch and
@@ -17,12 +17,11 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._project import (  # noqa: E402
+from benchmarks.transformer_tasks import transformer_params
+from mlkit.testing.bench import (
     commit,
     exp_run_from_commit,
     import_sources,
@@ -33,7 +32,6 @@ from benchmarks._project import (  # noqa: E402
     test_score,
     train_timings,
 )
-from benchmarks.transformer_tasks import transformer_params  # noqa: E402
 
 # What a team tunes beyond the learning rate (README, "Fine-tuning a transformer"), one change at a time.
 SETTINGS = {

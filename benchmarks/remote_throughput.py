@@ -1,9 +1,9 @@
 """Push and pull throughput of the pipeline's outputs through DVC against `rclone copy` of the same files.
 
-    python benchmarks/remote_throughput.py
+    python -m benchmarks remote_throughput
 
 In a temporary committed copy of the project (default params): `dvc repro`, then a real S3 server
-(`rclone serve s3` on 127.0.0.1, tests/s3server.py) gets (a) `dvc push`, `dvc pull` into a fresh clone,
+(`rclone serve s3` on 127.0.0.1, mlkit/testing/s3server.py) gets (a) `dvc push`, `dvc pull` into a fresh clone,
 (b) `rclone copy` of the same cache files up to another bucket and back down. Same server, one run.
 """
 
@@ -15,17 +15,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _project import ROOT, commit, project_copy, run, table
-
-sys.path.insert(0, str(ROOT / "tests"))
-from s3server import KEY, SECRET, S3Server, rclone  # noqa: E402
+from mlkit.testing import git
+from mlkit.testing.bench import commit, project_copy, run, table
+from mlkit.testing.s3server import KEY, SECRET, S3Server, rclone
 
 CREDS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
 TRANSFERS = 8  # rclone's parallel transfers, the same as the remote's `jobs` (mlkit/tools/remote.py)
 
 
 def timed(cmd: str, cwd: Path, extra: dict[str, str]) -> float:
-    os.environ.update(extra)  # _project.run passes os.environ on (with the venv first on PATH)
+    os.environ.update(extra)  # bench.run passes os.environ on (with the venv first on PATH)
     try:
         return run(cmd, cwd)
     finally:
@@ -51,7 +50,7 @@ def main() -> None:
             size_mb = sum(p.stat().st_size for p in files) / 1e6
 
             dvc_push = timed("dvc push", project, CREDS)
-            run(f"git clone -q {project} {tmp}/clone", Path(tmp))
+            git("clone", "-q", str(project), f"{tmp}/clone", cwd=tmp)
             dvc_pull = timed("dvc pull", Path(tmp) / "clone", CREDS)
 
             remote = {"RCLONE_CONFIG": os.devnull, "RCLONE_CONFIG_BENCH_TYPE": "s3",

@@ -1,6 +1,6 @@
 """Going back to parameters already run: DVC's run-cache restores the stages against a fresh run.
 
-    python benchmarks/run_cache.py
+    python -m benchmarks run_cache
 
 On the default params (the embedded tweets, 10,000 rows, TF-IDF + balanced LinearSVC), in a committed copy
 of the project: `dvc repro` at model.C=0.5 (the baseline), then model.C=2 (a new value: train, evaluate
@@ -10,7 +10,7 @@ the last two `dvc repro` calls and their ratio, measured side by side in one run
 
 from __future__ import annotations
 
-from _project import load, project_copy, run, set_params, table
+from mlkit.testing.bench import load, project_copy, run, set_params, table
 
 
 def main() -> None:

@@ -1,10 +1,10 @@
 """How each pipeline stage's time and memory grow with the number of rows.
 
-    python benchmarks/scaling.py                 # 10,000 and 100,000 rows
-    python benchmarks/scaling.py 10000 100000 1000000
-    python benchmarks/scaling.py --model svc 2000 4000 8000
-    python benchmarks/scaling.py --hashing 1048576 1000000   # features.hashing: no vocabulary
-    python benchmarks/scaling.py --hashing 1048576 --repro 1000000   # one `dvc repro` instead of the stages
+    python -m benchmarks scaling                 # 10,000 and 100,000 rows
+    python -m benchmarks scaling 10000 100000 1000000
+    python -m benchmarks scaling --model svc 2000 4000 8000
+    python -m benchmarks scaling --hashing 1048576 1000000   # features.hashing: no vocabulary
+    python -m benchmarks scaling --hashing 1048576 --repro 1000000   # one `dvc repro` instead of the stages
 
 For each size, a synthetic csv of that many texts (below) goes into a committed copy of the project as
 its only source (`data.limit: null`, `model.type: linear_svc` or --model, the other params as committed), and each
@@ -32,10 +32,9 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from _project import ROOT, env, load, project_copy, run
 
-sys.path.insert(0, str(ROOT))
-from mlkit.core.params import MODEL_TYPES  # noqa: E402
+from mlkit.core.params import MODEL_TYPES
+from mlkit.testing.bench import commit, env, load, project_copy
 
 STAGES = ("fetch", "split", "augment", "train", "evaluate", "compare")
 CLASSES = ("calm", "alert", "urgent")
@@ -98,7 +97,7 @@ def measure(rows: int, model: str, hashing: int | None = None,
         if hashing:
             params["features"].update(hashing=hashing, min_df=1)
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-        run("git add -A && git -c user.name=b -c user.email=b@example.invalid commit -qm data", project)
+        commit(project, "data")
         results = {}
         for stage in stages:
             results[stage] = timed_stage(project, stage)

@@ -1,9 +1,9 @@
 """The same 8-trial search with 1 worker and with 2, each worker in a folder of its own (as on separate machines).
 
-    python benchmarks/search_workers.py [--trials 8] [--preset digits]
+    python -m benchmarks search_workers [--trials 8] [--preset digits]
 
 In a temporary committed copy of the project on the preset (reproduced, outputs pushed): a bare git repository,
-a real S3 server (`rclone serve s3`, tests/s3server.py) and PostgreSQL on a Unix socket (tests/pgserver.py).
+a real S3 server (`rclone serve s3`, mlkit/testing/s3server.py) and PostgreSQL on a Unix socket (mlkit/testing/pgserver.py).
 Each run is a new study of the same space; the wall time counts from the workers' start to the last one's exit,
 clones and `dvc pull` included. Both workers share this one machine here, so the ratio is a floor of what two
 machines give: on separate machines they would not compete for the same cores.
@@ -20,11 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from _project import ROOT, commit, env, load, project_copy, run, table
-
-sys.path.insert(0, str(ROOT / "tests"))
-from pgserver import PgServer  # noqa: E402
-from s3server import KEY, SECRET, S3Server  # noqa: E402
+from mlkit.testing import git
+from mlkit.testing.bench import ROOT, commit, env, load, project_copy, run, table
+from mlkit.testing.pgserver import PgServer
+from mlkit.testing.s3server import KEY, SECRET, S3Server
 
 CREDS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
 SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.005"]
@@ -67,7 +66,8 @@ def main() -> None:
             project)
         run(f"{sys.executable} -m dvc repro -q", project)
         commit(project, "preset, reproduced")
-        run(f"git init -q --bare -b main {tmp / 'origin.git'} && git push -q {tmp / 'origin.git'} HEAD:main", project)
+        git("init", "-q", "--bare", "-b", "main", str(tmp / "origin.git"), cwd=project)
+        git("push", "-q", str(tmp / "origin.git"), "HEAD:main", cwd=project)
         os.environ.update(CREDS)
         run(f"{sys.executable} -m dvc push -q", project)
         print(f"before: {load()}")

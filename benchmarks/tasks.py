@@ -1,6 +1,6 @@
 """Every preset end to end: `dvc repro` time and the metrics it reaches; plus the digits gamma study.
 
-    python benchmarks/tasks.py [PRESET ...]     (default: every preset in presets/)
+    python -m benchmarks tasks [PRESET ...]     (default: every preset in presets/)
 
 Each preset runs in its own temporary committed copy of the project; the working tree is untouched.
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _project import ROOT, commit, import_sources, project_copy, run, table, test_score
+
+from mlkit.testing.bench import ROOT, commit, import_sources, project_copy, run, table, test_score
 
 GAMMAS = (0.0001, 0.001, 0.01, 0.1, 0.5)  # digits: from 0.1 the SVC memorises the train split
 HEADERS = ["preset", "task", "rows", "model", "train acc", "valid acc", "test acc", "test f1",

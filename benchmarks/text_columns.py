@@ -1,6 +1,6 @@
 """Several text columns: the disaster_tweets preset with each tweet's `keyword` joined before its text.
 
-    python benchmarks/text_columns.py
+    python -m benchmarks text_columns
 
 `dvc repro` on the preset as committed (`text_column: text`), then with `text_column: [keyword, text]`,
 in one temporary copy of the project: valid and test F1 of the positive class, test with its 95% bootstrap
@@ -13,12 +13,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._project import load, project_copy, run, table, test_score  # noqa: E402
+from mlkit.testing.bench import load, project_copy, run, table, test_score
 
 SETTINGS = ("text", ["keyword", "text"])
 

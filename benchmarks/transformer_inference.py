@@ -1,6 +1,6 @@
 """Scoring with a transformer model: samples per second and peak memory against the rows scored.
 
-    python benchmarks/transformer_inference.py [--rows 1000 4000 16000] [--max-length 64]
+    python -m benchmarks transformer_inference [--rows 1000 4000 16000] [--max-length 64]
 
 A MiniLM model with a fresh 6-label head (`TransformerModel.build` on the default checkpoint, seeded,
 saved as the train stage saves it) scores emotion texts repeated to each size, in a fresh process per size
@@ -21,8 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._project import ROOT, SHARED, env, load, table  # noqa: E402
+from mlkit.testing.bench import ROOT, SHARED, env, load, table
 
 SCORE = r"""
 import json, resource, sys, time

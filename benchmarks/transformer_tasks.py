@@ -1,7 +1,7 @@
 """Fine-tuning figures: a preset's data with the `emotion_transformer` model section, through `dvc repro`.
 
-    python benchmarks/transformer_tasks.py emotion --rows 3000 --epochs 1
-    python benchmarks/transformer_tasks.py disaster_tweets --epochs 2 --max-length 64
+    python -m benchmarks transformer_tasks emotion --rows 3000 --epochs 1
+    python -m benchmarks transformer_tasks disaster_tweets --epochs 2 --max-length 64
 
 `--rows` limits the data (`data.limit`, a seeded sample; default: all rows). Prints the test metrics,
 the epochs run and the seconds per epoch (Trainer's runtime over epochs: training plus the per-epoch
@@ -15,13 +15,11 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._project import ROOT, import_sources, project_copy, run_output, table, test_score, train_timings  # noqa: E402
+from mlkit.testing.bench import ROOT, import_sources, project_copy, run_output, table, test_score, train_timings
 
 
 def transformer_params(preset: str, rows: int | None, **model: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Training throughput of the train stage against a plain Trainer script, and tokenization against training.
 
-    python benchmarks/transformer_throughput.py [--rows 800] [--batch-size 16] [--max-length 64] [--epochs 1]
+    python -m benchmarks transformer_throughput [--rows 800] [--batch-size 16] [--max-length 64] [--epochs 1]
 
 In a throw-away copy of the project, `dvc repro train` fine-tunes MiniLM on `--rows` rows of the
 emotion set (the `emotion_transformer` preset); then a plain script (AutoTokenizer, default Trainer,
@@ -19,12 +19,10 @@ import argparse
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._project import (  # noqa: E402
+from mlkit.testing.bench import (
     ROOT,
     env,
     import_sources,

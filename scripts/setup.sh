@@ -18,7 +18,7 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 
 if [ "${APT:-1}" = 1 ] && command -v apt-get >/dev/null; then
   # WordNet and Apertium: augmentation's offline data; Chromium: the tests render the plots pages;
-  # PostgreSQL: the search workers' tests run a real server (tests/pgserver.py).
+  # PostgreSQL: the search workers' tests run a real server (mlkit/testing/pgserver.py).
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \

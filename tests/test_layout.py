@@ -4,11 +4,16 @@
   it, so no code a stage runs (a default in mlkit/core/params.py, a helper) can change without a rerun.
 - Every code dep a stage declares is needed: removing any one of them from dvc.yaml breaks the rule above.
 - Lower layers never import higher ones; the stages import only core, data and modeling; no import cycles.
+- The same rules as import-linter contracts (pyproject.toml, [tool.importlinter]): `lint-imports` keeps them.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -20,7 +25,9 @@ PROJECT = ("mlkit", "stages")
 # layer -> the layers it may import (itself included)
 ALLOWED = {"core": {"core"}, "data": {"core", "data"}, "modeling": {"core", "modeling"},
            "stages": {"core", "data", "modeling"}, "tools": {"core", "data", "modeling", "tools"},
-           "cli": {"core", "data", "modeling", "tools", "cli"}}
+           "cli": {"core", "data", "modeling", "tools", "cli"},
+           # support for tests and benchmarks: no other layer imports it (no layer lists it)
+           "testing": {"core", "data", "modeling", "testing"}}
 PIPELINE = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
 pytestmark = pytest.mark.fast
@@ -165,3 +172,35 @@ def test_modules_stay_readable_in_one_sitting() -> None:
     long = {str(f.relative_to(ROOT)): n for f in project_files()
             if (n := len(f.read_text(encoding="utf-8").splitlines())) > 340}
     assert long == {}
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """`lint-imports` on the code under `root` (PYTHONPATH: that copy's mlkit, not an installed one), uncached:
+    a cache folder would land in the checkout."""
+    command = [str(Path(sys.executable).parent / "lint-imports"), "--no-cache", "--no-logo"]
+    return subprocess.run(command, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_import_linter_keeps_every_layer_contract() -> None:
+    done = lint_imports(ROOT)
+    assert done.returncode == 0 and "0 broken" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(("module", "planted", "contract"), [
+    ("mlkit/core/text_table.py", "from mlkit.tools import queue", "core < data | modeling < tools < cli BROKEN"),
+    ("mlkit/data/split.py", "import mlkit.modeling.metrics", "core < data | modeling < tools < cli BROKEN"),
+    ("stages/fetch.py", "from mlkit.tools import queue", "the stages import core, data and modeling only BROKEN"),
+    ("mlkit/testing/bench.py", "import mlkit.cli", "mlkit.testing imports core, data and modeling only BROKEN"),
+    ("mlkit/modeling/base.py", "import mlkit.testing", "nothing in the package imports mlkit.testing BROKEN"),
+])
+def test_import_linter_catches_a_planted_import(tmp_path: Path, module: str, planted: str, contract: str) -> None:
+    """A copy of the code with one import that breaks a rule: the contract that states the rule fails."""
+    for folder in PROJECT:
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copyfile(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    assert lint_imports(tmp_path).returncode == 0  # the copy as it is keeps them all
+    with (tmp_path / module).open("a", encoding="utf-8") as handle:
+        handle.write(f"\n{planted}  # planted\n")
+    done = lint_imports(tmp_path)
+    assert done.returncode != 0 and contract in done.stdout, done.stdout + done.stderr

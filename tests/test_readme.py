@@ -9,7 +9,8 @@ import shutil
 
 import pytest
 import yaml
-from conftest import ROOT, dataset, stage, workspace
+
+from mlkit.testing import ROOT, dataset, stage, workspace
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 EXAMPLE = re.compile(r"<!-- own-data example: (\w+) -->\n```yaml\n(.*?)```", re.S)

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 from mlkit.core.devices import cpu_threads, gpu_pool, share_cpus
 from mlkit.core.errors import PipelineError
+from mlkit.testing import ROOT
 
 pytestmark = pytest.mark.fast
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, committed
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import validate
+from mlkit.testing import ROOT, committed
 
 pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
 from dvc.utils.hydra import apply_overrides
+
+from mlkit.testing import ROOT
 
 pytestmark = pytest.mark.fast
 

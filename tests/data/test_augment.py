@@ -10,7 +10,6 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import Project, dataset
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import AugmentParams, DataParams, FileSource, SplitParams
@@ -26,6 +25,7 @@ from mlkit.data.augment import (
 from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import read_source
 from mlkit.data.split import split_frame
+from mlkit.testing import Project, dataset
 
 RU_LABELS = ["anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"]
 

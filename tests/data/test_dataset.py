@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import dataset
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import DataParams, FileSource
 from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import read_source
+from mlkit.testing import dataset
 
 pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ENV, ROOT, dataset, stage, workspace
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import (
@@ -24,6 +23,7 @@ from mlkit.core.params import (
 )
 from mlkit.data import lines
 from mlkit.data.sources import iter_source, read_source
+from mlkit.testing import ENV, ROOT, dataset, stage, workspace
 
 pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 

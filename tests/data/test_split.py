@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import ROOT, dataset
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import DataParams, FileSource, SplitParams
 from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import read_source
 from mlkit.data.split import overlap, split_frame
+from mlkit.testing import ROOT, dataset
 
 pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 

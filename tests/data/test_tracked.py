@@ -10,11 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from conftest import DATASETS, ROOT, Project, copy_project, dataset
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import FileSource, HubSource, validate
 from mlkit.data.tracked import check_tracked, dvc_location
+from mlkit.testing import DATASETS, ROOT, Project, copy_project, dataset
 from mlkit.tools import queue as ex
 
 QUICK = ["-S", "data.limit=600", "-S", "model.type=linear_svc"]
@@ -63,8 +63,8 @@ def test_queued_experiments_on_presets_with_data_outside_the_repository(tmp_path
             applied = project.tool("preset", preset)
             assert applied.returncode == 0, applied.stderr
             assert f"imported: data/sources/{preset}/train" in applied.stdout
-            project.run("git", "commit", "-qam", f"{preset} preset")  # the README's recipe: the .dvc files are staged
-            assert project.run("git", "status", "--porcelain").stdout == ""
+            project.git("commit", "-qam", f"{preset} preset")  # the README's recipe: the .dvc files are staged
+            assert project.git("status", "--porcelain").stdout == ""
             before = {e["rev"] for e in ex.queue_status(project.path)}
             project.dvc("exp", "run", "--queue", "-n", preset, *QUICK)
             revs += [e["rev"] for e in ex.queue_status(project.path) if e["rev"] not in before]
@@ -103,7 +103,7 @@ def test_a_changed_file_outside_the_repository_reruns_fetch_after_dvc_update(tmp
     project.dvc("push")
     shutil.rmtree(mine)
     clone = Project(tmp_path / "clone")
-    project.run("git", "clone", "-q", str(project.path), str(clone.path))
+    project.git("clone", "-q", str(project.path), str(clone.path))
     clone.dvc("pull", "--with-deps", "fetch")  # the import and fetch's outputs
     assert clone.file("data/sources/mine/val.txt").read_bytes() == "".join(lines[:500]).encode()
     assert "up to date" in clone.dvc("status", "--with-deps", "fetch").stdout

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import dataset
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import DEFAULT_CHECKPOINT, FeatureParams, ModelParams
@@ -17,6 +16,7 @@ from mlkit.modeling import embeddings
 from mlkit.modeling.base import load_model
 from mlkit.modeling.embeddings import CACHE_ENV, MULTILINGUAL_USE, SentenceEmbedder
 from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
+from mlkit.testing import dataset
 
 TEXTS = ["i feel wonderful today", "this is so sad", "a", "what a terrible awful day it was, honestly",
          "i am scared of the dark", "nothing", "such a surprise!", "love it"]

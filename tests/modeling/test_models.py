@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, committed, dataset
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
@@ -24,6 +23,7 @@ from mlkit.modeling.base import load_model
 from mlkit.modeling.kernel import KernelFeatures
 from mlkit.modeling.metrics import classification_metrics
 from mlkit.modeling.sklearn_model import SklearnModel, build_estimator, build_pipeline, fit_warning
+from mlkit.testing import ROOT, committed, dataset
 
 
 def prepared(preset: str, **model) -> tuple[dict[str, pd.DataFrame], dict, object]:

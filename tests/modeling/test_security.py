@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import skops.io as sio
-from conftest import ENV, ROOT
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from mlkit.core.errors import PipelineError
 from mlkit.modeling.base import load_model
+from mlkit.testing import ENV, ROOT
 
 pytestmark = pytest.mark.fast  # no DVC run, no training
 

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, Project, copy_project, dataset
 
 from mlkit.core.params import DEFAULT_CHECKPOINT
 from mlkit.modeling.base import load_model
 from mlkit.modeling.hf_training import tune_thresholds
+from mlkit.testing import ROOT, Project, copy_project, dataset
 
 # Small and fast on 2 cores, yet enough steps for MiniLM to learn more than the majority class.
 # A higher rate (4e-4, one epoch) collapsed to the majority class on CI's CPU while passing here.

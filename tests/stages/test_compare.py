@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Project, emotion_project
 
 from mlkit.core.params import CompareParams
 from mlkit.modeling.comparison import decide
 from mlkit.modeling.metrics import PairedBootstrap, counted_score, paired_bootstrap, score, targets
+from mlkit.testing import Project, emotion_project
 
 
 def decision(project: Project) -> dict:
@@ -29,7 +29,7 @@ def promote(project: Project, check: bool = True):
 
 
 def tags(project: Project) -> list[str]:
-    return project.run("git", "tag").stdout.split()
+    return project.git("tag").stdout.split()
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Project:
 def champion(registry: Project) -> Iterator[Project]:
     """The registry project; afterwards its workspace is back at its last commit (experiments apply theirs)."""
     yield registry
-    registry.run("git", "checkout", "--", "params.yaml", "dvc.lock")
+    registry.git("checkout", "--", "params.yaml", "dvc.lock")
     registry.dvc("checkout", "--force")
 
 
@@ -208,7 +208,7 @@ def test_a_higher_level_widens_the_interval_and_can_turn_promote_into_keep() -> 
 
 def test_better_challenger_is_promoted_worse_is_kept(champion: Project) -> None:
     """Last in this file: it promotes a new champion."""
-    head = champion.run("git", "rev-parse", "HEAD").stdout.strip()
+    head = champion.git("rev-parse", "HEAD").stdout.strip()
 
     champion.dvc("exp", "run", "-S", "model.C=1")
     better = decision(champion)

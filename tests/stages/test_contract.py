@@ -7,14 +7,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ENV, ROOT, Project, copy_project
 
 from mlkit.core.processes import alive
+from mlkit.testing import ENV, ROOT, Project, copy_project, git
+from mlkit.testing.commands import dvc_command
 
 
 def default_project(dest: Path, limit: int) -> Project:
@@ -38,7 +38,7 @@ def test_the_committed_dvc_lock_is_the_committed_codes(tmp_path: Path) -> None:
     a change to mlkit/ committed without `dvc repro` and its dvc.lock (which a clone would rerun) fails here.
     In the clone only the pipeline's own outputs are missing ("deleted", "not in cache")."""
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, env=ENV)
+    git("clone", "-q", str(ROOT), str(clone), cwd=tmp_path)
     status = json.loads(Project(clone).dvc("status", "--json").stdout)
     # An entry is {"changed deps": {path: why}}, {"changed outs": ...}, or a plain "changed command" string.
     stale = {stage: entry for stage, entries in status.items() for entry in entries
@@ -69,7 +69,7 @@ def test_a_forced_rerun_writes_the_same_bytes(tmp_path: Path) -> None:
     project.commit("ran")
     again = project.dvc("repro", "-f")
     assert "train: timings {" in again.stdout
-    assert project.run("git", "status", "--porcelain").stdout == ""
+    assert project.git("status", "--porcelain").stdout == ""
     assert project.dvc("status").stdout.strip() == "Data and pipelines are up to date."
 
 
@@ -96,7 +96,7 @@ def test_a_stage_whose_dvc_was_killed_leaves_outputs_and_lock_consistent(tmp_pat
     lock = project.file("dvc.lock").read_text()
     model = project.file("models/model/model.skops").read_bytes()
     project.set_params(model={"C": 1.0})
-    dvc = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=project.path, env=ENV,
+    dvc = subprocess.Popen(dvc_command("repro"), cwd=project.path, env=ENV,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not list(project.path.glob("models/.model.*")):  # train's scratch folder: it is fitting now
@@ -112,7 +112,7 @@ def test_a_stage_whose_dvc_was_killed_leaves_outputs_and_lock_consistent(tmp_pat
     assert project.file("dvc.lock").read_text() == lock
     assert not project.file("models/model").exists()  # DVC removed it for the run; no new model came in
     assert not list(project.path.glob("models/.model.*")) and not list(project.path.glob("metrics/.train.*"))
-    project.run("git", "checkout", "params.yaml")
+    project.git("checkout", "params.yaml")
     project.dvc("checkout")
     assert project.file("models/model/model.skops").read_bytes() == model
     assert project.dvc("status").stdout.strip() == "Data and pipelines are up to date."

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Project, copy_project, dataset
+
+from mlkit.testing import ROOT, Project, copy_project, dataset
 
 OUTPUTS = ["data/raw.parquet", "data/split/train.parquet", "data/augmented/train.parquet",
            "models/model/model.skops", "metrics/eval/metrics.json", "metrics/data_card.json"]

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from unittest.mock import ANY
@@ -15,10 +13,10 @@ from unittest.mock import ANY
 import pandas as pd
 import pytest
 import yaml
-from conftest import MULTICLASS, ROOT, stage, workspace
 from sklearn.metrics import accuracy_score, f1_score
 
 from mlkit.modeling.base import load_model
+from mlkit.testing import MULTICLASS, ROOT, dvc, stage, workspace
 from mlkit.tools.report import _metrics_section
 
 
@@ -27,7 +25,7 @@ def run_to_evaluate(root: Path, rows: str) -> tuple[Path, str]:
     folder = workspace(root, rows)
     (folder / "dvc.yaml").write_text((ROOT / "dvc.yaml").read_text().replace(
         "    - mlkit/data\n    params:\n    - data\n", "    - mlkit/data\n    - data/sources/t.csv\n    params:\n    - data\n"))
-    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=folder, check=True)
+    dvc("init", "--no-scm", "-q", cwd=folder)
     shutil.copytree(ROOT / ".dvc" / "plots", folder / ".dvc" / "plots")  # the custom plot templates
     for name in ("fetch", "split", "augment", "train"):
         assert stage(folder, name).returncode == 0, name
@@ -81,13 +79,11 @@ def test_dvc_yaml_declares_only_headline_figures_as_metrics() -> None:
 
 def test_dvc_metrics_show_fits_a_wide_terminal(evaluated: tuple[Path, str]) -> None:
     folder, _ = evaluated
-    shown = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show"], cwd=folder, capture_output=True,
-                           text=True, check=True).stdout
+    shown = dvc("metrics", "show", cwd=folder).stdout
     assert "test.accuracy" in shown and "valid.f1_macro" in shown and "gap" not in shown
     assert "per_class" not in shown and "rows_per_label" not in shown
     assert max(map(len, shown.splitlines())) <= 120, shown  # a 120-column terminal; 2,328 characters once
-    one = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show", "metrics/eval/per_class.json", "--json"],
-                         cwd=folder, capture_output=True, text=True, check=True).stdout
+    one = dvc("metrics", "show", "metrics/eval/per_class.json", "--json", cwd=folder).stdout
     assert "per_class" in one  # on request, the per-class figures are still one command away
 
 
@@ -120,8 +116,7 @@ def test_report_folds_per_class_rows_and_data_cards() -> None:
 def test_confusion_matrix_plot_draws_the_count_in_each_cell(evaluated: tuple[Path, str]) -> None:
     vl_convert = pytest.importorskip("vl_convert")
     folder, _ = evaluated
-    shown = json.loads(subprocess.run([sys.executable, "-m", "dvc", "plots", "show", "--json"], cwd=folder,
-                                      capture_output=True, text=True, check=True).stdout)
+    shown = json.loads(dvc("plots", "show", "--json", cwd=folder).stdout)
     spec = next(v[0]["content"] for k, v in shown["data"].items() if k.startswith("Confusion matrix"))
     svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])  # drawn as a browser would, offline
     texts = Counter(re.findall(r"<text[^>]*>([^<]*)</text>", svg))

@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 import pandas as pd
-from conftest import ENV, Project, copy_project
 
 from mlkit.data.formats import CHUNK_BYTES
+from mlkit.testing import ENV, Project, copy_project
 
 ROWS = 40_000  # texts of about 3 KB: a 120 MB csv file
 WORDS = 500

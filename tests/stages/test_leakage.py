@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, Project, copy_project, dataset
 
 from mlkit.data.augment import asr_noise
 from mlkit.modeling.base import load_model
+from mlkit.testing import ROOT, Project, copy_project, dataset
 
 PLANTED = 60  # texts added beside their own speech-transcript form: some pairs straddle train and held-out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Project, dataset
+from mlkit.testing import Project, dataset
 
 STAGES = ["fetch", "split", "augment", "train", "evaluate", "compare"]
 OUTPUTS = ["data/raw.parquet", "data/split/train.parquet", "data/augmented/train.parquet", "models/model/model.skops",
@@ -37,7 +37,7 @@ def test_repro_experiment_metrics_and_plots(project: Project) -> None:
     assert json.loads(project.file("metrics/eval/metrics.json").read_text()) == metrics
 
     # Outputs are DVC's, not git's; a second repro does nothing.
-    assert project.run("git", "status", "--porcelain", "--", "data", "models", "metrics/eval").stdout.strip() == ""
+    assert project.git("status", "--porcelain", "--", "data", "models", "metrics/eval").stdout.strip() == ""
     assert "Data and pipelines are up to date" in project.dvc("repro").stdout
 
     shown = json.loads(project.dvc("metrics", "show", "--json").stdout)
@@ -50,7 +50,7 @@ def test_repro_experiment_metrics_and_plots(project: Project) -> None:
     experiment = project.dvc("exp", "run", "-S", "model.C=0.05")
     assert ran(experiment.stdout) == ["train", "evaluate", "compare"]  # upstream stays cached
     # Stages rewrite whole folders; DVC's .gitignore files in them survive, so git sees no output.
-    assert project.run("git", "status", "--porcelain", "--", "data", "models", "metrics").stdout.strip() == ""
+    assert project.git("status", "--porcelain", "--", "data", "models", "metrics").stdout.strip() == ""
 
     table = json.loads(project.dvc("exp", "show", "--json").stdout)
     assert "model.C" in json.dumps(table) or '"C": 0.05' in json.dumps(table)
@@ -66,7 +66,7 @@ def test_bad_parameter_loses_nothing_and_says_how_to_restore(project: Project) -
     assert failed.returncode != 0
     assert "error: params.yaml: model.C: Input should be greater than 0 (got -1)" in failed.stderr
     assert "`dvc checkout` restores them" in failed.stderr and "Traceback" not in failed.stderr
-    project.run("git", "checkout", "params.yaml")
+    project.git("checkout", "params.yaml")
     project.dvc("checkout")  # the command the error names
     assert {p: project.file(p).read_bytes() for p in before} == before
     assert "Data and pipelines are up to date" in project.dvc("status").stdout

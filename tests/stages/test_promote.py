@@ -11,7 +11,8 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from conftest import Project, digits_project
+
+from mlkit.testing import Project, digits_project
 
 FIRST_TAGS = ["text-classifier#prod#1", "text-classifier@v0.0.1"]
 
@@ -22,7 +23,7 @@ def promote(project: Project) -> tuple[int, str, str]:
 
 
 def tags(project: Project) -> list[str]:
-    return project.run("git", "tag").stdout.split()
+    return project.git("tag").stdout.split()
 
 
 def compared(project: Project) -> dict:
@@ -39,17 +40,17 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
     code, out, err = promote(project)
     assert code == 0 and "v0.0.1" in out, err
     assert tags(project) == FIRST_TAGS
-    return project, project.run("git", "rev-parse", "HEAD").stdout.strip()
+    return project, project.git("rev-parse", "HEAD").stdout.strip()
 
 
 @pytest.fixture
 def promoted(registry: tuple[Project, str]) -> Iterator[tuple[Project, str]]:
     project, head = registry
     yield project, head
-    project.run("git", "reset", "-q", "--hard", head)
+    project.git("reset", "-q", "--hard", head)
     project.dvc("checkout", "--force")
     for tag in set(tags(project)) - set(FIRST_TAGS):
-        project.run("git", "tag", "-d", tag)
+        project.git("tag", "-d", tag)
 
 
 def test_promote_refuses_when_the_stage_changed_hands_since_compare(promoted: tuple[Project, str]) -> None:
@@ -97,7 +98,7 @@ def test_champion_rev_compares_with_that_commit_instead_of_the_registry(promoted
     assert worse["decision"] == "keep" and worse["high"] < 0
     assert f"Champion: git revision `{good[:10]}`" in project.file("metrics/compare.md").read_text()
     project.commit("collapsed model")
-    bad = project.run("git", "rev-parse", "HEAD").stdout.strip()
+    bad = project.git("rev-parse", "HEAD").stdout.strip()
     code, out, _ = promote(project)  # champion_rev set: no registry check, the verdict decides
     assert code == 0 and out.startswith("keep: the new model is worse") and tags(project) == FIRST_TAGS
 

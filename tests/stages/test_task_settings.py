@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BINARY, MULTICLASS, stage, workspace
+
+from mlkit.testing import BINARY, MULTICLASS, stage, workspace
 
 # A binary pair with no obvious positive class (not 0/1, false/true, ...).
 NAMED_PAIR = BINARY.replace(",0\n", ",other\n").replace(",1\n", ",disaster\n")

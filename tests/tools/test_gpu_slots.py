@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import sys
 
-from conftest import ROOT, Project, copy_project, dataset
+from mlkit.testing import ROOT, Project, copy_project, dataset
 
 TINY = {"epochs": 1, "batch_size": 16, "max_length": 32, "warmup_ratio": 0.0, "patience": None}
 

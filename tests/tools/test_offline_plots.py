@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import CHROMIUM, NO_CHROMIUM, rendered
-from conftest import ROOT, Project
 
 from mlkit.core.errors import PipelineError
+from mlkit.testing import ROOT, Project
+from mlkit.testing.browser import CHROMIUM, NO_CHROMIUM, rendered
 from mlkit.tools import offline_plots
 
 

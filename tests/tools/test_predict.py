@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, stage, workspace
+
+from mlkit.testing import ROOT, stage, workspace
 
 # Labels a, b, c with a word that gives them away, so the model learns something in 90 rows.
 ROWS = "review,sentiment\n" + "".join(f"note {i} says {'abc'[i % 3]}word,{'abc'[i % 3]}\n" for i in range(90))

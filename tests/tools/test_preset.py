@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+
+from mlkit.testing import ROOT
 
 pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)
 

@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 import yaml
-from conftest import DATASETS, ROOT, copy_project, dataset
+
+from mlkit.testing import DATASETS, ROOT, copy_project, dataset
 
 
 @pytest.mark.fast  # no DVC run: the digits preset imports nothing
@@ -21,7 +22,7 @@ def test_listing_and_applying_a_preset(tmp_path) -> None:
     assert applied.returncode == 0, applied.stderr
     assert "params.yaml <- presets/digits.yaml" in applied.stdout and "nothing to import" in applied.stdout
     assert project.file("params.yaml").read_text() == (ROOT / "presets" / "digits.yaml").read_text()
-    assert project.run("git", "diff", "--name-only").stdout.split() == ["params.yaml"]
+    assert project.git("diff", "--name-only").stdout.split() == ["params.yaml"]
 
     unknown = project.tool("preset", "no_such_preset")
     assert unknown.returncode == 1 and unknown.stderr.startswith("error: preset 'no_such_preset': unknown; available: ")
@@ -40,7 +41,7 @@ def test_a_preset_with_import_url_imports_its_data_and_stages_the_dvc_file(tmp_p
     imported = project.file("data/sources/disaster_tweets/train.csv")
     assert hashlib.sha256(imported.read_bytes()).hexdigest() == \
         "2724edf814c85e9ae3b5ce9fd4615f1d0ee7526aaae52f96cb2df65e34e0b3e1"  # ../shared/datasets/README.md
-    staged = project.run("git", "diff", "--cached", "--name-only").stdout.split()
+    staged = project.git("diff", "--cached", "--name-only").stdout.split()
     assert "data/sources/disaster_tweets/train.csv.dvc" in staged
     assert "data/sources/disaster_tweets/train.csv" not in staged  # the data goes to DVC, not git
     assert project.tool("preset", "disaster_tweets").stdout.count("1 import(s) already in place") == 1

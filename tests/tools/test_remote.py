@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ENV, ROOT, Project, dataset, emotion_project
-from s3server import KEY, SECRET, S3Server
 
+from mlkit.testing import ENV, ROOT, Project, commands, dataset, emotion_project
+from mlkit.testing.s3server import KEY, SECRET, S3Server
 from mlkit.tools.remote import tracked_secrets
 
 BUCKET = "dvc"
@@ -32,15 +32,15 @@ def sh(project: Project | Path, *args: str, env: dict | None = None, check: bool
        timeout: float = 180) -> subprocess.CompletedProcess:
     """A command in the project, with a time limit (a hung transfer fails the test instead of the run)."""
     cwd = project.path if isinstance(project, Project) else project
-    done = subprocess.run(args, cwd=cwd, env={**ENV, **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return done
+    return commands.run(*args, cwd=cwd, env=env, check=check, timeout=timeout)
 
 
 def dvc(project: Project | Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    return sh(project, sys.executable, "-m", "dvc", *args, **kwargs)
+    return sh(project, *commands.dvc_command(*args), **kwargs)
+
+
+def git(project: Project | Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    return sh(project, "git", *args, **kwargs)
 
 
 def hashes(root: Path, tops: tuple[str, ...] = OUTPUT_DIRS) -> dict[str, str]:
@@ -95,9 +95,9 @@ def test_no_tracked_file_holds_a_secret(project: Project, server: S3Server) -> N
     use_s3(project, server)
     project.commit("remote set up")
     assert KEY in (project.path / ".dvc/config.local").read_text()
-    assert sh(project, "git", "check-ignore", ".dvc/config.local").returncode == 0
+    assert git(project, "check-ignore", ".dvc/config.local").returncode == 0
     assert tracked_secrets(project.path) == []
-    assert SECRET not in sh(project, "git", "show", "HEAD").stdout
+    assert SECRET not in git(project, "show", "HEAD").stdout
     # The check is not vacuous: a key committed by mistake is found and named.
     (project.path / "leak.ini").write_text(f"secret_access_key = {SECRET}\n")
     project.commit("oops")
@@ -114,7 +114,7 @@ def test_push_then_clone_and_pull_is_byte_identical(project: Project, server: S3
     assert "in sync" in dvc(project, "status", "-c").stdout
 
     # A colleague: a fresh clone, credentials from the environment only, then pull.
-    sh(tmp_path, "git", "clone", "-q", str(project.path), "clone")
+    git(tmp_path, "clone", "-q", str(project.path), "clone")
     clone = tmp_path / "clone"
     assert not (clone / ".dvc/config.local").exists() and not (clone / "models/model").exists()
     creds = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
@@ -128,17 +128,17 @@ def test_push_then_clone_and_pull_is_byte_identical(project: Project, server: S3
 def test_experiment_travels_through_git_and_s3(project: Project, server: S3Server, tmp_path: Path) -> None:
     use_s3(project, server)
     project.commit("remote set up")
-    sh(tmp_path, "git", "init", "-q", "--bare", "-b", "main", "origin.git")
-    sh(project, "git", "remote", "add", "origin", str(tmp_path / "origin.git"))
-    sh(project, "git", "push", "-q", "origin", "main")
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", "origin.git")
+    git(project, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    git(project, "push", "-q", "origin", "main")
     dvc(project, "push")
 
     dvc(project, "exp", "run", "-n", "small-c", "-S", "model.C=0.05")
     dvc(project, "exp", "push", "origin", "small-c")
     expected = hashes(project.path)
-    sh(project, "git", "checkout", "-q", "--", "params.yaml", "dvc.lock")
+    git(project, "checkout", "-q", "--", "params.yaml", "dvc.lock")
 
-    sh(tmp_path, "git", "clone", "-q", str(tmp_path / "origin.git"), "clone")
+    git(tmp_path, "clone", "-q", str(tmp_path / "origin.git"), "clone")
     clone = tmp_path / "clone"
     creds = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
     assert "small-c" in dvc(clone, "exp", "list", "origin", env=creds).stdout
@@ -190,7 +190,7 @@ def test_push_killed_midway_resumes_with_only_the_missing_files(project: Project
         dvc(project, "remote", "modify", "storage", "jobs", "2")
         # Complete objects only: rclone writes an upload under a temporary name and renames it when done.
         done = lambda: [p for p in server.objects(BUCKET) if OBJECT.fullmatch(p.name)]  # noqa: E731
-        push = subprocess.Popen([sys.executable, "-m", "dvc", "push"], cwd=project.path, env=ENV,
+        push = subprocess.Popen(commands.dvc_command("push"), cwd=project.path, env=ENV,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out: list[str] = []
         reader = threading.Thread(target=lambda: out.extend(push.communicate(timeout=120)))

@@ -7,9 +7,8 @@ import re
 import subprocess
 import sys
 
-from browser import CHROMIUM, rendered
-from conftest import ENV, ROOT, Project
-
+from mlkit.testing import ENV, ROOT, Project
+from mlkit.testing.browser import CHROMIUM, rendered
 from mlkit.tools.report import MARKER, changed_plots, comment
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -28,7 +27,7 @@ def test_report_of_a_branch_against_main(project: Project) -> None:
     project.dvc("repro")
     project.commit("baseline run")  # on main
     before = json.loads(project.file("metrics/eval/metrics.json").read_text())
-    project.run("git", "checkout", "-q", "-b", "lower-c")
+    project.git("checkout", "-q", "-b", "lower-c")
     project.set_params(model={"C": 0.05})
     project.dvc("repro")
     project.commit("C 0.05")

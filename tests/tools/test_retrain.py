@@ -15,9 +15,9 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
-from conftest import Project, copy_project, dataset
 
 from mlkit.modeling.champion import ARTIFACT
+from mlkit.testing import Project, copy_project, dataset
 
 SOURCE = "data/sources/upstream/emotion.txt"
 CHAMPION_TAGS = [f"{ARTIFACT}#prod#1", f"{ARTIFACT}@v0.0.1"]
@@ -39,13 +39,13 @@ def emotion_lines(count: int) -> list[str]:
 
 def tags(project: Project, where: str = "") -> list[str]:
     if where:
-        refs = project.run("git", "ls-remote", "--tags", where).stdout.split()[1::2]
+        refs = project.git("ls-remote", "--tags", where).stdout.split()[1::2]
         return sorted({r.removeprefix("refs/tags/").removesuffix("^{}") for r in refs})
-    return sorted(project.run("git", "tag").stdout.split())
+    return sorted(project.git("tag").stdout.split())
 
 
 def sha(project: Project, rev: str) -> str:
-    return project.run("git", "rev-parse", f"{rev}^{{commit}}").stdout.strip()
+    return project.git("rev-parse", f"{rev}^{{commit}}").stdout.strip()
 
 
 def retrain(project: Project, *args: str) -> tuple[int, list[str], str]:
@@ -81,16 +81,16 @@ def champion(registry: Setup, tmp_path: Path) -> Iterator[Setup]:
     """The champion's commit checked out, its source back upstream, and a fresh bare origin holding both."""
     project = registry.project
     origin = tmp_path / "origin.git"
-    project.run("git", "init", "-q", "--bare", str(origin))
-    project.run("git", "remote", "remove", "origin", check=False)
-    project.run("git", "remote", "add", "origin", str(origin))
-    project.run("git", "push", "-q", "--follow-tags", "origin", "main")
+    project.git("init", "-q", "--bare", str(origin))
+    project.git("remote", "remove", "origin", check=False)
+    project.git("remote", "add", "origin", str(origin))
+    project.git("push", "-q", "--follow-tags", "origin", "main")
     yield registry
     registry.upstream.write_text(registry.champion_lines)
-    project.run("git", "reset", "-q", "--hard", registry.head)
+    project.git("reset", "-q", "--hard", registry.head)
     project.dvc("checkout", "--force")
     for tag in set(tags(project)) - set(CHAMPION_TAGS):
-        project.run("git", "tag", "-d", tag)
+        project.git("tag", "-d", tag)
 
 
 def test_a_better_source_is_promoted_and_pushed(champion: Setup) -> None:
@@ -104,11 +104,11 @@ def test_a_better_source_is_promoted_and_pushed(champion: Setup) -> None:
     assert out[3].endswith("is now in stage `prod`; pushed below") and out[4].startswith("push: "), out
     assert out[-1].startswith("verdict: promoted v0.0.2 to `prod` (test.f1_macro +") and "better" in out[-1], out
     head = sha(project, "HEAD")
-    assert head != champion.head and project.run("git", "status", "--porcelain").stdout == ""
+    assert head != champion.head and project.git("status", "--porcelain").stdout == ""
     # The stage's tag moved to the new commit, here and on origin, with the commit itself.
     assert tags(project) == BOTH and sha(project, NEW_TAGS[0]) == head
     assert tags(project, "origin") == BOTH
-    assert project.run("git", "ls-remote", "origin", "refs/heads/main").stdout.split()[0] == head
+    assert project.git("ls-remote", "origin", "refs/heads/main").stdout.split()[0] == head
     # The new model is on the DVC remote: a clone could pull it.
     lock = yaml.safe_load(project.file("dvc.lock").read_text())
     model = next(o for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model")["md5"]
@@ -126,7 +126,7 @@ def test_a_worse_source_is_committed_but_not_promoted(champion: Setup) -> None:
     assert out[0] == f"sources: updated {SOURCE}.dvc" and out[2].startswith("commit: ")
     assert out[3].startswith("keep: ") and out[-1].startswith("verdict: keep the champion"), out
     head = sha(project, "HEAD")
-    assert head != champion.head and project.run("git", "ls-remote", "origin", "refs/heads/main").stdout.split()[0] == head
+    assert head != champion.head and project.git("ls-remote", "origin", "refs/heads/main").stdout.split()[0] == head
     assert tags(project) == CHAMPION_TAGS and tags(project, "origin") == CHAMPION_TAGS
 
 
@@ -160,7 +160,7 @@ def test_a_short_search_replaces_the_parameters_only_when_its_best_trial_beats_t
     study, best, value, current, _, applied_c = match.groups()
     trials = optuna.load_study(study_name=study, storage=f"sqlite:///{project.file('optuna.db')}").trials
     assert len(trials) == 2 and best in {t.user_attrs["experiment"] for t in trials}
-    log = project.run("git", "log", "--format=%s", f"{champion.head}..HEAD").stdout.splitlines()
+    log = project.git("log", "--format=%s", f"{champion.head}..HEAD").stdout.splitlines()
     if float(value) > float(current):  # applied, rerun and committed: HEAD holds the trial's parameters
         assert applied_c is not None and log[0] == f"retrain: parameters of {best}", log
         assert project.params()["model"]["C"] == pytest.approx(float(applied_c))
@@ -183,8 +183,8 @@ def test_a_dvc_remote_that_is_down_stops_the_push_before_git(champion: Setup, tm
     assert err.startswith("error: push: `dvc push` failed (") and err.endswith(
         "the commit and tags are here, once it is back: `dvc push && git push --follow-tags origin main`"), err
     judged = sha(project, "HEAD")  # compare's new verdict, committed before the push
-    assert judged != champion.head and project.run("git", "status", "--porcelain").stdout == ""
-    assert project.run("git", "ls-remote", "origin", "refs/heads/main").stdout.split()[0] == champion.head
+    assert judged != champion.head and project.git("status", "--porcelain").stdout == ""
+    assert project.git("ls-remote", "origin", "refs/heads/main").stdout.split()[0] == champion.head
 
 
 def test_refusals_before_anything_changes(champion: Setup, tmp_path: Path) -> None:
@@ -196,7 +196,7 @@ def test_refusals_before_anything_changes(champion: Setup, tmp_path: Path) -> No
                                         "and would take them along; commit or `git stash` them first")
     project.file("params.yaml").write_text(params)
 
-    project.run("git", "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    project.git("remote", "set-url", "origin", str(tmp_path / "gone.git"))
     code, out, err = retrain(project, "--push")
     assert code == 1 and out == [] and err.startswith("error: --push: git remote origin cannot be reached (")
     assert err.endswith("; nothing was changed")
@@ -205,7 +205,7 @@ def test_refusals_before_anything_changes(champion: Setup, tmp_path: Path) -> No
     code, out, err = retrain(project)
     assert code == 1 and out == [] and err.startswith("error: sources: `dvc update` failed: "), err
     assert "upstream/emotion.txt" in err
-    assert sha(project, "HEAD") == champion.head and project.run("git", "status", "--porcelain").stdout == ""
+    assert sha(project, "HEAD") == champion.head and project.git("status", "--porcelain").stdout == ""
     shutil.move(tmp_path / "moved", champion.upstream)
 
 

@@ -8,7 +8,8 @@ import sys
 
 import optuna
 import pytest
-from conftest import ENV, Project, digits_project
+
+from mlkit.testing import ENV, Project, digits_project
 
 SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.005"]
 
@@ -57,7 +58,7 @@ def test_search_runs_trials_as_dvc_experiments(digits: Project) -> None:
     assert f"experiment: {best.user_attrs['experiment']}" in done.stdout
     digits.dvc("exp", "apply", best.user_attrs["experiment"])  # the printed name is a real experiment
     assert digits.params()["model"]["C"] == pytest.approx(best.params["model.C"])
-    digits.run("git", "checkout", "--", "params.yaml", "dvc.lock")
+    digits.git("checkout", "--", "params.yaml", "dvc.lock")
     assert not list(digits.file(".dvc/tmp/search").iterdir())  # the worker's clone is gone
 
 
@@ -107,7 +108,7 @@ def test_uncommitted_code_or_params_are_refused(digits: Project) -> None:
     try:
         done = search(digits, "dirty", "--trials", "1", *SPACE, check=False)
     finally:
-        digits.run("git", "checkout", "--", "params.yaml")
+        digits.git("checkout", "--", "params.yaml")
     assert done.returncode == 1
     assert done.stderr.startswith("error: uncommitted changes in params.yaml: queued experiments see only")
 
@@ -124,7 +125,7 @@ def test_the_test_split_is_never_searched_on(digits: Project) -> None:
 
 def test_a_new_study_cannot_reuse_the_name_of_experiments_still_here(digits: Project) -> None:
     digits.dvc("exp", "run", "-n", "reused-t000", "-S", "model.C=2")  # as an earlier study "reused" left it
-    digits.run("git", "checkout", "--", "params.yaml", "dvc.lock")
+    digits.git("checkout", "--", "params.yaml", "dvc.lock")
     done = search(digits, "reused", "--trials", "1", *SPACE, "--storage", "sqlite:///fresh.db", check=False)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [

@@ -1,7 +1,7 @@
 """mlkit search's workers on "other machines": each in a folder of its own, sharing only three URLs with the project.
 
-A bare git repository (the git remote), `rclone serve s3` (the DVC remote, tests/s3server.py) and PostgreSQL on a
-Unix socket (the study, tests/pgserver.py), all started here and stopped afterwards. Workers run from empty folders:
+A bare git repository (the git remote), `rclone serve s3` (the DVC remote, mlkit/testing/s3server.py) and PostgreSQL on a
+Unix socket (the study, mlkit/testing/pgserver.py), all started here and stopped afterwards. Workers run from empty folders:
 nothing of the project reaches them except through those URLs.
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
-from conftest import ENV, Project, digits_project
-from pgserver import PgServer
-from s3server import KEY, SECRET, S3Server
 
+from mlkit.testing import ENV, Project, commands, digits_project
+from mlkit.testing.pgserver import PgServer
+from mlkit.testing.s3server import KEY, SECRET, S3Server
 from mlkit.tools.queue import stop_workers
 
 SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.005"]
@@ -63,19 +63,17 @@ class Setup:
 
     def viewer(self, name: str) -> Path:
         """Anyone on the team: a fresh clone of the git remote, the DVC remote's keys in the environment."""
-        run(self.tmp, "git", "clone", "-q", str(self.git_remote), name)
+        git(self.tmp, "clone", "-q", str(self.git_remote), name)
         return self.tmp / name
 
 
-def run(cwd: Path, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-    done = subprocess.run(args, cwd=cwd, env=WORKER_ENV, capture_output=True, text=True, timeout=timeout)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return done
+def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """git with the DVC remote's keys in the environment, as the workers have them (WORKER_ENV)."""
+    return commands.git(*args, cwd=cwd, env=CREDS, check=check, timeout=300)
 
 
 def dvc(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run(cwd, sys.executable, "-m", "dvc", *args, check=check)
+    return commands.dvc(*args, cwd=cwd, env=CREDS, check=check, timeout=300)
 
 
 def shown(root: Path, study: str) -> dict[str, float]:
@@ -104,9 +102,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
                     s3.endpoint, "--default")
         project.dvc("repro")
         project.commit("digits: dvc.lock, the S3 remote")
-        run(tmp, "git", "init", "-q", "--bare", "-b", "main", "origin.git")
-        project.run("git", "remote", "add", "origin", str(tmp / "origin.git"))
-        project.run("git", "push", "-q", "origin", "main")
+        git(tmp, "init", "-q", "--bare", "-b", "main", "origin.git")
+        project.git("remote", "add", "origin", str(tmp / "origin.git"))
+        project.git("push", "-q", "origin", "main")
         dvc(project.path, "push")
         # A second DVC remote that the project's config does not name (local config only): a worker is
         # given its URL, not a name.
@@ -176,7 +174,7 @@ def test_a_killed_workers_trial_fails_by_heartbeat_and_is_retried(setup: Setup) 
     for name in names:
         dvc(viewer, "exp", "apply", name)
         assert "in sync" in dvc(viewer, "status", "-c").stdout, name
-        run(viewer, "git", "checkout", "--", ".")
+        git(viewer, "checkout", "--", ".")
 
 
 def test_the_database_going_away_is_one_error_and_loses_no_experiment(setup: Setup) -> None:
@@ -192,7 +190,7 @@ def test_the_database_going_away_is_one_error_and_loses_no_experiment(setup: Set
     assert worker.returncode == 1
     assert err.strip().splitlines()[-1].startswith(f"error: --storage {pg.url}: the study's database went away (")
     assert "Traceback" not in err
-    refs = run(setup.tmp, "git", "ls-remote", str(setup.git_remote), "refs/exps/*").stdout
+    refs = git(setup.tmp, "ls-remote", str(setup.git_remote), "refs/exps/*").stdout
     assert "gone-t000" in refs
     viewer = setup.viewer("viewer-gone")
     dvc(viewer, "remote", "add", "--local", "--default", "folder", folder)

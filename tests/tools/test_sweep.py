@@ -11,9 +11,9 @@ from pathlib import Path
 import dvc.api
 import pytest
 import yaml
-from conftest import Project, digits_project
 
 from mlkit.core.errors import PipelineError
+from mlkit.testing import Project, digits_project
 from mlkit.tools import queue as ex
 from mlkit.tools.grid import expand, validate_grid
 from mlkit.tools.search_space import check_space, parse_dimension
@@ -49,7 +49,7 @@ def experiments(project: Project, prefix: str) -> dict[str, dict]:
 
 def untouched(project: Project, params_before: str) -> None:
     assert project.file("params.yaml").read_text() == params_before
-    assert project.run("git", "status", "--porcelain").stdout == ""
+    assert project.git("status", "--porcelain").stdout == ""
 
 
 def test_grid_expands_as_dvc_does() -> None:
@@ -115,7 +115,7 @@ def test_a_bad_grid_queues_nothing(digits: Project, override: str, expected: str
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), done.stderr
     assert "No experiment tasks in the queue." in digits.dvc("queue", "status").stdout
-    assert digits.run("git", "for-each-ref", "refs/exps").stdout == ""
+    assert digits.git("for-each-ref", "refs/exps").stdout == ""
 
 
 def test_a_swept_key_the_model_ignores_queues_nothing(digits: Project) -> None:
@@ -169,7 +169,7 @@ def test_uncommitted_code_is_refused(digits: Project) -> None:
 @pytest.mark.fast
 def test_only_untracked_sources_that_params_read_block_a_sweep(tmp_path) -> None:
     project = Project(tmp_path)
-    project.run("git", "init", "-q", "-b", "main")
+    project.git("init", "-q", "-b", "main")
     params = yaml.safe_load(Path("presets/default.yaml").read_text())
     params["data"]["sources"] = [{"kind": "file", "path": "./data/sources/t.csv"}]
     project.file("params.yaml").write_text(yaml.safe_dump(params))

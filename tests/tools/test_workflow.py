@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
 
+from mlkit.testing import ROOT
 from mlkit.tools.report import MARKER
 
 pytestmark = pytest.mark.fast  # unit tests: the quick loop (pytest -m fast)

@@ -26,7 +26,8 @@ def dump_dom(page: Path, budget_ms: int = 15000) -> str:
         if os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
         done = subprocess.run(args, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0 and "<html" in done.stdout, f"chromium failed ({done.returncode}):\n{done.stderr[-3000:]}"
+    assert done.returncode == 0 and "<html" in done.stdout, \
+        f"chromium failed ({done.returncode}):\n{done.stderr[-3000:]}"
     return done.stdout
 
 

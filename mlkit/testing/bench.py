@@ -1,10 +1,9 @@
-"""Shared benchmark helpers: a throw-away git copy of the project, dataset paths, timed commands, tables."""
+"""What the benchmarks share: a throw-away git copy of the project, dataset paths, timed commands, tables."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,8 +15,10 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-# Our commits must not depend on the machine's git identity.
+from mlkit.testing.commands import ROOT, git
+from mlkit.testing.project import copy_tracked
+
+# Our commits must not depend on the machine's git identity (git() sets one too; this is for other git runs).
 GIT_ID = ["-c", "user.name=benchmark", "-c", "user.email=benchmark@example.invalid"]
 # The datasets beside the repository (../shared), linked beside each copy so presets import them as written.
 SHARED = ROOT.parent / "shared"
@@ -68,7 +69,7 @@ def run_output(cmd: str, cwd: Path) -> tuple[float, str]:
 def exp_run_from_commit(project: Path, overrides: Sequence[str]) -> tuple[float, str]:
     """`dvc exp run -S ...` on the last commit's params (an experiment leaves its own in the workspace, so
     they are checked out first); its seconds and log."""
-    run("git checkout -- params.yaml dvc.lock", project)
+    git("checkout", "--", "params.yaml", "dvc.lock", cwd=project)
     return run_output(" ".join(["dvc exp run", *(f"-S '{s}'" for s in overrides)]), project)
 
 
@@ -88,18 +89,8 @@ def import_sources(project: Path) -> None:
 
 
 def commit(project: Path, message: str) -> None:
-    run(f"git add -A && git {' '.join(GIT_ID)} commit -q --allow-empty -m '{message}'", project)
-
-
-def copy_tracked(project: Path) -> None:
-    """Copy the tracked and untracked-but-not-ignored files: what a fresh clone (plus your edits) holds."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=ROOT, check=True, capture_output=True).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():  # a deleted-but-tracked file is listed too
-            (project / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, project / name)
+    git("add", "-A", cwd=project)
+    git(*GIT_ID, "commit", "-q", "--allow-empty", "-m", message, cwd=project)
 
 
 @contextmanager
@@ -112,7 +103,7 @@ def project_copy() -> Iterator[Path]:
         copy_tracked(project)
         config = (project / ".dvc/config").read_text(encoding="utf-8")
         assert re.search(r"analytics\s*=\s*false", config), ".dvc/config must set core.analytics = false"
-        run("git init -q", project)
+        git("init", "-q", cwd=project)
         import_sources(project)
         commit(project, "benchmark copy")
         yield project
@@ -130,8 +121,6 @@ def test_score(project: Path, metric: str) -> tuple[float, float, float]:
     """The test metric of the project's last run and its 95% bootstrap interval, from its test predictions."""
     import json
 
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     from mlkit.modeling.metrics import bootstrap_interval, read_predictions, score, targets
 
     card = json.loads((project / "models/model/card.json").read_text())
