@@ -47,7 +47,7 @@ case "$TORCH" in
   cuda) pip install --quiet torch==2.13.0 ;;
   *) echo "error: TORCH=$TORCH: cpu or cuda" >&2; exit 2 ;;
 esac
-# Every other dependency, of the project and of its extras transformer, test and workers, at the lock's
+# Every other dependency, of the project and of its extras transformer, workers, docs and test, at the lock's
 # version and hash; then the project itself, editable, without dependencies: the lock has them all.
 pip install --quiet --require-hashes -r requirements.txt
 pip install --quiet --no-deps -e .
