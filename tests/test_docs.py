@@ -12,9 +12,9 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT
 
 from mlkit.cli import reference
+from mlkit.testing import ROOT
 
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
