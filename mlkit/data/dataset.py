@@ -200,8 +200,8 @@ def check_spellings(frame: pd.DataFrame, labels: list[str], params: DataParams) 
     for variants in groups.values():
         if len(variants) < 2 or set(variants) <= declared:
             continue
-        key = label_key(frame)
-        has = (frame[key] == variants[1]) if key == "label" else frame[key].map(lambda ls: variants[1] in ls)
+        key, second = label_key(frame), variants[1]
+        has = (frame[key] == second) if key == "label" else frame[key].map(lambda ls, v=second: v in ls)
         row = frame[has.to_numpy(dtype=bool)].iloc[0]
         spelled = " and ".join(repr(v) for v in variants)
         raise PipelineError(
