@@ -8,6 +8,7 @@ instead of swapping them in behind a dvc.lock that describes the old ones.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -28,13 +29,24 @@ from mlkit.core.processes import alive, dvc_ancestor
 def replacing(target: Path | str, *, is_dir: bool = False) -> Iterator[Path]:
     """Yield a scratch path beside `target`; move it onto `target` only if the block succeeds."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    if not is_dir and target.is_dir() and not target.is_symlink():  # a file never replaces a whole folder
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    try:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # a file stands where a folder of the path should be
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(target)) from None
+        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise named(exc, target) from None
     work = scratch / target.name
     if is_dir:
         work.mkdir()
     try:
-        yield work
+        try:
+            yield work
+        except OSError as exc:
+            raise named(exc, target) from None
         check_dvc_alive(target)
         if target.is_dir() and not target.is_symlink():
             # A folder of several outputs (metrics/eval) also holds DVC's .gitignore for them: git's, not ours.
@@ -48,6 +60,14 @@ def replacing(target: Path | str, *, is_dir: bool = False) -> Iterator[Path]:
             os.replace(work, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def named(exc: OSError, target: Path) -> OSError:
+    """The error names the output the user asked for, not the scratch file beside it (or nothing, as a
+    full disk under pandas' writer does)."""
+    if exc.filename is None or str(exc.filename).startswith(str(target.parent / f".{target.name}.")):
+        exc.filename = str(target)
+    return exc
 
 
 STARTED_BY = dvc_ancestor()  # read at import, while the dvc that started the stage is surely there

@@ -185,6 +185,31 @@ def collect(chunks: Iterable[pd.DataFrame], params: DataParams, folder: str) -> 
     return frame, +dropped, reading
 
 
+def spelling(label: str) -> str:
+    """What two spellings of one class share: `Pos`, `pos` and `pos ` are one spelling, `positive` another."""
+    return " ".join(label.split()).casefold()
+
+
+def check_spellings(frame: pd.DataFrame, labels: list[str], params: DataParams) -> None:
+    """Labels that differ only in case or spacing are almost always one class typed twice; taking them as
+    two classes splits it without a word. They are refused unless data.labels lists each spelling."""
+    groups: dict[str, list[str]] = {}
+    for label in labels:
+        groups.setdefault(spelling(label), []).append(label)
+    declared = set(params.labels or [])
+    for variants in groups.values():
+        if len(variants) < 2 or set(variants) <= declared:
+            continue
+        key, second = label_key(frame), variants[1]
+        has = (frame[key] == second) if key == "label" else frame[key].map(lambda ls, v=second: v in ls)
+        row = frame[has.to_numpy(dtype=bool)].iloc[0]
+        spelled = " and ".join(repr(v) for v in variants)
+        raise PipelineError(
+            f"data: labels {spelled} differ only in case or spacing (source {row['source']!r} row {row['row']} "
+            f"has {variants[1]!r}); one class: data.label_map: {{{variants[1]}: {variants[0]}}}; separate "
+            "classes: list each spelling in data.labels")
+
+
 def decide_task(frame: pd.DataFrame, params: DataParams) -> tuple[str, list[str]]:
     key = label_key(frame)
     if key == "labels":
@@ -193,6 +218,7 @@ def decide_task(frame: pd.DataFrame, params: DataParams) -> tuple[str, list[str]
     else:
         labels = sorted(frame["label"].unique(), key=natural)
         task = "binary" if len(labels) == 2 else "multiclass"
+    check_spellings(frame, labels, params)
     if params.labels is not None:
         labels = [label for label in params.labels if label in set(labels)]
     if len(labels) < 2:

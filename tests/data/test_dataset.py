@@ -78,6 +78,17 @@ def test_label_outside_the_declared_set_stops_fetch() -> None:
         build_dataset([table(rows)], params(labels=["joy", "sadness"]))
 
 
+def test_labels_differing_only_in_case_or_spacing_are_refused_until_params_decide() -> None:
+    rows = [("a", "pos"), ("b", "Pos"), ("c", "neg"), ("d", "very  bad"), ("e", "Very bad")]
+    with pytest.raises(PipelineError, match=r"labels 'Pos' and 'pos' differ only in case or spacing "
+                                            r"\(source 's' row 0 has 'pos'\); one class: data.label_map: \{pos: Pos\}"):
+        build_dataset([table(rows)], params())
+    merged = build_dataset([table(rows)], params(label_map={"pos": "Pos", "very  bad": "Very bad"}))[1]
+    assert merged["rows_per_label"] == {"Pos": 2, "Very bad": 2, "neg": 1}
+    apart = build_dataset([table(rows)], params(labels=["pos", "Pos", "neg", "very  bad", "Very bad"]))[1]
+    assert apart["labels"] == ["pos", "Pos", "neg", "very  bad", "Very bad"]
+
+
 def test_no_rows_left_says_why() -> None:
     with pytest.raises(PipelineError, match=r"data: no rows left after cleaning \(empty text: 2\)"):
         build_dataset([table([(" ", "a"), ("", "b")])], params())

@@ -179,6 +179,17 @@ def test_a_bad_option_value_is_the_one_line_it_names(project: Path, args: list[s
     assert not (project / "out.csv").exists()
 
 
+def test_an_output_path_that_cannot_be_written_is_one_error_line(project: Path) -> None:
+    (project / "afile").write_text("kept\n")
+    fails(project, "afile/out.csv: Not a directory; a folder on that path is a file", "new.csv", "--output",
+          "afile/out.csv")
+    (project / "adir").mkdir()
+    (project / "adir" / "old.csv").write_text("kept\n")
+    fails(project, "adir: Is a directory; that is a folder; name a file", "new.csv", "--output", "adir")
+    assert (project / "afile").read_text() == "kept\n" and (project / "adir" / "old.csv").read_text() == "kept\n"
+    assert sorted(p.name for p in (project / "adir").iterdir()) == ["old.csv"]
+
+
 def test_a_json_lines_label_object_and_a_long_field_in_predict(project: Path) -> None:
     (project / "nested.jsonl").write_text('{"review": "fresh awordy", "sentiment": {"is": "a"}}\n')
     fails(project, "nested.jsonl: row 1: label column 'sentiment' holds an object ({'is': 'a'}), not a label",
