@@ -30,7 +30,7 @@ from _project import ROOT, SHARED, project_copy, run, table
 sys.path.insert(0, str(ROOT))
 from sklearn.metrics import f1_score  # noqa: E402
 
-from mlkit.core.params import ModelParams  # noqa: E402
+from mlkit.core.params import ModelParams, model_params  # noqa: E402
 from mlkit.core.table import dedupe_key  # noqa: E402
 from mlkit.data.dataset import normalise_whitespace  # noqa: E402
 from mlkit.modeling.base import indicator, load_model  # noqa: E402
@@ -81,7 +81,7 @@ def main() -> None:
         keys = dedupe_key(read)
         unlabelled = read[(read != "") & ~keys.isin(seen) & ~keys.duplicated()].tolist()
         x["unlabelled"] = features.transform(unlabelled)
-        preset = ModelParams(**model.card["params"]["model"])
+        preset = model_params(**model.card["params"]["model"])
     for label in args.labels.split(","):
         j = model.labels.index(label)
         counts = {name: int(y[name][:, j].sum()) for name in y}
