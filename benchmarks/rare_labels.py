@@ -27,7 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.metrics import f1_score
 
-from mlkit.core.params import ModelParams
+from mlkit.core.params import ModelParams, model_params
 from mlkit.core.table import dedupe_key
 from mlkit.data.dataset import normalise_whitespace
 from mlkit.modeling.base import indicator, load_model
@@ -79,7 +79,7 @@ def main() -> None:
         keys = dedupe_key(read)
         unlabelled = read[(read != "") & ~keys.isin(seen) & ~keys.duplicated()].tolist()
         x["unlabelled"] = features.transform(unlabelled)
-        preset = ModelParams(**model.card["params"]["model"])
+        preset = model_params(**model.card["params"]["model"])
     for label in args.labels.split(","):
         j = model.labels.index(label)
         counts = {name: int(y[name][:, j].sum()) for name in y}

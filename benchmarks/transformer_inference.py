@@ -40,10 +40,10 @@ print(json.dumps({"seconds": seconds, "peak": resource.getrusage(resource.RUSAGE
 BUILD = r"""
 import sys
 from pathlib import Path
-from mlkit.core.params import ModelParams
+from mlkit.core.params import model_params
 from mlkit.modeling.transformer import TransformerModel
 labels = ["anger", "fear", "joy", "love", "sadness", "surprise"]
-model = TransformerModel.build(ModelParams(type="transformer", max_length=int(sys.argv[2])), "multiclass", labels, None)
+model = TransformerModel.build(model_params(type="transformer", max_length=int(sys.argv[2])), "multiclass", labels, None)
 model.save(Path(sys.argv[1]), {})
 """
 

@@ -17,13 +17,26 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from mlkit.core.errors import PipelineError
+from mlkit.core.metric_names import Metric, metric_problem, task_metrics
 from mlkit.core.model_params import (
     DEFAULT_CHECKPOINT,
     EXACT_KERNEL_ROWS,
+    MODEL_CLASSES,
     MODEL_TYPES,
     SKLEARN_TYPES,
+    TRANSFORMER,
+    BaseModelParams,
     FeatureParams,
+    IterativeParams,
+    LinearSvcParams,
+    LogregParams,
     ModelParams,
+    RandomForestParams,
+    SklearnParams,
+    SvcParams,
+    TransformerParams,
+    card_params,
+    model_params,
     readers,
     unread_keys,
     unread_why,
@@ -42,13 +55,15 @@ from mlkit.core.source_params import (
     TableFormat,
 )
 
-# The schema's one entry point: the data section's classes (source_params.py) and the features and model
-# sections' (model_params.py) are re-exported here.
+# The schema's one entry point: the data section's classes (source_params.py), the features and model
+# sections' (model_params.py) and the metric names (metric_names.py) are re-exported here.
 __all__ = ["NETWORK_KINDS", "SOURCE_KINDS", "Columns", "DataParams", "DigitsSource", "EmbeddedSource", "FileSource",
            "HubSource", "Section", "Source", "TableFormat", "AUGMENT_METHODS", "DEFAULT_CHECKPOINT",
-           "EXACT_KERNEL_ROWS", "MODEL_TYPES", "SKLEARN_TYPES", "PARAMS_FILE", "AugmentParams", "CompareParams",
-           "FeatureParams", "ModelParams", "Params", "SplitParams", "check_for_data", "load_params",
-           "metric_problem", "read_yaml", "readers", "task_metrics", "unread_keys", "unread_why", "validate"]
+           "EXACT_KERNEL_ROWS", "MODEL_CLASSES", "MODEL_TYPES", "SKLEARN_TYPES", "TRANSFORMER", "PARAMS_FILE",
+           "AugmentParams", "BaseModelParams", "CompareParams", "FeatureParams", "IterativeParams", "LinearSvcParams",
+           "LogregParams", "Metric", "ModelParams", "Params", "RandomForestParams", "SklearnParams", "SplitParams",
+           "SvcParams", "TransformerParams", "card_params", "check_for_data", "load_params", "metric_problem",
+           "model_params", "read_yaml", "readers", "task_metrics", "unread_keys", "unread_why", "validate"]
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -145,7 +160,7 @@ class CompareParams(Section):
     # git revision outright (a commit, tag or branch). No champion yet: the new model is promoted.
     champion_stage: str = Field(default="prod", min_length=1)
     champion_rev: str | None = Field(default=None, min_length=1)
-    metric: Literal["accuracy", "f1", "f1_macro", "f1_weighted", "f1_micro"] = "f1_macro"
+    metric: Metric = Metric.F1_MACRO
     resamples: int = Field(default=1000, ge=1, description="paired bootstrap resamples of the test split")
     seed: int = 42
     level: float = Field(default=0.95, gt=0, lt=1, description="confidence level of the interval")
@@ -157,35 +172,20 @@ class Params(Section):
     split: SplitParams = SplitParams()
     augment: AugmentParams = AugmentParams()
     features: FeatureParams = FeatureParams()
-    model: ModelParams = ModelParams()
+    model: ModelParams = SvcParams()
     evaluate: EvaluateParams = EvaluateParams()
     compare: CompareParams = CompareParams()
 
 
 # ---------------------------------------------------------------- settings that depend on the data
-def task_metrics(task: str, positive: str | None = None) -> list[str]:
-    """The summary metrics a task has: f1 (the positive class) for binary, f1_micro for multilabel."""
-    extra = ["f1_micro"] if task == "multilabel" else ["f1"] if task == "binary" and positive is not None else []
-    return ["accuracy", "f1_macro", "f1_weighted", *extra]
-
-
-def metric_problem(metric: str, task: str, positive: str | None) -> str | None:
-    """Why `compare.metric` does not apply to this task, or None when it does."""
-    allowed = task_metrics(task, positive)
-    why = (f"does not apply to a {task} task" if metric != "f1" or task != "binary" else "is the F1 of data."
-           "positive_label, which this binary task does not set (its labels are not 0/1, -1/1, false/true or "
-           "no/yes); name it in data.positive_label, or pick another metric")
-    return None if metric in allowed else f"compare.metric: {metric!r} {why}; allowed: {', '.join(allowed)}"
-
-
 def check_for_data(params: Params, task: str, positive: str | None, text: bool) -> None:
     """Every setting that depends on the task or the kind of data, checked as soon as fetch knows them (and
     again by train, from the data card), so that no stage trains for a setting a later stage refuses."""
     metric = metric_problem(params.compare.metric, task, positive)
     problems = [metric] if metric else []
     if not text:
-        if params.model.type == "transformer":
-            types = ", ".join(t for t in MODEL_TYPES if t != "transformer")
+        if params.model.type == TRANSFORMER:
+            types = ", ".join(SKLEARN_TYPES)
             problems.append("model.type: 'transformer' needs text, and this data is numeric features; "
                             f"allowed: {types}")
         if params.augment.methods:
@@ -199,7 +199,7 @@ def check_for_data(params: Params, task: str, positive: str | None, text: bool) 
                      f"(its default is {json.dumps(getattr(defaults, name))})"
                      for name in FeatureParams.model_fields
                      if getattr(params.features, name) != getattr(defaults, name)]
-    if task == "multilabel" and params.model.type == "transformer" and params.model.label_smoothing:
+    if task == "multilabel" and isinstance(params.model, TransformerParams) and params.model.label_smoothing:
         problems.append(f"model.label_smoothing: {params.model.label_smoothing} smooths one label per text, and this "
                         "task is multilabel; allowed: 0")
     if problems:
@@ -214,6 +214,8 @@ def _key(loc: tuple[Any, ...]) -> str:
             parts[-1] += f"[{item}]"
         elif i and isinstance(loc[i - 1], int) and item in SOURCE_KINDS:
             continue  # pydantic names the union member; the user never wrote it
+        elif loc[:i] == ("model",) and item in MODEL_TYPES:
+            continue  # the same for the model section's union
         elif "[" in str(item) or str(item).startswith("function-"):
             continue  # internal validator names
         else:
@@ -221,8 +223,15 @@ def _key(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+def _model_type_error(error: ErrorDetails) -> bool:
+    return error["loc"] == ("model",) and error["type"] in ("union_tag_invalid", "union_tag_not_found")
+
+
 def _message(error: ErrorDetails) -> str:
     text = error["msg"].removeprefix("Value error, ")
+    if _model_type_error(error):
+        allowed = ", ".join(repr(t) for t in MODEL_TYPES[:-1]) + f" or {MODEL_TYPES[-1]!r}"
+        return f"Input should be {allowed} (got {error['input'].get('type')!r})"
     if error["type"] == "extra_forbidden":
         return "unknown key"
     if error["type"] == "missing":
@@ -244,7 +253,8 @@ def validate(raw: dict[str, Any], origin: str = str(PARAMS_FILE)) -> Params:
     try:
         params = Params.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{_key(e['loc'])}: {_message(e)}" for e in exc.errors())
+        problems = "; ".join(f"{_key(e['loc'])}{'.type' if _model_type_error(e) else ''}: {_message(e)}"
+                             for e in exc.errors())
         raise PipelineError(f"{origin}: {problems}") from None
     unread = unread_keys(params)
     if unread:

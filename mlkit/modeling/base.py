@@ -1,4 +1,4 @@
-"""The one model interface every backend implements, and the model card both backends write and read.
+"""The one model interface every backend implements; the model card both backends write is card.py's.
 
 A saved model is a folder: the backend's own files (skops, or safetensors + tokenizer) and `card.json`,
 which says which backend reads the folder, the task, the labels and what the model was trained on.
@@ -8,10 +8,9 @@ evaluate, compare and predict call `load_model` and never ask which backend they
 from __future__ import annotations
 
 import importlib
-import json
 import platform
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,8 +19,10 @@ import numpy as np
 import pandas as pd
 
 from mlkit.core.errors import PipelineError
+from mlkit.modeling.card import CARD_FILE, ModelCard, read_card
 
-CARD_FILE = "card.json"
+__all__ = ["BACKENDS", "CARD_FILE", "Model", "ModelCard", "indicator", "load_model", "read_card", "versions"]
+
 # backend name -> "module:class"; imported on use, so the scikit-learn path never loads torch.
 BACKENDS = {"sklearn": "mlkit.modeling.sklearn_model:SklearnModel",
             "transformer": "mlkit.modeling.transformer:TransformerModel"}
@@ -89,35 +90,17 @@ class Model(ABC):
     def library_versions(self) -> dict[str, str]:
         return versions()
 
-    def save(self, directory: Path, card: dict[str, Any]) -> None:
+    def model_card(self, trained: Mapping[str, Any] | None = None) -> ModelCard:
+        """This model's card: what it is, the backend's own fields, `trained` (what train records: params,
+        data files, columns, label_map; see card.TRAINED_KEYS) and the library versions."""
+        return ModelCard.model_validate({
+            "backend": self.backend, "task": self.task, "labels": self.labels, "positive_label": self.positive_label,
+            **self.card_fields(), **(trained or {}), "versions": self.library_versions()})
+
+    def save(self, directory: Path, trained: Mapping[str, Any] | None = None) -> None:
         """The backend's files and the model card, into `directory`."""
         self.save_files(directory)
-        full = {"backend": self.backend, "task": self.task, "labels": self.labels,
-                "positive_label": self.positive_label, **self.card_fields(), **card,
-                "versions": self.library_versions()}
-        (directory / CARD_FILE).write_text(json.dumps(full, indent=2) + "\n", encoding="utf-8")
-
-
-CARD_KEYS = {"backend": str, "task": str, "labels": list}
-
-
-def read_card(directory: Path | str) -> dict[str, Any]:
-    """A model folder's card.json, checked for the keys every reader needs."""
-    path = Path(directory) / CARD_FILE
-    if not path.is_file():
-        raise PipelineError(f"{directory}: no saved model here ({CARD_FILE} missing; run dvc repro or dvc pull)")
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PipelineError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(card, dict):
-        raise PipelineError(f"{path}: must hold a JSON object")
-    for key, kind in CARD_KEYS.items():
-        if not isinstance(card.get(key), kind):
-            raise PipelineError(f"{path}: `{key}` is missing or not a {kind.__name__}")
-    if card["task"] not in ("binary", "multiclass", "multilabel"):
-        raise PipelineError(f"{path}: unknown task {card['task']!r}")
-    return card
+        self.model_card(trained).write(directory)
 
 
 def load_model(directory: Path | str) -> Model:

@@ -121,7 +121,7 @@ def judge(champion: Champion | None, test: pd.DataFrame, new: list, card: dict, 
         old_scores = classification_metrics(truth, old, task, labels, positive)
     new_scores = classification_metrics(truth, new, task, labels, positive)
     decision, reason = decide(result, params)
-    table = [(name, old_scores.get(name), new_scores[name]) for name in task_metrics(task, positive)]
+    table = [(str(name), old_scores.get(name), new_scores[name]) for name in task_metrics(task, positive)]
     record = {
         "champion": champion.described if champion else None,
         "champion_rev": champion.rev if champion else None,

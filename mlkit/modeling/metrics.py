@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from mlkit.core.params import task_metrics
+from mlkit.core.metric_names import Metric, task_metrics
 from mlkit.modeling.base import indicator
 
 
@@ -21,9 +21,9 @@ def targets(values: Any, task: str, labels: list[str]) -> Any:
 def score(name: str, true: Any, pred: Any, labels: list[str], positive: str | None = None,
           weight: np.ndarray | None = None) -> float:
     """One metric on `targets()` values; `weight` counts each row (a bootstrap resample as row counts)."""
-    if name == "accuracy":  # subset accuracy for multilabel
+    if name == Metric.ACCURACY:  # subset accuracy for multilabel
         return float(accuracy_score(true, pred, sample_weight=weight))
-    if name == "f1":
+    if name == Metric.F1:
         return float(f1_score(true, pred, pos_label=positive, average="binary", zero_division=0,
                               sample_weight=weight))
     kwargs = {"labels": labels} if np.ndim(true) == 1 else {}
@@ -45,7 +45,7 @@ def classification_metrics(y_true: Any, y_pred: Any, task: str, labels: list[str
     return result
 
 
-COUNTED = ("accuracy", "f1", "f1_macro", "f1_weighted")
+COUNTED = (Metric.ACCURACY, Metric.F1, Metric.F1_MACRO, Metric.F1_WEIGHTED)
 
 
 def counted_score(metric: str, true: np.ndarray, labels: list[str],
@@ -54,7 +54,7 @@ def counted_score(metric: str, true: np.ndarray, labels: list[str],
     scikit-learn's (f1 = 2 tp / (true + predicted), 0 where both are 0), a hundred times faster on a large
     test split, where the bootstrap calls it twice per resample. `counted_score(...)(pred)(weight)`; None
     for a metric it does not count."""
-    if metric not in COUNTED or (metric == "f1" and positive not in labels):
+    if metric not in COUNTED or (metric == Metric.F1 and positive not in labels):
         return None
     k = len(labels)
     code = {label: i for i, label in enumerate(labels)}
@@ -65,18 +65,18 @@ def counted_score(metric: str, true: np.ndarray, labels: list[str],
         hit = true_codes == pred_codes
 
         def value(weight: np.ndarray) -> float:
-            if metric == "accuracy":
+            if metric == Metric.ACCURACY:
                 return float(weight[hit].sum() / weight.sum())
             tp = np.bincount(true_codes[hit], weights=weight[hit], minlength=k)
             support = np.bincount(true_codes, weights=weight, minlength=k)
             denominator = support + np.bincount(pred_codes, weights=weight, minlength=k)
             f1 = np.divide(2 * tp, denominator, out=np.zeros(k), where=denominator > 0)
-            if metric == "f1":
+            if metric == Metric.F1:
                 return float(f1[code[str(positive)]])
-            if metric == "f1_macro":
+            if metric == Metric.F1_MACRO:
                 return float(f1.mean())
             total = support.sum()
-            return float((f1 * support).sum() / total) if total > 0 else 0.0  # f1_weighted
+            return float((f1 * support).sum() / total) if total > 0 else 0.0  # Metric.F1_WEIGHTED
 
         return value
 

@@ -18,7 +18,13 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import SVC, LinearSVC
 
 from mlkit.core.errors import PipelineError, first_line
-from mlkit.core.params import EXACT_KERNEL_ROWS, FeatureParams, ModelParams
+from mlkit.core.params import (
+    EXACT_KERNEL_ROWS,
+    FeatureParams,
+    IterativeParams,
+    SklearnParams,
+    SvcParams,
+)
 from mlkit.modeling import skops_file
 from mlkit.modeling.base import CARD_FILE, Model, indicator
 from mlkit.modeling.embeddings import SentenceEmbedder
@@ -28,27 +34,28 @@ MODEL_FILE = "model.skops"
 PREDICT_CHUNK = 65_536  # rows turned into features at a time when predicting or scoring
 
 
-def exact_kernel(params: ModelParams, rows: int) -> bool:
+def exact_kernel(params: SvcParams, rows: int) -> bool:
     """Whether svc fits the exact kernel on `rows` train rows (else Nystroem features and a linear SVM)."""
     return params.approximation == "exact" or (params.approximation == "auto" and rows <= EXACT_KERNEL_ROWS)
 
 
-def build_estimator(params: ModelParams, rows: int = 0) -> ClassifierMixin:
+def build_estimator(params: SklearnParams, rows: int = 0) -> ClassifierMixin:
     """The estimator `params` name, for `rows` train rows (svc's `approximation: auto` decides on them)."""
-    if params.type == "svc" and exact_kernel(params, rows):
+    if isinstance(params, SvcParams) and exact_kernel(params, rows):
         return SVC(C=params.C, gamma=params.gamma, kernel=params.kernel, class_weight=params.class_weight,
                    random_state=params.seed)
-    if params.type == "svc":
+    if isinstance(params, SvcParams):
         kernel = KernelFeatures(kernel=params.kernel, gamma=params.gamma, n_components=params.n_components,
                                 random_state=params.seed)
         # LinearSVC's hinge loss: an SVC's, on the kernel's features.
         svm = LinearSVC(C=params.C, loss="hinge", class_weight=params.class_weight, max_iter=APPROXIMATE_ITER,
                         random_state=params.seed)
         return Pipeline([("kernel", kernel), ("svm", svm)])
-    if params.type == "linear_svc":
+    # By type, not class: linear_svc and logreg read the same keys, and a copy switched between them stays valid.
+    if isinstance(params, IterativeParams) and params.type == "linear_svc":
         return LinearSVC(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter,
                          random_state=params.seed)
-    if params.type == "logreg":
+    if isinstance(params, IterativeParams):
         return LogisticRegression(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter,
                                   random_state=params.seed)
     return RandomForestClassifier(n_estimators=params.n_estimators, class_weight=params.class_weight,
@@ -63,9 +70,9 @@ SLOW_FIT_SECONDS = 300
 APPROXIMATE_ITER = 5000
 
 
-def fit_warning(params: ModelParams, rows: int) -> str | None:
+def fit_warning(params: SklearnParams, rows: int) -> str | None:
     """A warning, before a long fit starts, that model.type will take long on `rows` train rows."""
-    if params.type not in FIT_COST or (params.type == "svc" and not exact_kernel(params, rows)):
+    if params.type not in FIT_COST or (isinstance(params, SvcParams) and not exact_kernel(params, rows)):
         return None
     measured_rows, seconds, power = FIT_COST[params.type]
     estimate = seconds * (rows / measured_rows) ** power
@@ -99,7 +106,7 @@ def build_features(params: FeatureParams) -> FeatureUnion:
     return FeatureUnion(parts)
 
 
-def build_pipeline(features: FeatureParams, model: ModelParams, task: str, text: bool, rows: int = 0) -> Pipeline:
+def build_pipeline(features: FeatureParams, model: SklearnParams, task: str, text: bool, rows: int = 0) -> Pipeline:
     estimator = build_estimator(model, rows)
     # SVC's own multiclass scheme is one-vs-one; one-vs-rest, as LinearSVC does it, keeps the RBF default within
     # 0.01 of the best linear model on emotion's six classes (benchmarks/default_model.py), at about three times

@@ -18,7 +18,8 @@ import pandas as pd
 from mlkit.core.devices import cpu_threads
 from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.hub import resolve_checkpoint
-from mlkit.core.params import ModelParams
+from mlkit.core.metric_names import Metric
+from mlkit.core.params import TransformerParams
 from mlkit.modeling.base import VERSIONED, Model, indicator, versions
 from mlkit.modeling.hf_checkpoint import before_loading, freeze, head_labels, place, position_limit
 from mlkit.modeling.hf_training import (
@@ -41,7 +42,7 @@ class TransformerModel(Model):
     backend = "transformer"
 
     def __init__(self, model: Any, tokenizer: Any, task: str, labels: list[str], positive_label: str | None,
-                 max_length: int, params: ModelParams | None = None, thresholds: list[float] | None = None):
+                 max_length: int, params: TransformerParams | None = None, thresholds: list[float] | None = None):
         super().__init__(task, labels, positive_label)
         self.model = model
         self.tokenizer = tokenizer
@@ -51,7 +52,8 @@ class TransformerModel(Model):
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def build(cls, params: ModelParams, task: str, labels: list[str], positive_label: str | None) -> TransformerModel:
+    def build(cls, params: TransformerParams, task: str, labels: list[str],
+              positive_label: str | None) -> TransformerModel:
         """Load the checkpoint with a head for `labels`; every check that needs the checkpoint happens here."""
         before_loading()
         from transformers import (
@@ -159,11 +161,12 @@ class TransformerModel(Model):
         if self.task == "multilabel":
             guess = (logits > 0).astype(int)  # probability 0.5; the tuned thresholds come after training
             truth = truth.astype(int)
-            return {"f1_micro": f1_score(truth, guess, average="micro", zero_division=0),
-                    "f1_macro": f1_score(truth, guess, average="macro", zero_division=0)}
+            return {Metric.F1_MICRO: f1_score(truth, guess, average="micro", zero_division=0),
+                    Metric.F1_MACRO: f1_score(truth, guess, average="macro", zero_division=0)}
         guess = logits.argmax(axis=1)
-        return {"accuracy": accuracy_score(truth, guess),
-                "f1_macro": f1_score(truth, guess, average="macro", labels=range(len(self.labels)), zero_division=0)}
+        return {Metric.ACCURACY: accuracy_score(truth, guess),
+                Metric.F1_MACRO: f1_score(truth, guess, average="macro", labels=range(len(self.labels)),
+                                          zero_division=0)}
 
     def fit(self, train: pd.DataFrame, valid: pd.DataFrame | None = None, live: Any = None) -> dict[str, float]:
         import torch
@@ -216,7 +219,7 @@ class TransformerModel(Model):
                 save_strategy="epoch" if valid_set else "no",
                 logging_strategy="epoch",
                 load_best_model_at_end=bool(valid_set),
-                metric_for_best_model="f1_macro" if valid_set else None,
+                metric_for_best_model=str(Metric.F1_MACRO) if valid_set else None,
                 greater_is_better=True,
                 save_total_limit=1,
                 save_only_model=True,

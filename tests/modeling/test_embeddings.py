@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mlkit.core.errors import PipelineError
-from mlkit.core.params import DEFAULT_CHECKPOINT, FeatureParams, ModelParams
+from mlkit.core.params import DEFAULT_CHECKPOINT, FeatureParams, model_params
 from mlkit.modeling import embeddings
 from mlkit.modeling.base import load_model
 from mlkit.modeling.embeddings import CACHE_ENV, MULTILINGUAL_USE, SentenceEmbedder
@@ -60,7 +60,7 @@ def test_a_head_on_embeddings_learns_saves_without_weights_and_reloads(cache: Pa
     train, test = frame.iloc[:500], frame.iloc[500:]
     labels = sorted(frame["label"].unique())
     features = FeatureParams(word_ngrams=None, embedding=DEFAULT_CHECKPOINT, embedding_max_length=64)
-    model = SklearnModel(build_pipeline(features, ModelParams(type="logreg", C=10), "multiclass", True),
+    model = SklearnModel(build_pipeline(features, model_params(type="logreg", C=10), "multiclass", True),
                          "multiclass", labels)
     model.fit(train)
     predicted = model.predict(test)
@@ -74,7 +74,7 @@ def test_a_head_on_embeddings_learns_saves_without_weights_and_reloads(cache: Pa
     again = load_model(folder)  # through the skops allowlist, which names SentenceEmbedder
     assert again.predict(test) == predicted
     # Fitted again (the embeddings now from the memo), it saves the same bytes: a rerun is no new model to DVC.
-    twin = SklearnModel(build_pipeline(features, ModelParams(type="logreg", C=10), "multiclass", True),
+    twin = SklearnModel(build_pipeline(features, model_params(type="logreg", C=10), "multiclass", True),
                         "multiclass", labels)
     twin.fit(train)
     (tmp_path / "twin").mkdir()

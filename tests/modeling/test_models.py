@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
 from mlkit.core.errors import PipelineError
-from mlkit.core.params import EXACT_KERNEL_ROWS, FeatureParams, ModelParams, readers, validate
+from mlkit.core.params import EXACT_KERNEL_ROWS, FeatureParams, model_params, readers, validate
 from mlkit.core.table import has_text
 from mlkit.data.dataset import build_dataset
 from mlkit.data.sources import read_source
@@ -110,23 +110,23 @@ def test_every_model_type_trains_on_every_task_kind(model_type: str) -> None:
 
 @pytest.mark.fast
 def test_a_slow_model_on_a_large_train_split_is_warned_about_before_fitting() -> None:
-    warning = fit_warning(ModelParams(type="svc", approximation="exact"), 100_000)
+    warning = fit_warning(model_params(type="svc", approximation="exact"), 100_000)
     assert warning is not None and warning.startswith("warning: model.type svc on 100,000 train rows: roughly ")
     assert "approximation: auto" in warning
-    assert fit_warning(ModelParams(type="random_forest"), 200_000) is not None
+    assert fit_warning(model_params(type="random_forest"), 200_000) is not None
     # The default run (7,000 train rows), the approximated kernel and the linear models: no warning.
-    assert fit_warning(ModelParams(type="svc"), 7_000) is None
-    assert fit_warning(ModelParams(type="svc"), 100_000) is None
-    assert fit_warning(ModelParams(type="linear_svc"), 1_000_000) is None
+    assert fit_warning(model_params(type="svc"), 7_000) is None
+    assert fit_warning(model_params(type="svc"), 100_000) is None
+    assert fit_warning(model_params(type="linear_svc"), 1_000_000) is None
 
 
 @pytest.mark.fast
 def test_svc_fits_the_exact_kernel_on_small_data_and_nystroem_features_above() -> None:
-    assert isinstance(build_estimator(ModelParams(), EXACT_KERNEL_ROWS), SVC)
-    approximated = build_estimator(ModelParams(), EXACT_KERNEL_ROWS + 1)
+    assert isinstance(build_estimator(model_params(), EXACT_KERNEL_ROWS), SVC)
+    approximated = build_estimator(model_params(), EXACT_KERNEL_ROWS + 1)
     assert isinstance(approximated, Pipeline) and isinstance(approximated.named_steps["kernel"], KernelFeatures)
-    assert isinstance(build_estimator(ModelParams(approximation="nystroem"), 10), Pipeline)
-    assert isinstance(build_estimator(ModelParams(approximation="exact"), 10**7), SVC)
+    assert isinstance(build_estimator(model_params(approximation="nystroem"), 10), Pipeline)
+    assert isinstance(build_estimator(model_params(approximation="exact"), 10**7), SVC)
 
 
 @pytest.mark.fast
@@ -147,7 +147,7 @@ def test_the_approximation_reads_gamma_as_svc_does(gamma) -> None:
 def test_an_approximated_svc_saves_loads_and_predicts_the_same(tmp_path) -> None:
     texts = [f"word{i % 7} word{i % 5} text {i}" for i in range(90)]
     train = pd.DataFrame({"text": texts, "label": ["abc"[i % 3] for i in range(90)]})
-    pipeline = build_pipeline(FeatureParams(min_df=1), ModelParams(approximation="nystroem", n_components=30),
+    pipeline = build_pipeline(FeatureParams(min_df=1), model_params(approximation="nystroem", n_components=30),
                               "multiclass", True, len(train))
     model = SklearnModel(pipeline, "multiclass", ["a", "b", "c"])
     model.fit(train)
@@ -171,7 +171,7 @@ def test_hashed_features_keep_the_model_file_the_same_size_as_rows_grow(tmp_path
     sizes: dict[tuple[str, int], int] = {}
     for mode, features in [("hashing", FeatureParams(hashing=2**14, min_df=1)), ("vocabulary", FeatureParams())]:
         for rows in (500, 1_500):
-            model = SklearnModel(build_pipeline(features, ModelParams(type="linear_svc"), "multiclass", True),
+            model = SklearnModel(build_pipeline(features, model_params(type="linear_svc"), "multiclass", True),
                                  "multiclass", labels)
             model.fit(frame.head(rows))
             folder = tmp_path / f"{mode}-{rows}"
@@ -216,7 +216,7 @@ def test_every_model_type_saves_loads_and_predicts_the_same(model_type: str, tmp
     """What train saves, evaluate and predict load through the skops allowlist (random_forest's trees too)."""
     texts = [f"word{i % 7} word{i % 5} text {i}" for i in range(90)]
     train = pd.DataFrame({"text": texts, "label": ["abc"[i % 3] for i in range(90)]})
-    params = ModelParams(type=model_type, **({"n_estimators": 5} if model_type == "random_forest" else {}))
+    params = model_params(type=model_type, **({"n_estimators": 5} if model_type == "random_forest" else {}))
     model = SklearnModel(build_pipeline(FeatureParams(min_df=1), params, "multiclass", True, len(train)),
                          "multiclass", ["a", "b", "c"])
     model.fit(train)
@@ -228,7 +228,7 @@ def test_every_model_type_saves_loads_and_predicts_the_same(model_type: str, tmp
 @pytest.mark.fast
 def test_a_min_df_no_term_reaches_is_one_line() -> None:
     texts = pd.DataFrame({"text": [f"word{i} text" for i in range(30)], "label": ["ab"[i % 2] for i in range(30)]})
-    model = SklearnModel(build_pipeline(FeatureParams(min_df=1000), ModelParams(), "binary", True, 30), "binary",
+    model = SklearnModel(build_pipeline(FeatureParams(min_df=1000), model_params(), "binary", True, 30), "binary",
                          ["a", "b"])
     with pytest.raises(PipelineError, match=r"^features: max_df corresponds to < documents than min_df on 30 train "
                                             r"texts; lower features.min_df \(or max_features\), or check the texts$"):

@@ -90,9 +90,10 @@ def test_dvc_metrics_show_fits_a_wide_terminal(evaluated: tuple[Path, str]) -> N
 def test_printed_summary_shows_every_split_and_the_gap(evaluated: tuple[Path, str]) -> None:
     folder, stdout = evaluated
     metrics = json.loads((folder / "metrics/eval/scores.json").read_text())
-    lines = stdout.strip().splitlines()[-5:]
+    lines = stdout.strip().splitlines()[-6:]
     assert lines[0].split() == ["accuracy", "f1_macro", "f1_weighted"]
-    for line, split in zip(lines[1:], ["train", "valid", "test", "gap"]):
+    assert set(lines[1].strip()) == {"-", " "}  # the rule under the header
+    for line, split in zip(lines[2:], ["train", "valid", "test", "gap"]):
         cells = line.split()
         shown = [f"{metrics[split][n]:{'+' if split == 'gap' else ''}.4f}" for n in lines[0].split()]
         assert cells == [split, *shown], line

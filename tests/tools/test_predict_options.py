@@ -13,7 +13,7 @@ import pytest
 
 from mlkit import cli
 from mlkit.core.errors import PipelineError
-from mlkit.core.params import FeatureParams, ModelParams
+from mlkit.core.params import FeatureParams, model_params
 from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
 
 pytestmark = pytest.mark.fast
@@ -41,7 +41,7 @@ def train_frame(multilabel: bool = False) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("model")
-    pipeline = build_pipeline(FeatureParams(word_ngrams=(1, 1)), ModelParams(type="linear_svc"), "multiclass", True)
+    pipeline = build_pipeline(FeatureParams(word_ngrams=(1, 1)), model_params(type="linear_svc"), "multiclass", True)
     model = SklearnModel(pipeline, "multiclass", sorted(WORDS))
     model.fit(train_frame())
     model.save(folder, {})
@@ -51,7 +51,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def multilabel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("multilabel")
-    pipeline = build_pipeline(FeatureParams(word_ngrams=(1, 1)), ModelParams(type="linear_svc"), "multilabel", True)
+    pipeline = build_pipeline(FeatureParams(word_ngrams=(1, 1)), model_params(type="linear_svc"), "multilabel", True)
     model = SklearnModel(pipeline, "multilabel", sorted(WORDS))
     model.fit(train_frame(multilabel=True))
     model.save(folder, {})
@@ -132,7 +132,7 @@ def test_a_missing_text_column_is_named(capsys, model_dir: Path, tmp_path: Path)
 def test_a_model_trained_on_several_text_columns_joins_them_the_same_way(capsys, tmp_path: Path) -> None:
     folder = tmp_path / "model"
     folder.mkdir()
-    pipeline = build_pipeline(FeatureParams(word_ngrams=(1, 1)), ModelParams(type="linear_svc"), "multiclass", True)
+    pipeline = build_pipeline(FeatureParams(word_ngrams=(1, 1)), model_params(type="linear_svc"), "multiclass", True)
     model = SklearnModel(pipeline, "multiclass", sorted(WORDS))
     model.fit(train_frame())
     columns = {"text_column": ["title", "body"], "text_column_delimiter": " / ", "label_column": "label",
