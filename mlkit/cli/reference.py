@@ -6,6 +6,7 @@ from the command line (this package), every params.yaml key from the schema (mlk
 
 from __future__ import annotations
 
+import enum
 import inspect
 import json
 import types
@@ -183,6 +184,8 @@ def _type(annotation: Any) -> str:
         return f"mapping {_type(args[0])} -> {_type(args[1])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "section"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):  # a StrEnum: its values are strings
+        return "string"
     return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(annotation, str(annotation))
 
 
@@ -202,6 +205,8 @@ def _allowed(annotation: Any, metadata: list[Any]) -> str:
         words.append(_allowed(args[0], inner))
     elif origin is typing.Literal:
         words.append(", ".join(f"`{a}`" for a in args))
+    elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        words.append(", ".join(f"`{member.value}`" for member in annotation))
     elif origin in (typing.Union, types.UnionType):
         words += [_allowed(a, []) for a in args]
     return "; ".join(w for w in words if w)
@@ -244,6 +249,28 @@ def _rows(model: type[BaseModel], prefix: str, reads: bool) -> list[str]:
     return rows
 
 
+def _model_rows() -> list[str]:
+    """The model section: one row per key of any model type (a union on `model.type`, one class per type),
+    each with the types that read it."""
+    from mlkit.core.model_params import CARD_KEYS, MODEL_CLASSES, MODEL_TYPES, readers
+
+    rows = []
+    for name in CARD_KEYS:
+        owner = next(cls for cls in MODEL_CLASSES.values() if name in cls.model_fields)
+        field = owner.model_fields[name]
+        key = f"model.{name}"
+        if name == "type":
+            kind, default, allowed = "string", '`"svc"`', ", ".join(f"`{t}`" for t in MODEL_TYPES)
+            text = _description(key, field)
+        else:
+            kind, default = _type(field.annotation), _default(field)
+            allowed = ALLOWED.get(key) or _allowed(field.annotation, field.metadata)
+            who = [t for t in MODEL_TYPES if t in readers(key)]
+            text = _description(key, field) + f" (read by: {', '.join(who)})"
+        rows.append(f"| `{key}` | {cell(kind)} | {cell(default)} | {cell(allowed)} | {cell(text)} |")
+    return rows
+
+
 HEAD = ["| Key | Type | Default | Allowed | What it does |", "|---|---|---|---|---|"]
 
 
@@ -259,9 +286,12 @@ def params_reference() -> str:
              ""]
     for name, field in Params.model_fields.items():
         section = field.annotation
+        if name == "model":
+            lines += [f"## `{name}`", "", _description(name, field).capitalize() + ".", "", *HEAD, *_model_rows(), ""]
+            continue
         assert isinstance(section, type) and issubclass(section, BaseModel)
         lines += [f"## `{name}`", "", _description(name, field).capitalize() + ".", "", *HEAD,
-                  *_rows(section, f"{name}.", reads=name == "model"), ""]
+                  *_rows(section, f"{name}.", reads=False), ""]
     lines += ["## `data.sources[]`: the kinds of source", "",
               "Each entry of `data.sources` has a `kind`; the other keys depend on it.", ""]
     for kind, model in (("file", FileSource), ("hub", HubSource), ("embedded", EmbeddedSource),

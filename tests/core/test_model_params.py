@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import ROOT
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.model_params import _OWNER, CARD_KEYS
@@ -21,6 +20,7 @@ from mlkit.core.params import (
     readers,
     validate,
 )
+from mlkit.testing import ROOT
 
 pytestmark = pytest.mark.fast
 

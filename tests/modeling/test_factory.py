@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import ROOT
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
@@ -14,6 +13,7 @@ from mlkit.core.params import TransformerParams, validate
 from mlkit.modeling import factory
 from mlkit.modeling.factory import DataFacts, build_model, build_warning, describe, uses_valid
 from mlkit.modeling.sklearn_model import SklearnModel
+from mlkit.testing import ROOT
 
 pytestmark = pytest.mark.fast
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
 
 from mlkit.core.model_params import CARD_KEYS
 from mlkit.core.params import validate
 from mlkit.modeling.card import DataFile
 from mlkit.modeling.factory import build_model
 from mlkit.modeling.training import data_facts, fit, timings_text, trained_record
+from mlkit.testing import ROOT
 
 pytestmark = pytest.mark.fast
 
