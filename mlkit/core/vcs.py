@@ -147,9 +147,9 @@ def tracked_files(root: Root = ".") -> list[str]:
 
 
 def stage(paths: Sequence[str], root: Root = ".") -> None:
-    """`git add -- PATHS`."""
+    """`git -C ROOT add -- PATHS`."""
     with repository(root) as scm:
-        scm.add([posix(p) for p in paths])
+        scm.add([str(Path(root).resolve() / p) for p in paths])  # scmrepo reads them from the current folder
 
 
 def commit_tracked(message: str, root: Root = ".") -> str | None:
