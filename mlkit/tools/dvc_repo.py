@@ -2,7 +2,8 @@
 its config, experiments and queue). Git: mlkit/core/vcs.py.
 
 Only where the API cannot do it does this module, and no other, run the `dvc` program: `dvc queue start`
-(its workers must be processes of their own); `queue logs`, `queue stop --kill` and `exp push`, whose API
+(its workers must be processes of their own); `exp run --queue` and `pull` in another repository than the
+current folder (see queue_experiments); `queue logs`, `queue stop --kill` and `exp push`, whose API
 prints into this process or leaves the failure checks to the command; the `--md` tables and offline HTML of
 `metrics diff`, `params diff` and `plots diff`, rendered by the command-line layer (dvc.commands).
 """
@@ -179,14 +180,10 @@ def push_outputs(root: Root = ".") -> int:
 
 
 def pull_outputs(remote: str, root: Root = ".") -> None:
-    """`dvc pull -r REMOTE`."""
-    from dvc.exceptions import DvcException
-
-    with quiet(logging.ERROR), opened(root) as repo:
-        try:
-            repo.pull(remote=remote)
-        except (DvcException, OSError) as exc:
-            raise PipelineError(f"dvc pull failed ({first_line(exc)})") from None
+    """`dvc pull -r REMOTE`, by the program: see queue_experiments."""
+    done = _dvc_program(["pull", "-q", "-r", remote], root)
+    if done.returncode != 0:
+        raise PipelineError(f"dvc pull failed ({_last_line(done)})")
 
 
 # ---------------------------------------------------------------- config
@@ -238,15 +235,14 @@ def share_cache(origin: Root, root: Root) -> None:
 
 # ---------------------------------------------------------------- experiments and their queue
 def queue_experiments(set_params: Sequence[str], name: str | None = None, root: Root = ".") -> None:
-    """`dvc exp run --queue -S ... [-n NAME]`: one experiment, or one per point of -S's grids (named
-    NAME-1, NAME-2, ...)."""
-    from dvc.exceptions import DvcException
+    """`dvc exp run --queue -S ... [-n NAME]`: one experiment, or one per point of -S's grids (NAME-1, ...).
 
-    with quiet(), opened(root) as repo, redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115 - its "Queued" lines
-        try:
-            repo.experiments.run(params=list(set_params), queue=True, name=name)
-        except (DvcException, OSError) as exc:
-            raise PipelineError(f"`dvc exp run --queue` refused: {first_line(exc)}") from None
+    By the program: DVC's API takes the paths it stages from the current folder (scmrepo's dulwich `add`), so
+    in-process, queueing in another repository (a search's clone) writes `../` entries into its git index."""
+    args = ["exp", "run", "--queue", *(a for s in set_params for a in ("-S", s)), *(["-n", name] if name else [])]
+    done = _dvc_program(args, root)
+    if done.returncode != 0:
+        raise PipelineError(f"`dvc exp run --queue` refused: {_last_line(done)}")
 
 
 def queue_status(root: Root = ".") -> list[dict[str, Any]]:
