@@ -1,11 +1,11 @@
 """The one way the tools reach DVC: functions named by what they do, over DVC's Python API (`dvc.repo.Repo`,
-its config, experiments and queue). Git: mlkit/core/vcs.py.
+its config); its experiments and queue in dvc_experiments.py. Git: mlkit/core/vcs.py.
 
-Only where the API cannot do it does this module, and no other, run the `dvc` program: `dvc queue start`
-(its workers must be processes of their own); `exp run --queue` and `pull` in another repository than the
-current folder (see queue_experiments); `queue logs`, `queue stop --kill` and `exp push`, whose API
-prints into this process or leaves the failure checks to the command; the `--md` tables and offline HTML of
-`metrics diff`, `params diff` and `plots diff`, rendered by the command-line layer (dvc.commands).
+Only where the API cannot do it do this module and dvc_experiments.py, and no other, run the `dvc` program:
+`dvc queue start` (its workers must be processes of their own); `exp run --queue` and `pull` in another
+repository than the current folder (see queue_experiments); `queue logs`, `queue stop --kill` and `exp
+push`, whose API prints into this process or leaves the failure checks to the command; the `--md` tables
+and offline HTML of `metrics diff`, `params diff` and `plots diff`, rendered by the command-line layer.
 """
 
 from __future__ import annotations
@@ -180,10 +180,10 @@ def push_outputs(root: Root = ".") -> int:
 
 
 def pull_outputs(remote: str, root: Root = ".") -> None:
-    """`dvc pull -r REMOTE`, by the program: see queue_experiments."""
-    done = _dvc_program(["pull", "-q", "-r", remote], root)
+    """`dvc pull -r REMOTE`, by the program: see dvc_experiments.queue_experiments."""
+    done = dvc_program(["pull", "-q", "-r", remote], root)
     if done.returncode != 0:
-        raise PipelineError(f"dvc pull failed ({_last_line(done)})")
+        raise PipelineError(f"dvc pull failed ({last_line(done)})")
 
 
 # ---------------------------------------------------------------- config
@@ -191,6 +191,18 @@ def _config(root: Root = ".") -> Any:
     from dvc.config import Config
 
     return Config(dvc_dir=str(Path(root).resolve() / ".dvc"), validate=False)
+
+
+def merged_config(root: Root = ".") -> Any:
+    """The project's DVC config, every level merged and checked, local paths made absolute."""
+    from dvc.config import Config
+
+    return Config(dvc_dir=str(Path(root).resolve() / ".dvc"))
+
+
+def local_config(root: Root = ".") -> Any:
+    """.dvc/config.local alone (`dvc config --local --list`), unchecked."""
+    return _config(root).load_one("local")
 
 
 def remote_names(root: Root = ".") -> list[str]:
@@ -233,87 +245,25 @@ def share_cache(origin: Root, root: Root) -> None:
         conf["cache"]["dir"] = str(cache)
 
 
-# ---------------------------------------------------------------- experiments and their queue
-def queue_experiments(set_params: Sequence[str], name: str | None = None, root: Root = ".") -> None:
-    """`dvc exp run --queue -S ... [-n NAME]`: one experiment, or one per point of -S's grids (NAME-1, ...).
-
-    By the program: DVC's API takes the paths it stages from the current folder (scmrepo's dulwich `add`), so
-    in-process, queueing in another repository (a search's clone) writes `../` entries into its git index."""
-    args = ["exp", "run", "--queue", *(a for s in set_params for a in ("-S", s)), *(["-n", name] if name else [])]
-    done = _dvc_program(args, root)
-    if done.returncode != 0:
-        raise PipelineError(f"`dvc exp run --queue` refused: {_last_line(done)}")
-
-
-def queue_status(root: Root = ".") -> list[dict[str, Any]]:
-    """What `dvc queue status` lists: dicts with rev (the task's stash commit), name and status."""
-    with opened(root) as repo:
-        return repo.experiments.celery_queue.status()
-
-
-def apply_experiment(name: str, root: Root = ".") -> None:
-    """`dvc exp apply NAME`: its parameters and outputs into the workspace."""
-    from dvc.exceptions import DvcException
-
-    with quiet(), opened(root) as repo, redirect_stdout(sys.stderr):
-        try:
-            repo.experiments.apply(name)
-        except (DvcException, OSError) as exc:
-            raise PipelineError(f"`dvc exp apply {name}` failed: {first_line(exc)}") from None
-
-
-def _dvc_program(args: Sequence[str], root: Root, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """The `dvc` program, where the API cannot do it (see the module's docstring)."""
+# ---------------------------------------------------------------- the dvc program
+def dvc_program(args: Sequence[str], root: Root, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """The `dvc` program, where the API cannot do it (see the module's docstring); for the DVC adapter
+    modules (this one, dvc_experiments.py) only."""
     options: dict[str, Any] = {"capture_output": True, "env": env(), **kwargs}
     return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, text=True, stdin=subprocess.DEVNULL,
                           **options)
 
 
-def _last_line(done: subprocess.CompletedProcess[str]) -> str:
+def last_line(done: subprocess.CompletedProcess[str]) -> str:
     lines = [ln.strip() for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
     return lines[-1] if lines else f"exit {done.returncode}"
 
 
-def start_queue_workers(jobs: int, root: Root = ".", environment: dict[str, str] | None = None) -> None:
-    """`dvc queue start -j JOBS`. The workers it spawns inherit its stdout and stderr: through pipes, reading
-    them to the end would wait for the last worker to exit, so they go to a file instead.
-
-    The program, not `celery_queue.start_workers` in this process: the workers would inherit this process's
-    stdout, and whoever reads the tool through a pipe (a test, a CI log) would then wait for the last worker."""
-    with tempfile.TemporaryFile(mode="w+") as out:
-        done = _dvc_program(["queue", "start", "-j", str(jobs)], root, capture_output=False,
-                            env=environment or env(), stdout=out, stderr=subprocess.STDOUT)
-        if done.returncode != 0:
-            out.seek(0)
-            lines = [ln for ln in out.read().splitlines() if ln.strip()]
-            raise PipelineError(f"`dvc queue start -j {jobs}` failed: {lines[-1] if lines else done.returncode}")
-
-
-def kill_queue(root: Root = ".") -> None:
-    """`dvc queue stop --kill`: the running experiments, then the workers; whatever it answers."""
-    _dvc_program(["queue", "stop", "--kill"], root)
-
-
-def queue_log(rev: str, root: Root = ".") -> str:
-    """One task's log (or DVC's word on why there is none)."""
-    done = _dvc_program(["queue", "logs", rev], root)
-    return done.stdout + done.stderr
-
-
-def push_experiments(git_remote: str, names: Sequence[str], dvc_remote: str | None = None,
-                     root: Root = ".") -> str | None:
-    """`dvc exp push GIT_REMOTE NAMES`, outputs to `dvc_remote` (else only the refs: --no-cache); why it
-    failed, or None."""
-    cache = ["-r", dvc_remote] if dvc_remote else ["--no-cache"]
-    done = _dvc_program(["exp", "push", *cache, git_remote, *names], root)
-    return None if done.returncode == 0 else _last_line(done)
-
-
 # ---------------------------------------------------------------- comparing with a git revision
 def _rendered(args: Sequence[str], root: Root) -> str:
-    done = _dvc_program(args, root)
+    done = dvc_program(args, root)
     if done.returncode != 0:
-        raise PipelineError(f"`dvc {' '.join(args)}` failed: {_last_line(done)}")
+        raise PipelineError(f"`dvc {' '.join(args)}` failed: {last_line(done)}")
     return done.stdout
 
 

@@ -23,7 +23,7 @@ from mlkit.core.params import PARAMS_FILE, load_params
 from mlkit.core.processes import alive, runs
 from mlkit.core.source_params import FileSource
 from mlkit.core.vcs import env, head, ref_names, uncommitted, untracked, valid_ref_name
-from mlkit.tools import dvc_repo
+from mlkit.tools import dvc_experiments
 from mlkit.tools.grid import Grid, expand, validate_grid
 from mlkit.tools.results import exp_rows
 
@@ -40,11 +40,11 @@ HEARTBEAT = 30.0  # seconds without a finished experiment before wait says what 
 
 # ---------------------------------------------------------------- running DVC
 def start_workers(jobs: int, root: Path) -> None:
-    """`dvc queue start -j JOBS` (dvc_repo.start_queue_workers); the workers' experiments share the CPUs
+    """`dvc queue start -j JOBS` (dvc_experiments.start_queue_workers); the workers' experiments share the CPUs
     (`share_cpus`)."""
     workers_env = env()
     share_cpus(jobs, workers_env)
-    dvc_repo.start_queue_workers(jobs, root, workers_env)
+    dvc_experiments.start_queue_workers(jobs, root, workers_env)
 
 
 def stop_workers(root: Path) -> None:
@@ -105,7 +105,7 @@ def check_names(names: Iterable[str], root: Path) -> None:
 # ---------------------------------------------------------------- the queue
 def queue_status(root: Path) -> list[dict[str, Any]]:
     """What `dvc queue status` lists: dicts with rev (the task's stash commit), name and status."""
-    return dvc_repo.queue_status(root)
+    return dvc_experiments.queue_status(root)
 
 
 def live_workers(root: Path) -> list[int]:
@@ -157,7 +157,7 @@ def check_queue_idle(root: Path, linger: float = 15.0) -> None:
 def enqueue(grid: Grid, prefix: str | None, root: Path) -> list[str]:
     """`dvc exp run --queue -S ...` once for the whole grid; returns the new tasks' stash revs."""
     before = {e["rev"] for e in queue_status(root)}
-    dvc_repo.queue_experiments(grid.set_params, prefix, root)
+    dvc_experiments.queue_experiments(grid.set_params, prefix, root)
     new = [e["rev"] for e in queue_status(root) if e["rev"] not in before]
     if len(new) != len(grid):
         raise PipelineError(f"queued {len(new)} experiment(s) where the grid has {len(grid)}: another queue "
@@ -238,7 +238,7 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
 
 def failure_log(rev: str, root: Path, lines: int = LOG_TAIL) -> str:
     """The end of `dvc queue logs` for one task."""
-    text = [ln for ln in dvc_repo.queue_log(rev, root).splitlines() if ln.strip()]
+    text = [ln for ln in dvc_experiments.queue_log(rev, root).splitlines() if ln.strip()]
     return "\n".join(text[-lines:])
 
 

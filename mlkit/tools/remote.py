@@ -25,7 +25,7 @@ from mlkit.data.sources import (
     S3_READ_TIMEOUT,
     s3_options,
 )
-from mlkit.tools.dvc_repo import add_remote, set_remote_option
+from mlkit.tools.dvc_repo import add_remote, local_config, merged_config, set_remote_option
 
 # DVC runs one transfer per job; 8 keeps a 2-core machine busy without flooding a small server.
 S3_JOBS = 8
@@ -101,9 +101,7 @@ def _call(action, name: str, url: str):
 
 def check(name: str | None) -> None:
     """Reach the remote with the credentials DVC would use, and count what it holds."""
-    from dvc.config import Config
-
-    config = Config.from_cwd()
+    config = merged_config()
     name = name or config["core"].get("remote")
     if not name or name not in config.get("remote", {}):
         raise PipelineError(f"no DVC remote {name!r}; remotes: {', '.join(config.get('remote', {})) or 'none'}")
@@ -120,12 +118,10 @@ def check(name: str | None) -> None:
 
 def tracked_secrets(root: Path = Path(".")) -> list[str]:
     """Tracked files holding a credential: a key assignment, an AWS key id, or a configured secret's value."""
-    from dvc.config import Config
-
     values = {os.environ.get(v) for v in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
     local = Path(root) / ".dvc" / "config.local"
     if local.is_file():
-        conf = Config(dvc_dir=str(Path(root) / ".dvc"), validate=False).load_one("local")
+        conf = local_config(root)
         values |= {c.get(k) for c in conf.get("remote", {}).values() for k in SECRET_KEYS if k != "access_key_id"}
     secrets = {v for v in values if v and len(v) >= 8}
     found = []

@@ -35,7 +35,7 @@ from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.io import read_json
 from mlkit.core.params import PARAMS_FILE, load_params
 from mlkit.modeling.champion import find_champion
-from mlkit.tools import dvc_repo, registry, search
+from mlkit.tools import dvc_experiments, dvc_repo, registry, search
 from mlkit.tools.search_options import RetrainOptions, SearchOptions
 from mlkit.tools.search_space import check_metric, check_space, parse_dimension, resolve_metric
 
@@ -145,7 +145,7 @@ def search_and_apply(options: RetrainOptions) -> str | None:
     if not (value > now if options.direction == "maximize" else value < now):
         print(f"{found}: kept the current parameters")
         return None
-    dvc_repo.apply_experiment(name)
+    dvc_experiments.apply_experiment(name)
     print(f"{found}: applied {' '.join(f'{k}={v}' for k, v in best.params.items())}")
     return name
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mlkit.core import paths, vcs
 from mlkit.core.errors import PipelineError, first_line
-from mlkit.tools import dvc_repo
+from mlkit.tools import dvc_experiments, dvc_repo
 from mlkit.tools import queue as ex
 
 METRICS_FILE = paths.EVAL_METRICS
@@ -79,7 +79,7 @@ class Clone:
     def queue(self, name: str, overrides: list[str]) -> str | None:
         """Queue one experiment; the error text when DVC refuses it."""
         try:
-            dvc_repo.queue_experiments(overrides, name, self.path)
+            dvc_experiments.queue_experiments(overrides, name, self.path)
         except PipelineError as exc:
             return str(exc)
         return None
@@ -93,9 +93,7 @@ class Clone:
     def results(self, names: list[str], metric: str) -> dict[str, float | str]:
         """Name -> the metric's value, or why the experiment has none (a failed one's row holds the
         baseline's metrics: only State decides)."""
-        import dvc.api
-
-        rows = {row["Experiment"]: row for row in dvc.api.exp_show(repo=str(self.path)) if row.get("Experiment")}
+        rows = {row["Experiment"]: row for row in dvc_experiments.experiment_rows(self.path) if row.get("Experiment")}
         out: dict[str, float | str] = {}
         for name in names:
             row = rows.get(name)
@@ -116,12 +114,12 @@ class Clone:
         DVC remote; a local worker's are in the shared cache already, so only the experiment refs travel."""
         if not names:
             return None
-        why = dvc_repo.push_experiments("origin", names, self.dvc_remote, self.path)
+        why = dvc_experiments.push_experiments("origin", names, self.dvc_remote, self.path)
         return None if why is None else f"dvc exp push to {self.origin} failed: {why[-400:]}"
 
     def remove(self) -> None:
         """End what still runs (an interrupted search: its experiments, then the workers); delete the clone."""
         if ex.live_workers(self.path):
-            dvc_repo.kill_queue(self.path)
+            dvc_experiments.kill_queue(self.path)
             ex.stop_workers(self.path)
         shutil.rmtree(self.path, ignore_errors=True)
