@@ -111,7 +111,8 @@ class Reproduced:
 def reproduce(targets: Sequence[str] = (), *, force: bool = False, single_item: bool = False,
               root: Root = ".") -> Reproduced:
     """`dvc repro [-f] [-s] [TARGETS]`: `Repo.reproduce` returns the stages it reproduced, but not which it
-    restored from the run-cache (no API says so): this repo's run-cache restore is watched meanwhile."""
+    restored from the run-cache (no API says so, cf. treeverse/dvc#8342): this repo's run-cache restore is
+    watched meanwhile."""
     from dvc.exceptions import DvcException
 
     restored: list[str] = []
