@@ -12,7 +12,7 @@ from pathlib import Path
 from mlkit.core import paths
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import PARAMS_FILE, FileSource, Params, load_params
-from mlkit.core.vcs import dvc, git
+from mlkit.core.vcs import stage
 from mlkit.data.tracked import (
     check_tracked,
     dvc_file,
@@ -22,6 +22,7 @@ from mlkit.data.tracked import (
     source_paths,
     under_sources,
 )
+from mlkit.tools.dvc_repo import import_url
 
 SCHEMES = ("http://", "https://", "s3://", "remote://")  # what `dvc import-url` reads here (dvc[s3] installed)
 
@@ -55,10 +56,9 @@ def import_one(spec: FileSource) -> bool:
     if recorded_import(spec.path) == location and Path(spec.path).is_file():
         return False
     Path(spec.path).parent.mkdir(parents=True, exist_ok=True)
-    force = ["--force"] if dvc_file(spec.path).exists() else []
-    dvc("import-url", *force, location, spec.path)
+    import_url(location, spec.path, force=dvc_file(spec.path).exists())
     # What DVC's autostage would do, for these files only: `git commit -a` then takes the import along.
-    git("add", "--", str(dvc_file(spec.path)), str(Path(spec.path).parent / ".gitignore"))
+    stage([str(dvc_file(spec.path)), str(Path(spec.path).parent / ".gitignore")])
     return True
 
 

@@ -10,9 +10,7 @@ import json
 import os
 import posixpath
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,9 +20,10 @@ from typing import Any
 from mlkit.core.devices import share_cpus
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import PARAMS_FILE, load_params
-from mlkit.core.processes import alive
+from mlkit.core.processes import alive, runs
 from mlkit.core.source_params import FileSource
-from mlkit.core.vcs import dvc, env, git, head, run, uncommitted, untracked
+from mlkit.core.vcs import env, head, ref_names, uncommitted, untracked, valid_ref_name
+from mlkit.tools import dvc_experiments
 from mlkit.tools.grid import Grid, expand, validate_grid
 from mlkit.tools.results import exp_rows
 
@@ -41,21 +40,11 @@ HEARTBEAT = 30.0  # seconds without a finished experiment before wait says what 
 
 # ---------------------------------------------------------------- running DVC
 def start_workers(jobs: int, root: Path) -> None:
-    """`dvc queue start -j JOBS`. The workers it spawns inherit its stdout and stderr: through pipes,
-    reading them to the end would wait for the last worker to exit, so they go to a file instead.
-
-    A subprocess, not `celery_queue.start_workers` in this process: the workers would inherit this
-    process's stdout, and whoever reads this tool through a pipe (a test, a CI log) would then wait
-    for the last worker to exit. The workers' experiments share the CPUs (`share_cpus`)."""
+    """`dvc queue start -j JOBS` (dvc_experiments.start_queue_workers); the workers' experiments share the CPUs
+    (`share_cpus`)."""
     workers_env = env()
     share_cpus(jobs, workers_env)
-    with tempfile.TemporaryFile(mode="w+") as out:
-        done = subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "-j", str(jobs)], cwd=root,
-                              env=workers_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        if done.returncode != 0:
-            out.seek(0)
-            lines = [ln for ln in out.read().splitlines() if ln.strip()]
-            raise PipelineError(f"`dvc queue start -j {jobs}` failed: {lines[-1] if lines else done.returncode}")
+    dvc_experiments.start_queue_workers(jobs, root, workers_env)
 
 
 def stop_workers(root: Path) -> None:
@@ -103,11 +92,11 @@ def check_names(names: Iterable[str], root: Path) -> None:
     """DVC refuses to queue a name this commit already has an experiment under; say so before queueing."""
     names = list(names)
     for name in names:
-        if run(["git", "check-ref-format", f"refs/exps/x/{name}"], root, check=False).returncode != 0:
+        if not valid_ref_name(f"refs/exps/x/{name}", root):
             raise PipelineError(f"--name: {name!r} is not a valid experiment name (a git ref name)")
     sha = head(root)
-    refs = git("for-each-ref", "--format=%(refname)", f"refs/exps/{sha[:2]}/{sha[2:]}/", root=root)
-    taken = sorted({r.rsplit("/", 1)[-1] for r in refs.split()} & set(names))
+    refs = ref_names(f"refs/exps/{sha[:2]}/{sha[2:]}/", root)
+    taken = sorted({r.rsplit("/", 1)[-1] for r in refs} & set(names))
     if taken:
         raise PipelineError(f"--name: experiment(s) {', '.join(taken)} already exist for this commit; choose "
                             f"another --name or remove them (dvc exp remove {' '.join(taken)})")
@@ -116,10 +105,7 @@ def check_names(names: Iterable[str], root: Path) -> None:
 # ---------------------------------------------------------------- the queue
 def queue_status(root: Path) -> list[dict[str, Any]]:
     """What `dvc queue status` lists: dicts with rev (the task's stash commit), name and status."""
-    from dvc.repo import Repo
-
-    with Repo(str(root)) as repo:
-        return repo.experiments.celery_queue.status()
+    return dvc_experiments.queue_status(root)
 
 
 def live_workers(root: Path) -> list[int]:
@@ -142,11 +128,9 @@ def live_workers(root: Path) -> list[int]:
 
 
 def _is_worker(pid: int) -> bool:
-    """A record outlives a worker killed with its wrapper; its pid may since belong to another process."""
-    try:
-        return b"queue-worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:  # no /proc (macOS) or no access: trust DVC's record
-        return True
+    """A record outlives a worker killed with its wrapper; its pid may since belong to another process.
+    Where the system will not show its command line, DVC's record is trusted."""
+    return runs(pid, "queue-worker")
 
 
 def check_queue_idle(root: Path, linger: float = 15.0) -> None:
@@ -173,10 +157,7 @@ def check_queue_idle(root: Path, linger: float = 15.0) -> None:
 def enqueue(grid: Grid, prefix: str | None, root: Path) -> list[str]:
     """`dvc exp run --queue -S ...` once for the whole grid; returns the new tasks' stash revs."""
     before = {e["rev"] for e in queue_status(root)}
-    args = ["exp", "run", "--queue", *(a for s in grid.set_params for a in ("-S", s))]
-    if prefix is not None:
-        args += ["-n", prefix]
-    dvc(*args, root=root)
+    dvc_experiments.queue_experiments(grid.set_params, prefix, root)
     new = [e["rev"] for e in queue_status(root) if e["rev"] not in before]
     if len(new) != len(grid):
         raise PipelineError(f"queued {len(new)} experiment(s) where the grid has {len(grid)}: another queue "
@@ -257,8 +238,7 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
 
 def failure_log(rev: str, root: Path, lines: int = LOG_TAIL) -> str:
     """The end of `dvc queue logs` for one task."""
-    done = dvc("queue", "logs", rev, root=root, check=False)
-    text = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
+    text = [ln for ln in dvc_experiments.queue_log(rev, root).splitlines() if ln.strip()]
     return "\n".join(text[-lines:])
 
 

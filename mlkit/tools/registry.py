@@ -7,11 +7,9 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import gto.api
-from dvc.repo import Repo
 from gto.exceptions import ArtifactNotFound
 
 from mlkit.core import paths
@@ -20,6 +18,7 @@ from mlkit.core.io import read_json
 from mlkit.core.params import load_params
 from mlkit.core.vcs import head, uncommitted
 from mlkit.modeling.champion import ARTIFACT, stage_holder
+from mlkit.tools.dvc_repo import stale_stages
 
 COMPARE_JSON = paths.COMPARE_JSON
 PIPELINE_FILES = ("dvc.yaml", "dvc.lock", "params.yaml")
@@ -32,15 +31,8 @@ def committed_head() -> str:
     if changed:
         raise PipelineError(f"promote: commit {', '.join(changed)} first; the registry versions commits")
     # A frozen import (`mlkit preset`'s `dvc import-url` files) makes status warn that it skips the import's
-    # own source: true, and noise here, where only the pipeline's stages matter.
-    dvc_logger = logging.getLogger("dvc")
-    level = dvc_logger.level
-    dvc_logger.setLevel(logging.ERROR)
-    try:
-        with Repo(".") as repo:
-            stale = repo.status()
-    finally:
-        dvc_logger.setLevel(level)
+    # own source: true, and noise here, where only the pipeline's stages matter (stale_stages is quiet).
+    stale = stale_stages()
     if stale:
         raise PipelineError(f"promote: the pipeline is not up to date ({', '.join(sorted(stale))}); "
                             "run `dvc repro` and commit dvc.lock first")

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from mlkit.core.errors import PipelineError
+from mlkit.core.vcs import tracked_files
 from mlkit.data.sources import (
     S3_CONNECT_TIMEOUT,
     S3_MAX_ATTEMPTS,
     S3_READ_TIMEOUT,
     s3_options,
 )
+from mlkit.tools.dvc_repo import add_remote, local_config, merged_config, set_remote_option
 
 # DVC runs one transfer per job; 8 keeps a 2-core machine busy without flooding a small server.
 S3_JOBS = 8
@@ -45,14 +45,6 @@ SECRET_PATTERNS = [
 ]
 
 
-def dvc(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "dvc", *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        detail = " ".join((done.stderr or done.stdout).split())
-        raise PipelineError(f"dvc {' '.join(args[:3])}: {detail}")
-    return done.stdout
-
-
 def add(name: str, url: str, endpoint: str | None, region: str | None, profile: str | None,
         default: bool, local_credentials: bool, create_bucket: bool) -> None:
     if not Path(".dvc").is_dir():
@@ -61,7 +53,7 @@ def add(name: str, url: str, endpoint: str | None, region: str | None, profile: 
     if not s3 and (endpoint or region or profile or local_credentials or create_bucket):
         raise PipelineError(f"{url}: --endpoint, --region, --profile, --local-credentials and --create-bucket are "
                             "for s3:// remotes")
-    dvc("remote", "add", "--force", *(["--default"] if default else []), name, url)
+    add_remote(name, url, default=default)
     if not s3:
         print(f"remote {name}: {url}{' (default)' if default else ''}")
         return
@@ -73,14 +65,14 @@ def add(name: str, url: str, endpoint: str | None, region: str | None, profile: 
         settings["configpath"] = str(AWS_CONF)  # DVC stores it relative to .dvc/
     for key, value in settings.items():
         if value is not None:
-            dvc("remote", "modify", name, key, str(value))
+            set_remote_option(name, key, str(value))
     if local_credentials:
         keys = {"access_key_id": "AWS_ACCESS_KEY_ID", "secret_access_key": "AWS_SECRET_ACCESS_KEY"}
         missing = [env for env in keys.values() if not os.environ.get(env)]
         if missing:
             raise PipelineError(f"--local-credentials reads {' and '.join(missing)} from the environment: not set")
         for key, env in keys.items():
-            dvc("remote", "modify", "--local", name, key, os.environ[env])
+            set_remote_option(name, key, os.environ[env], local=True)
     if create_bucket:
         fs = _s3(name, url)
         bucket = url[5:].split("/", 1)[0]
@@ -109,9 +101,7 @@ def _call(action, name: str, url: str):
 
 def check(name: str | None) -> None:
     """Reach the remote with the credentials DVC would use, and count what it holds."""
-    from dvc.config import Config
-
-    config = Config.from_cwd()
+    config = merged_config()
     name = name or config["core"].get("remote")
     if not name or name not in config.get("remote", {}):
         raise PipelineError(f"no DVC remote {name!r}; remotes: {', '.join(config.get('remote', {})) or 'none'}")
@@ -128,17 +118,14 @@ def check(name: str | None) -> None:
 
 def tracked_secrets(root: Path = Path(".")) -> list[str]:
     """Tracked files holding a credential: a key assignment, an AWS key id, or a configured secret's value."""
-    from dvc.config import Config
-
     values = {os.environ.get(v) for v in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
     local = Path(root) / ".dvc" / "config.local"
     if local.is_file():
-        conf = Config(dvc_dir=str(Path(root) / ".dvc"), validate=False).load_one("local")
+        conf = local_config(root)
         values |= {c.get(k) for c in conf.get("remote", {}).values() for k in SECRET_KEYS if k != "access_key_id"}
     secrets = {v for v in values if v and len(v) >= 8}
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
     found = []
-    for name in filter(None, listed.decode().split("\0")):
+    for name in tracked_files(root):
         path = Path(root) / name
         if not path.is_file() or path.stat().st_size > 5_000_000:
             continue

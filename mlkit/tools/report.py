@@ -27,31 +27,13 @@ from pathlib import Path
 from mlkit.core import paths, vcs
 from mlkit.core.errors import PipelineError
 from mlkit.core.io import read_table
+from mlkit.tools import dvc_repo
 
 COMPARE_MD = Path(paths.COMPARE_MD)
 COMPARE_JSON = Path(paths.COMPARE_JSON)
 MARKER = "<!-- mlkit-pr-review -->"
 COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
 IMAGE = re.compile(r"!\[([^\]]*)\]\((plots/[^)\s]+\.png)\)")
-
-
-def dvc(*args: str) -> str:
-    return vcs.dvc(*args).stdout
-
-
-def find_root() -> Path:
-    """The DVC project holding the current folder (its git work tree)."""
-    from dvc.exceptions import NotDvcRepoError
-    from dvc.repo import Repo
-
-    try:
-        root = Path(Repo.find_root())
-    except NotDvcRepoError:
-        raise PipelineError(f"{Path.cwd()}: not in a DVC project (no .dvc folder here or above); "
-                            "run from the project's folder") from None
-    if vcs.run(["git", "rev-parse", "--show-toplevel"], root, check=False).returncode != 0:
-        raise PipelineError(f"{root}: a DVC project outside git; the report compares git revisions")
-    return root
 
 
 def _finite(value):
@@ -181,17 +163,17 @@ def compare_section(base: str, commit: str) -> list[str]:
 
 def build(base: str, out: Path) -> Path:
     out = out.resolve()  # against the folder it was run from
-    root = find_root()
+    root = dvc_repo.find_root()
     os.chdir(root)
     commit = vcs.resolve_rev(base, "--base")  # a PR's base must be fetched: fetch-depth 0
     head = vcs.head()[:7]
-    dirty = vcs.git("status", "--porcelain", "--untracked-files=no")
+    dirty = vcs.changed_tracked()
 
-    metrics = dvc("metrics", "diff", base, "--md")
-    per_class = dvc("metrics", "diff", base, "--md", "--targets", paths.SCORES, paths.PER_CLASS)
-    cards = dvc("metrics", "diff", base, "--md", "--targets", paths.DATA_CARD, paths.SPLIT_STATS, paths.AUGMENT_CARD)
-    params = dvc("params", "diff", base, "--md").strip()
-    diff = json.loads(dvc("plots", "diff", base, "--json") or "{}")
+    metrics = dvc_repo.metrics_diff_markdown(base)
+    per_class = dvc_repo.metrics_diff_markdown(base, [paths.SCORES, paths.PER_CLASS])
+    cards = dvc_repo.metrics_diff_markdown(base, [paths.DATA_CARD, paths.SPLIT_STATS, paths.AUGMENT_CARD])
+    params = dvc_repo.params_diff_markdown(base).strip()
+    diff = json.loads(dvc_repo.plots_diff_json(base) or "{}")
     changed, same, errors = changed_plots(diff, base)
 
     plots = out / "plots"
@@ -202,7 +184,7 @@ def build(base: str, out: Path) -> Path:
     for plot in changed:
         plot["file"] = f"plots/{slug(plot['name'], taken)}.png"
         render_png(plot["spec"], out / plot["file"])
-    dvc("plots", "diff", base, "-o", str(plots))  # index.html through .dvc/config's offline template
+    dvc_repo.write_plots_html(base, plots)  # index.html through .dvc/config's offline template
 
     where = f"`HEAD` ({head}){' with uncommitted changes' if dirty else ''}"
     lines = [f"# Review: workspace against `{base}` ({commit[:7]})", "",

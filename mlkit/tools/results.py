@@ -18,11 +18,11 @@ DEFAULT_METRICS = tuple(f"{split}.{name}" for name in ("f1", "f1_macro", "f1_wei
 
 def exp_rows(root: Path, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Successful experiments of HEAD from dvc.api.exp_show; only `names` when given."""
-    import dvc.api
+    from mlkit.tools.dvc_experiments import experiment_rows
 
     wanted = None if names is None else set(names)
     rows = []
-    for row in dvc.api.exp_show(repo=str(root)):
+    for row in experiment_rows(root):
         if row.get("typ") == "baseline" or not row.get("Experiment") or row.get("State") == "Failed":
             continue
         if wanted is None or row["Experiment"] in wanted:

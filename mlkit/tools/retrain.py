@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,56 +29,37 @@ from typing import Any
 import optuna
 import yaml
 from dvc.exceptions import DvcException
-from dvc.repo import Repo
 
-from mlkit.core import paths
+from mlkit.core import paths, vcs
 from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.io import read_json
 from mlkit.core.params import PARAMS_FILE, load_params
-from mlkit.core.vcs import dvc, git, head, run
 from mlkit.modeling.champion import find_champion
-from mlkit.tools import registry, search
+from mlkit.tools import dvc_experiments, dvc_repo, registry, search
 from mlkit.tools.search_options import RetrainOptions, SearchOptions
 from mlkit.tools.search_space import check_metric, check_space, parse_dimension, resolve_metric
-
-RAN = re.compile(r"Running stage '([^']+)'")
-RESTORED = re.compile(r"Stage '([^']+)' is cached")  # DVC's run-cache: outputs of a run it has seen
 
 
 def changed_tracked() -> list[str]:
     """Tracked files with uncommitted changes (untracked files are not retrain's business)."""
-    status = run(["git", "status", "--porcelain", "--untracked-files=no"]).stdout
-    return [line[3:] for line in status.splitlines() if line.strip()]
-
-
-@contextmanager
-def quiet_dvc(level: int = logging.WARNING) -> Iterator[None]:
-    """DVC's API logs its progress at INFO ("Importing ...") on stdout: each step here says it in one line."""
-    logger = logging.getLogger("dvc")
-    before = logger.level
-    logger.setLevel(level)
-    try:
-        yield
-    finally:
-        logger.setLevel(before)
+    return vcs.changed_tracked()
 
 
 # ---------------------------------------------------------------- before anything runs
 def check_start(options: RetrainOptions) -> str:
     """The branch to commit on, once the workspace is clean and (with --push) origin answers."""
-    head()
+    vcs.head()
     changed = changed_tracked()
     if changed:
         shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         raise PipelineError(f"uncommitted changes in {shown}: retrain commits what it changes and would take "
                             "them along; commit or `git stash` them first")
-    branch = run(["git", "symbolic-ref", "--short", "-q", "HEAD"], check=False).stdout.strip()
+    branch = vcs.current_branch()
     if not branch:
         raise PipelineError("HEAD is detached: check out the branch retrain is to commit on")
     if options.push:
-        reached = run(["git", "ls-remote", "-q", "--heads", "origin"], check=False)
-        if reached.returncode != 0:
-            why = " ".join(reached.stderr.split())[:300] or f"exit {reached.returncode}"
+        why = vcs.remote_error("origin")
+        if why is not None:
             raise PipelineError(f"--push: git remote origin cannot be reached ({why}); nothing was changed")
     return branch
 
@@ -100,15 +79,14 @@ def resolved(options: RetrainOptions) -> RetrainOptions:
 # ---------------------------------------------------------------- the steps
 def update_sources() -> list[str]:
     """`dvc update` of every import; refuses a project with none (there is nothing to retrain on)."""
-    with quiet_dvc(), Repo(".") as repo:
-        imports = sorted(stage.relpath for stage in repo.index.stages if stage.is_import)
-        if not imports:
-            raise PipelineError("sources: nothing to update: no source is imported (`import_url` in params.yaml, "
-                                "then `mlkit import`)")
-        try:
-            repo.update(targets=imports)
-        except (DvcException, OSError) as exc:
-            raise PipelineError(f"sources: `dvc update` failed: {first_line(exc, cause=True)}") from None
+    imports = dvc_repo.imported_stages()
+    if not imports:
+        raise PipelineError("sources: nothing to update: no source is imported (`import_url` in params.yaml, "
+                            "then `mlkit import`)")
+    try:
+        dvc_repo.update_imports(imports)
+    except PipelineError as exc:
+        raise PipelineError(f"sources: {exc}") from None
     changed = [f for f in imports if f in changed_tracked()]
     print(f"sources: updated {', '.join(changed)}" if changed
           else f"sources: unchanged ({len(imports)} import{'s' * (len(imports) > 1)} up to date)")
@@ -118,11 +96,11 @@ def update_sources() -> list[str]:
 def reproduce() -> str:
     """`dvc repro`, then compare again when the champion changed since compare's last verdict (DVC cannot
     track git tags, and its run-cache may restore a verdict about an older champion)."""
-    out = dvc("repro").stdout
-    ran, restored = RAN.findall(out), RESTORED.findall(out)
+    done = dvc_repo.reproduce()
+    ran, restored = done.ran, done.restored
     champion = find_champion(load_params().compare)
     if read_json(paths.COMPARE_JSON).get("champion_rev") != (champion.rev if champion else None):
-        dvc("repro", "-f", "-s", "compare")
+        dvc_repo.reproduce(["compare"], force=True, single_item=True)
         ran, restored = [*(s for s in ran if s != "compare"), "compare"], [s for s in restored if s != "compare"]
     parts = [f"ran {', '.join(ran)}"] if ran else []
     parts += [f"restored {', '.join(restored)} (run-cache)"] if restored else []
@@ -132,9 +110,9 @@ def reproduce() -> str:
 
 
 def commit(message: str) -> None:
-    if changed_tracked():
-        git("commit", "-q", "-a", "-m", message)
-        print(f"commit: {head()[:12]} {message}")
+    sha = vcs.commit_tracked(message)
+    if sha is not None:
+        print(f"commit: {sha[:12]} {message}")
 
 
 def metric_value(metrics: dict[str, Any], key: str) -> float:
@@ -167,7 +145,7 @@ def search_and_apply(options: RetrainOptions) -> str | None:
     if not (value > now if options.direction == "maximize" else value < now):
         print(f"{found}: kept the current parameters")
         return None
-    dvc("exp", "apply", name)
+    dvc_experiments.apply_experiment(name)
     print(f"{found}: applied {' '.join(f'{k}={v}' for k, v in best.params.items())}")
     return name
 
@@ -175,15 +153,13 @@ def search_and_apply(options: RetrainOptions) -> str | None:
 def push(branch: str) -> None:
     """Outputs first, then the commits and tags that name them, so origin never points at missing data."""
     retry = f"once it is back: `dvc push && git push --follow-tags origin {branch}`"
-    with quiet_dvc(), Repo(".") as repo:
-        try:
-            pushed = repo.push()
-        except (DvcException, OSError) as exc:
-            raise PipelineError(f"push: `dvc push` failed ({first_line(exc, cause=True)}); the commit and tags are "
-                                f"here, {retry}") from None
-    done = run(["git", "push", "-q", "--follow-tags", "origin", branch], check=False)
-    if done.returncode != 0:
-        why = " ".join(done.stderr.split())[-300:]
+    try:
+        pushed = dvc_repo.push_outputs()
+    except (DvcException, OSError) as exc:
+        raise PipelineError(f"push: `dvc push` failed ({first_line(exc, cause=True)}); the commit and tags are "
+                            f"here, {retry}") from None
+    why = vcs.push_branch_with_tags("origin", branch)
+    if why is not None:
         raise PipelineError(f"push: `git push` to origin failed ({why}); the outputs are on the DVC remote, the "
                             f"commit and tags here: {retry}")
     print(f"push: {pushed} file(s) to the DVC remote; {branch} and its tags to origin")
@@ -213,7 +189,7 @@ def retrain(options: RetrainOptions) -> None:
             if applied:
                 reproduce()
                 commit(f"retrain: parameters of {applied}")
-        with quiet_dvc(logging.ERROR):  # its status check warns that imports are frozen, as they always are
+        with dvc_repo.quiet(logging.ERROR):  # its status check warns that imports are frozen, as they always are
             version = registry.promote(push=False, publishing="; pushed below" if options.push else
                                        "; `mlkit retrain --push` (or `git push --follow-tags`) publishes it")
         if options.push:

@@ -73,10 +73,9 @@ from mlkit.tools.search_study import (
 def existing_names(options: SearchOptions, root: Path) -> set[str]:
     """The experiment names already where this search's experiments go (here, or the git remote)."""
     if options.git_remote:
-        done = vcs.run(["git", "ls-remote", options.git_remote, "refs/exps/*"], root, check=False)
-        refs = [line.split()[-1] for line in done.stdout.splitlines() if line.strip()]
+        refs = vcs.remote_ref_names(options.git_remote, "refs/exps/", root)
     else:
-        refs = vcs.git("for-each-ref", "--format=%(refname)", "refs/exps", root=root).split()
+        refs = vcs.ref_names("refs/exps/", root)
     return {ref.rsplit("/", 1)[-1] for ref in refs}
 
 
@@ -98,10 +97,10 @@ def search(options: SearchOptions) -> None:
                                   options.study)
         root, attrs = clone.path, {"commit": clone.commit}
     else:
-        root = Path(vcs.git("rev-parse", "--show-toplevel", root=Path.cwd()))
+        root = vcs.toplevel(Path.cwd())
         attrs = {}
     try:
-        base = yaml.safe_load(vcs.git("show", "HEAD:params.yaml", root=root)) or {}
+        base = yaml.safe_load(vcs.read_at("HEAD", "params.yaml", root)) or {}
         metric = resolve_metric(options.metric, base)
         check_metric(metric)
         options = replace(options, metric=metric)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mlkit.core import paths, vcs
 from mlkit.core.errors import PipelineError, first_line
+from mlkit.tools import dvc_experiments, dvc_repo
 from mlkit.tools import queue as ex
 
 METRICS_FILE = paths.EVAL_METRICS
@@ -29,17 +30,13 @@ class Clone:
 
     @classmethod
     def create(cls, root: Path, study: str) -> Clone:
-        from dvc.repo import Repo
-
         head = vcs.head(root)
         path = root / ".dvc" / "tmp" / "search" / f"{study}-{socket.gethostname()}-{os.getpid()}"
         shutil.rmtree(path, ignore_errors=True)
         path.parent.mkdir(parents=True, exist_ok=True)
-        vcs.git("clone", "-q", "--no-checkout", str(root), str(path), root=root)
-        vcs.git("checkout", "-q", "--detach", head, root=path)
-        with Repo(str(root)) as repo:
-            cache = repo.cache.local_cache_dir
-        vcs.dvc("cache", "dir", "--local", str(cache), root=path)
+        vcs.clone(str(root), path, root)
+        vcs.checkout_detached(head, path)
+        dvc_repo.share_cache(root, path)
         return cls(path, root)
 
     @classmethod
@@ -49,27 +46,28 @@ class Clone:
         path = workdir / f"{study}-{socket.gethostname()}-{os.getpid()}"
         shutil.rmtree(path, ignore_errors=True)
         path.parent.mkdir(parents=True, exist_ok=True)
-        done = vcs.run(["git", "clone", "-q", "--no-checkout", url, str(path)], workdir, check=False)
-        if done.returncode != 0:
-            raise PipelineError(f"--git-remote {url}: git clone failed: {first_line(Exception(done.stderr))}")
+        try:
+            vcs.clone(url, path, workdir)
+        except PipelineError as exc:
+            raise PipelineError(f"--git-remote {url}: {first_line(exc)}") from None
         clone = cls(path, url)
         try:
             target = rev or "origin/HEAD"
-            found = vcs.run(["git", "rev-parse", "--verify", "-q", f"{target}^{{commit}}"], path, check=False)
-            if found.returncode != 0:
-                raise PipelineError(f"--rev {target}: no such commit, tag or branch in {url}")
-            vcs.git("checkout", "-q", "--detach", found.stdout.strip(), root=path)
-            names = vcs.dvc("remote", "list", root=path).stdout.split()[::2]
-            if dvc_remote in names:
+            try:
+                found = vcs.resolve_rev(target, "--rev", path)
+            except PipelineError:
+                raise PipelineError(f"--rev {target}: no such commit, tag or branch in {url}") from None
+            vcs.checkout_detached(found, path)
+            if dvc_remote in dvc_repo.remote_names(path):
                 clone.dvc_remote = dvc_remote
             else:
-                vcs.dvc("remote", "add", "--local", "-f", DVC_REMOTE, dvc_remote, root=path)
+                dvc_repo.add_remote(DVC_REMOTE, dvc_remote, local=True, root=path)
                 clone.dvc_remote = DVC_REMOTE
-            pulled = vcs.dvc("pull", "-q", "-r", clone.dvc_remote, root=path, check=False)
-            if pulled.returncode != 0:
-                lines = [ln for ln in (pulled.stderr + pulled.stdout).splitlines() if ln.strip()]
-                raise PipelineError(f"--dvc-remote {dvc_remote}: dvc pull failed ({lines[-1] if lines else ''}); "
-                                    "`dvc push` the project's outputs there first")
+            try:
+                dvc_repo.pull_outputs(clone.dvc_remote, path)
+            except PipelineError as exc:
+                raise PipelineError(f"--dvc-remote {dvc_remote}: {first_line(exc)}; "
+                                    "`dvc push` the project's outputs there first") from None
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise
@@ -80,11 +78,11 @@ class Clone:
         return vcs.head(self.path)
     def queue(self, name: str, overrides: list[str]) -> str | None:
         """Queue one experiment; the error text when DVC refuses it."""
-        args = ["exp", "run", "--queue", "-n", name]
-        for item in overrides:
-            args += ["-S", item]
-        done = vcs.dvc(*args, root=self.path, check=False)
-        return None if done.returncode == 0 else (done.stderr or done.stdout).strip()
+        try:
+            dvc_experiments.queue_experiments(overrides, name, self.path)
+        except PipelineError as exc:
+            return str(exc)
+        return None
 
     def run_queue(self, names: list[str], jobs: int) -> None:
         """Run the named entries with the clone's own queue workers, which are stopped once they are done."""
@@ -95,9 +93,7 @@ class Clone:
     def results(self, names: list[str], metric: str) -> dict[str, float | str]:
         """Name -> the metric's value, or why the experiment has none (a failed one's row holds the
         baseline's metrics: only State decides)."""
-        import dvc.api
-
-        rows = {row["Experiment"]: row for row in dvc.api.exp_show(repo=str(self.path)) if row.get("Experiment")}
+        rows = {row["Experiment"]: row for row in dvc_experiments.experiment_rows(self.path) if row.get("Experiment")}
         out: dict[str, float | str] = {}
         for name in names:
             row = rows.get(name)
@@ -118,16 +114,12 @@ class Clone:
         DVC remote; a local worker's are in the shared cache already, so only the experiment refs travel."""
         if not names:
             return None
-        cache = ["-r", self.dvc_remote] if self.dvc_remote else ["--no-cache"]
-        done = vcs.dvc("exp", "push", *cache, "origin", *names, root=self.path, check=False)
-        if done.returncode == 0:
-            return None
-        lines = [ln for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
-        return f"dvc exp push to {self.origin} failed: {lines[-1][-400:] if lines else done.returncode}"
+        why = dvc_experiments.push_experiments("origin", names, self.dvc_remote, self.path)
+        return None if why is None else f"dvc exp push to {self.origin} failed: {why[-400:]}"
 
     def remove(self) -> None:
         """End what still runs (an interrupted search: its experiments, then the workers); delete the clone."""
         if ex.live_workers(self.path):
-            vcs.dvc("queue", "stop", "--kill", root=self.path, check=False)
+            dvc_experiments.kill_queue(self.path)
             ex.stop_workers(self.path)
         shutil.rmtree(self.path, ignore_errors=True)
