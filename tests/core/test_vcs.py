@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mlkit import testing
 from mlkit.core import processes, vcs
 from mlkit.core.errors import PipelineError
 
@@ -21,9 +22,7 @@ IDENTITY = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
 
 
 def git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, env={**os.environ, **IDENTITY}, capture_output=True, text=True,
-                          check=True)
-    return done.stdout.strip()
+    return testing.git(*args, cwd=root).stdout.strip()
 
 
 @pytest.fixture
@@ -160,7 +159,7 @@ def test_processes_alive_ended_and_what_they_run(tmp_path: Path) -> None:
         time.sleep(0.05)
     assert not processes.alive(child.pid) and child.poll() == 0
     assert not processes.alive(child.pid) and not processes.runs(child.pid, "queue-worker")
-    dvc = subprocess.Popen([sys.executable, "-m", "dvc", "--version"], stdout=subprocess.DEVNULL)
+    dvc = subprocess.Popen(testing.dvc_command("--version"), stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
         while processes.command_line(dvc.pid)[1:2] != ["-m"] and time.monotonic() < deadline:  # exec'd yet?

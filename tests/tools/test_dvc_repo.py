@@ -3,13 +3,11 @@ restored from the run-cache, as Repo.reproduce tells it; the remote config it wr
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from mlkit import testing
 from mlkit.core.errors import PipelineError
 from mlkit.tools import dvc_repo
 
@@ -28,21 +26,24 @@ stages:
 """
 
 
-def run(root: Path, *args: str) -> str:
-    return subprocess.run(args, cwd=root, env={**os.environ, **IDENTITY}, capture_output=True, text=True,
-                          check=True).stdout
+def git(root: Path, *args: str) -> str:
+    return testing.git(*args, cwd=root).stdout
+
+
+def dvc(root: Path, *args: str) -> str:
+    return testing.dvc(*args, cwd=root).stdout
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "project"
     root.mkdir()
-    run(root, "git", "init", "-q", "-b", "main")
-    run(root, sys.executable, "-m", "dvc", "init", "-q")
+    git(root, "init", "-q", "-b", "main")
+    dvc(root, "init", "-q")
     (root / "dvc.yaml").write_text(PIPELINE)
     (root / "n.txt").write_text("1")
-    run(root, "git", "add", "-A")
-    run(root, "git", "commit", "-q", "-m", "project")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "project")
     monkeypatch.chdir(root)
     return root
 
@@ -68,10 +69,10 @@ def test_remote_config_as_dvc_remote_writes_it(project: Path, tmp_path: Path) ->
     dvc_repo.set_remote_option("store", "jobs", "8")
     dvc_repo.add_remote("mine", str(tmp_path / "mine"), local=True)
     assert sorted(dvc_repo.remote_names()) == ["mine", "store"]
-    shown = run(project, sys.executable, "-m", "dvc", "remote", "list").split()
+    shown = dvc(project, "remote", "list").split()
     assert shown == ["store", str(tmp_path / "store"), "(default)", "mine", str(tmp_path / "mine")] or \
         shown == ["mine", str(tmp_path / "mine"), "store", str(tmp_path / "store"), "(default)"]
-    assert run(project, sys.executable, "-m", "dvc", "config", "remote.store.jobs").strip() == "8"
+    assert dvc(project, "config", "remote.store.jobs").strip() == "8"
     assert "mine" not in (project / ".dvc" / "config").read_text()  # --local: config.local only
     with pytest.raises(PipelineError, match="remote 'nope' doesn't exist"):
         dvc_repo.set_remote_option("nope", "jobs", "8")
