@@ -14,6 +14,7 @@ import pytest
 from mlkit import testing
 from mlkit.core import processes, vcs
 from mlkit.core.errors import PipelineError
+from mlkit.testing.commands import dvc_command
 
 pytestmark = pytest.mark.fast
 
@@ -159,7 +160,7 @@ def test_processes_alive_ended_and_what_they_run(tmp_path: Path) -> None:
         time.sleep(0.05)
     assert not processes.alive(child.pid) and child.poll() == 0
     assert not processes.alive(child.pid) and not processes.runs(child.pid, "queue-worker")
-    dvc = subprocess.Popen(testing.dvc_command("--version"), stdout=subprocess.DEVNULL)
+    dvc = subprocess.Popen(dvc_command("--version"), stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
         while processes.command_line(dvc.pid)[1:2] != ["-m"] and time.monotonic() < deadline:  # exec'd yet?
