@@ -28,7 +28,7 @@ import yaml
 
 from mlkit.testing import git
 from mlkit.testing.bench import DIRECT, commit, load, project_copy, run, set_params, table
-from mlkit.tools.queue import stop_workers
+from mlkit.tools.experiments.queue import stop_workers
 
 GRIDS = {
     "default": {"model.C": ["0.25", "0.5", "1"], "features.min_df": ["1", "2"]},

@@ -188,9 +188,9 @@ def test_import_linter_keeps_every_layer_contract() -> None:
 
 
 @pytest.mark.parametrize(("module", "planted", "contract"), [
-    ("mlkit/core/text_table.py", "from mlkit.tools import queue", "core < data | modeling < tools < cli BROKEN"),
+    ("mlkit/core/text_table.py", "from mlkit.tools.experiments import queue", "core < data | modeling < tools < cli BROKEN"),
     ("mlkit/data/split.py", "import mlkit.modeling.metrics", "core < data | modeling < tools < cli BROKEN"),
-    ("stages/fetch.py", "from mlkit.tools import queue", "the stages import core, data and modeling only BROKEN"),
+    ("stages/fetch.py", "from mlkit.tools.experiments import queue", "the stages import core, data and modeling only BROKEN"),
     ("mlkit/testing/bench.py", "import mlkit.cli", "mlkit.testing imports core, data and modeling only BROKEN"),
     ("mlkit/modeling/base.py", "import mlkit.testing", "nothing in the package imports mlkit.testing BROKEN"),
 ])

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from mlkit.tools.search_options import Direction
+from mlkit.tools.experiments.search_options import Direction
 
 # `mlkit --help` lists the commands in the order a user meets them, not in the order modules register them.
 ORDER = ("predict", "preset", "import", "sweep", "search", "retrain", "resplit", "registry", "report", "remote",

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mlkit.cli.app import DirectionOption, Gpus, Metric, Space, Storage, app
-from mlkit.tools.search_options import DEFAULT_STORAGE
+from mlkit.tools.experiments.search_options import DEFAULT_STORAGE
 
 
 # ---------------------------------------------------------------- experiments
@@ -41,8 +41,8 @@ def sweep(
     `dvc queue start -j N` and followed until each experiment succeeded or failed. Failed experiments are
     named with the end of their `dvc queue logs` (exit 1).
     """
-    from mlkit.tools.sweep import SweepOptions
-    from mlkit.tools.sweep import sweep as run
+    from mlkit.tools.experiments.sweep import SweepOptions
+    from mlkit.tools.experiments.sweep import sweep as run
 
     run(SweepOptions(set_params=set_param, jobs=jobs, name=name, best=best, minimize=minimize, metrics=metrics,
                      md=md, gpus=gpus, timeout=timeout))
@@ -84,8 +84,8 @@ def search(
     needs no copy of the project, only three URLs: --git-remote, --dvc-remote and a --storage database
     server. A trial whose worker died is failed once its heartbeat is stale, and retried.
     """
-    from mlkit.tools.search import run
-    from mlkit.tools.search_options import SearchOptions
+    from mlkit.tools.experiments.search import run
+    from mlkit.tools.experiments.search_options import SearchOptions
 
     run(SearchOptions(study=study, trials=trials, space=space, parallel=parallel, metric=metric,
                       direction=direction, storage=storage, seed=seed, gpus=gpus, heartbeat=heartbeat,
@@ -112,8 +112,8 @@ def retrain(
     With --search-trials, the best trial is applied, rerun and committed when it beats the current
     parameters on the search metric. The registry promotes only when compare says so.
     """
+    from mlkit.tools.experiments.search_options import RetrainOptions
     from mlkit.tools.retrain import retrain as run
-    from mlkit.tools.search_options import RetrainOptions
 
     run(RetrainOptions(push=push, search_trials=search_trials, space=space, metric=metric, direction=direction,
                        storage=storage))
@@ -138,7 +138,7 @@ def resplit_run(
     out: Out = Path("resplit"),
 ) -> None:
     """Queue and run gamma x split.seed (a sweep of the committed params), then report."""
-    from mlkit.tools import resplit as study
+    from mlkit.tools.experiments import resplit as study
 
     study.run(gamma, seeds, jobs, timeout, name, threshold, out)
 
@@ -146,6 +146,6 @@ def resplit_run(
 @resplit.command("report")
 def resplit_report(name: Name = "resplit", threshold: Threshold = 0.1, out: Out = Path("resplit")) -> None:
     """Per gamma, the mean and spread of accuracy over the split seeds, from dvc.api.exp_show (nothing reruns)."""
-    from mlkit.tools import resplit as study
+    from mlkit.tools.experiments import resplit as study
 
     study.show(name, threshold, out)

@@ -35,9 +35,10 @@ from mlkit.core.errors import PipelineError, first_line
 from mlkit.core.io import read_json
 from mlkit.core.params import PARAMS_FILE, load_params
 from mlkit.modeling.champion import find_champion
-from mlkit.tools import dvc_experiments, dvc_repo, registry, search
-from mlkit.tools.search_options import RetrainOptions, SearchOptions
-from mlkit.tools.search_space import check_metric, check_space, parse_dimension, resolve_metric
+from mlkit.tools import dvc_repo, registry
+from mlkit.tools.experiments import dvc_experiments, search
+from mlkit.tools.experiments.search_options import RetrainOptions, SearchOptions
+from mlkit.tools.experiments.search_space import check_metric, check_space, parse_dimension, resolve_metric
 
 
 def changed_tracked() -> list[str]:

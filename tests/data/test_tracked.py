@@ -15,7 +15,7 @@ from mlkit.core.errors import PipelineError
 from mlkit.core.params import FileSource, HubSource, validate
 from mlkit.data.tracked import check_tracked, dvc_location
 from mlkit.testing import DATASETS, ROOT, Project, copy_project, dataset
-from mlkit.tools import queue as ex
+from mlkit.tools.experiments import queue as ex
 
 QUICK = ["-S", "data.limit=600", "-S", "model.type=linear_svc"]
 

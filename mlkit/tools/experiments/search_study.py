@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from optuna.trial import TrialState
 
 from mlkit.core.errors import PipelineError, first_line
-from mlkit.tools.search_options import SearchOptions
-from mlkit.tools.search_space import Dimension
+from mlkit.tools.experiments.search_options import SearchOptions
+from mlkit.tools.experiments.search_space import Dimension
 
 T = TypeVar("T")
 

@@ -13,9 +13,9 @@ import yaml
 
 from mlkit.core.errors import PipelineError
 from mlkit.testing import Project, digits_project
-from mlkit.tools import queue as ex
-from mlkit.tools.grid import expand, validate_grid
-from mlkit.tools.search_space import check_space, parse_dimension
+from mlkit.tools.experiments import queue as ex
+from mlkit.tools.experiments.grid import expand, validate_grid
+from mlkit.tools.experiments.search_space import check_space, parse_dimension
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ from mlkit.core.params import PARAMS_FILE, load_params
 from mlkit.core.processes import alive, runs
 from mlkit.core.source_params import FileSource
 from mlkit.core.vcs import env, head, ref_names, uncommitted, untracked, valid_ref_name
-from mlkit.tools import dvc_experiments
-from mlkit.tools.grid import Grid, expand, validate_grid
-from mlkit.tools.results import exp_rows
+from mlkit.tools.experiments import dvc_experiments
+from mlkit.tools.experiments.grid import Grid, expand, validate_grid
+from mlkit.tools.experiments.results import exp_rows
 
 # A queued experiment is built from a git stash of the workspace: uncommitted edits here would either be
 # missing from it (untracked files) or make it differ from the commit it is recorded against.

@@ -22,7 +22,7 @@ import yaml
 from mlkit.testing import ENV, Project, commands, digits_project
 from mlkit.testing.pgserver import PgServer
 from mlkit.testing.s3server import KEY, SECRET, S3Server
-from mlkit.tools.queue import stop_workers
+from mlkit.tools.experiments.queue import stop_workers
 
 SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.005"]
 CREDS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
@@ -212,7 +212,7 @@ def test_worker_options_are_checked(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- the launch templates
-TEMPLATES = Path(__file__).resolve().parents[2] / "deploy"
+TEMPLATES = Path(__file__).resolve().parents[3] / "deploy"
 URLS = {"MLKIT_GIT_REMOTE": "https://token-1@git.test/team/mlkit.git", "MLKIT_DVC_REMOTE": "s3://bucket-2/store",
         "MLKIT_STORAGE": "postgresql+psycopg://u:secret-3@db.test/optuna"}
 
@@ -222,7 +222,7 @@ def worker_args(argv: list[str]) -> dict[str, str]:
     import typer
 
     from mlkit import cli
-    from mlkit.tools.search_options import SearchOptions
+    from mlkit.tools.experiments.search_options import SearchOptions
 
     assert argv[0] == "search"
     command = typer.main.get_command(cli.app)

@@ -18,7 +18,7 @@ DEFAULT_METRICS = tuple(f"{split}.{name}" for name in ("f1", "f1_macro", "f1_wei
 
 def exp_rows(root: Path, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Successful experiments of HEAD from dvc.api.exp_show; only `names` when given."""
-    from mlkit.tools.dvc_experiments import experiment_rows
+    from mlkit.tools.experiments.dvc_experiments import experiment_rows
 
     wanted = None if names is None else set(names)
     rows = []

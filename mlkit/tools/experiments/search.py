@@ -42,10 +42,10 @@ from optuna.trial import TrialState
 from mlkit.core import vcs
 from mlkit.core.devices import use_gpus
 from mlkit.core.errors import PipelineError, first_line
-from mlkit.tools import queue as ex
-from mlkit.tools.search_clone import POLL_SECONDS, Clone
-from mlkit.tools.search_options import SearchOptions
-from mlkit.tools.search_space import (
+from mlkit.tools.experiments import queue as ex
+from mlkit.tools.experiments.search_clone import POLL_SECONDS, Clone
+from mlkit.tools.experiments.search_options import SearchOptions
+from mlkit.tools.experiments.search_space import (
     Dimension,
     check_metric,
     check_space,
@@ -54,7 +54,7 @@ from mlkit.tools.search_space import (
     resolve_metric,
     value_text,
 )
-from mlkit.tools.search_study import (
+from mlkit.tools.experiments.search_study import (
     DB_ERRORS,
     FAILURE,
     Budget,

@@ -21,7 +21,7 @@ from optuna.distributions import (
 from mlkit.core import paths
 from mlkit.core.errors import PipelineError
 from mlkit.core.params import validate
-from mlkit.tools.grid import check_read
+from mlkit.tools.experiments.grid import check_read
 
 KINDS = ("float", "log", "int", "choice")
 MODEL_CHOOSERS = ("model.type", "model.kernel")  # the keys that decide which other keys a model reads

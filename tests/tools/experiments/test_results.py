@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mlkit.core.errors import PipelineError
-from mlkit.tools.results import best, metric_columns, sweep_table
-from mlkit.tools.search_space import check_metric
+from mlkit.tools.experiments.results import best, metric_columns, sweep_table
+from mlkit.tools.experiments.search_space import check_metric
 
 pytestmark = pytest.mark.fast
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from mlkit.core.errors import PipelineError
 from mlkit.core.paths import SPLITS
-from mlkit.tools import queue as ex
-from mlkit.tools import results
+from mlkit.tools.experiments import queue as ex
+from mlkit.tools.experiments import results
 
 METRICS = ("accuracy",)  # the digits preset's compare.metric: the headline on every split
 PREFIX = "resplit"

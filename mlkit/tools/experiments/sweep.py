@@ -17,8 +17,8 @@ from pathlib import Path
 
 from mlkit.core.devices import use_gpus
 from mlkit.core.errors import PipelineError
-from mlkit.tools import queue as ex
-from mlkit.tools import results
+from mlkit.tools.experiments import queue as ex
+from mlkit.tools.experiments import results
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from mlkit.core import paths, vcs
 from mlkit.core.errors import PipelineError, first_line
-from mlkit.tools import dvc_experiments, dvc_repo
-from mlkit.tools import queue as ex
+from mlkit.tools import dvc_repo
+from mlkit.tools.experiments import dvc_experiments
+from mlkit.tools.experiments import queue as ex
 
 METRICS_FILE = paths.EVAL_METRICS
 LOG_TAIL = 15
