@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from mlkit.core.errors import PipelineError
+from mlkit.core.metric_names import Metric
 from mlkit.core.paths import SPLITS
 from mlkit.tools.experiments import queue as ex
 from mlkit.tools.experiments import results
 
-METRICS = ("accuracy",)  # the digits preset's compare.metric: the headline on every split
+METRICS = (Metric.ACCURACY,)  # the digits preset's compare.metric: the headline on every split
 PREFIX = "resplit"
 OUT = Path("resplit")
 

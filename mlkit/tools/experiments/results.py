@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from mlkit.core.errors import PipelineError
+from mlkit.core.metric_names import Metric
 from mlkit.core.text_table import text_table
 
 METRIC_SPLITS = ("train", "valid", "test")
 # The headline metrics evaluate writes (compare.metric per split, test accuracy), in the order shown.
-DEFAULT_METRICS = tuple(f"{split}.{name}" for name in ("f1", "f1_macro", "f1_weighted", "f1_micro", "accuracy")
+DEFAULT_METRICS = tuple(f"{split}.{name}" for name in (Metric.F1, Metric.F1_MACRO, Metric.F1_WEIGHTED,
+                                                       Metric.F1_MICRO, Metric.ACCURACY)
                         for split in METRIC_SPLITS)
 
 
