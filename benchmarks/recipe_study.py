@@ -33,7 +33,7 @@ from mlkit.testing.bench import (
     train_timings,
 )
 
-# What a team tunes beyond the learning rate (README, "Fine-tuning a transformer"), one change at a time.
+# What a team tunes beyond the learning rate (docs/tutorials/fine-tuning.md), one change at a time.
 SETTINGS = {
     "base recipe": [],
     "cosine schedule": ["model.scheduler=cosine"],

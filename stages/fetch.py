@@ -14,7 +14,7 @@ def main() -> None:
     params = load_params()
     check_tracked(params.data.sources)  # only what DVC tracks, checked before any reading
     check_declared(params.data.sources)  # and each file read is one of fetch's deps in dvc.yaml
-    # Chunk by chunk: memory follows the rows kept, not the size of the files (README, "Scale").
+    # Chunk by chunk: memory follows the rows kept, not the size of the files (docs/how-to/large-data.md).
     chunks = (chunk for spec in params.data.sources for chunk in iter_source(spec))
     dataset, card = build_dataset(chunks, params.data)
     # The task is known now: every setting that depends on it is checked before any later stage runs.

@@ -66,17 +66,17 @@ def test_digits_svc_overfits_at_large_gamma() -> None:
 
 
 def test_disaster_tweets_positive_f1_with_minilm_embeddings() -> None:
-    _, scores = fit_and_score("disaster_tweets")  # 0.7822 (README, Figures); TF-IDF alone gave 0.7616
+    _, scores = fit_and_score("disaster_tweets")  # 0.7822 (docs/studies/tasks.md); TF-IDF alone gave 0.7616
     assert scores["test"]["f1"] >= 0.77
 
 
 def test_emotion_best_sklearn_model_accuracy() -> None:
-    _, scores = fit_and_score("emotion")  # 0.9137 (README, Figures): the goal was 0.91
+    _, scores = fit_and_score("emotion")  # 0.9137 (docs/studies/tasks.md): the goal was 0.91
     assert scores["test"]["accuracy"] >= 0.91
 
 
 def test_russian_multilabel_weighted_f1_reaches_0_6_without_a_transformer() -> None:
-    # char n-grams and the multilingual USE: 0.6030 (README, Figures); n-grams alone gave 0.5712
+    # char n-grams and the multilingual USE: 0.6030 (docs/studies/tasks.md); n-grams alone gave 0.5712
     _, scores = fit_and_score("ru_emotion")
     assert scores["test"]["f1_weighted"] >= 0.6
 

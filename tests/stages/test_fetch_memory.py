@@ -1,4 +1,4 @@
-"""fetch's memory follows the rows it keeps, not the size of the file it reads (README, "Scale")."""
+"""fetch's memory follows the rows it keeps, not the size of the file it reads (docs/how-to/large-data.md)."""
 
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ def test_promote_refuses_a_stale_pipeline(promoted: tuple[Project, str]) -> None
 
 def test_champion_rev_compares_with_that_commit_instead_of_the_registry(promoted: tuple[Project, str]) -> None:
     project, good = promoted
-    # gamma 0.5 collapses digits (README: about 0.10 test accuracy): clearly worse than the commit `good`
+    # gamma 0.5 collapses digits (docs/studies/resplit.md: about 0.10 test accuracy): clearly worse than the commit `good`
     project.dvc("exp", "run", "-S", "model.gamma=0.5", "-S", f"compare.champion_rev={good[:10]}")
     worse = compared(project)
     assert worse["champion"] == f"git revision `{good[:10]}`" and worse["champion_rev"] == good
