@@ -195,22 +195,23 @@ def test_idle_workers_of_an_earlier_run_are_stopped_before_a_new_sweep(digits: P
     assert ex.live_workers(digits.path) == []
 
 
-def test_resplit_report_flags_the_overfitted_gamma(built: Project) -> None:
+def test_resplit_report_flags_the_overfitted_gamma(built: Project, tmp_path: Path) -> None:
     digits = built
+    study = tmp_path / "study"  # outside the shared project: the other tests find its workspace clean
     done = tool(digits, "resplit", "run", "--gamma", "0.001,0.1", "--seeds", "1,2", "-j", "2")
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(experiments(digits, "resplit")) == 4
 
-    again = tool(digits, "resplit", "report", "--out", "study", "--threshold", "0.1")  # from exp_show only
+    again = tool(digits, "resplit", "report", "--out", str(study), "--threshold", "0.1")  # from exp_show only
     assert again.returncode == 0, again.stderr
     assert "queued" not in again.stderr and len(experiments(digits, "resplit")) == 4
-    with digits.file("study/curves.csv").open() as f:
+    with (study / "curves.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [float(r["gamma"]) for r in rows] == [0.001, 0.1]
     assert [r["overfit"] for r in rows] == ["0", "1"]
     assert all(r["runs"] == "2" for r in rows)
     assert float(rows[1]["train_accuracy_mean"]) == 1.0 and float(rows[1]["test_accuracy_mean"]) < 0.3
     assert float(rows[0]["test_accuracy_mean"]) > 0.95
-    table = digits.file("study/report.md").read_text()
+    table = (study / "report.md").read_text()
     assert table.count("**yes**") == 1 and re.search(r"^\| 0\.1 +\| +2 \|", table, re.M), table  # tabulate pads
-    assert digits.file("study/accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (study / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
