@@ -4,6 +4,7 @@ hands it the arguments after its name."""
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 
@@ -53,3 +54,34 @@ def test_no_benchmark_reaches_into_sys_path() -> None:
     offending = [name for name in ("__init__", "__main__", *MODULES)
                  if "sys.path" in (ROOT / "benchmarks" / f"{name}.py").read_text(encoding="utf-8")]
     assert offending == []
+
+
+RESULT_KEYS = {"benchmark", "command", "date", "commit", "machine", "processor", "cores", "load", "python", "numbers"}
+
+
+def test_a_recorded_result_says_where_and_when_and_renders_its_table(tmp_path) -> None:
+    from mlkit.testing.bench import record
+
+    path = record("demo", {"fresh_s": 19.9, "restored_s": 1.87}, ["what", "seconds"],
+                  [["fresh", 19.9], ["restored", 1.87]], folder=tmp_path)
+    result = json.loads(path.read_text())
+    assert RESULT_KEYS <= result.keys() and result["numbers"] == {"fresh_s": 19.9, "restored_s": 1.87}
+    assert result["command"] == "python -m benchmarks demo" and result["cores"] >= 1 and len(result["load"]) == 3
+    page = (tmp_path / "demo.md").read_text()
+    assert "| what | seconds |" in page and "| restored | 1.8700 |" in page
+    assert f"commit {result['commit'][:12]}" in page and "python -m benchmarks demo" in page
+
+
+def test_every_result_file_is_complete_and_included_by_a_docs_page() -> None:
+    """A figure on the site comes from a file a benchmark wrote, and every such file is shown somewhere."""
+    results = ROOT / "docs" / "studies" / "results"
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").rglob("*.md")
+                      if results not in p.parents)
+    found = sorted(results.glob("*.json"))
+    assert found, "no benchmark result files under docs/studies/results"
+    for path in found:
+        result = json.loads(path.read_text(encoding="utf-8"))
+        assert RESULT_KEYS <= result.keys(), path.name
+        assert (results / f"{path.stem}.md").is_file(), path.name
+        assert f'--8<-- "studies/results/{path.stem}.md"' in pages, f"{path.stem}.md is included by no page"
+        assert result["benchmark"] == path.stem and result["command"] == f"python -m benchmarks {path.stem}"

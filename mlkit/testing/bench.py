@@ -117,6 +117,60 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join([line(headers), line("-" * w for w in widths), *map(line, cells)])
 
 
+# Each study's result as data: the docs include these files, so no figure lives only in prose.
+RESULTS = ROOT / "docs" / "studies" / "results"
+
+
+def machine() -> dict[str, Any]:
+    """Where a figure was measured: enough to tell two runs' machines and loads apart."""
+    import platform
+
+    return {"machine": platform.machine(), "processor": _cpu_model(), "cores": os.cpu_count(),
+            "load": [round(x, 2) for x in os.getloadavg()], "python": platform.python_version()}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():  # Linux; platform.processor() is often empty
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
+
+
+def record(name: str, numbers: dict[str, Any], headers: Sequence[str], rows: Sequence[Sequence[object]],
+           *, folder: Path | None = None) -> Path:
+    """Write a study's result: NAME.json (machine, cores, load, date, commit and the numbers) and NAME.md
+    (the table and one line saying where and when), which the study's page includes. Returns the JSON's path."""
+    import datetime
+    import json
+
+    folder = folder or RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    commit = git("rev-parse", "HEAD", cwd=ROOT, check=False).stdout.strip() or "unknown"
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", cwd=ROOT, check=False).stdout.strip())
+    result = {"benchmark": name, "command": f"python -m benchmarks {name}",
+              "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+              "commit": commit + ("+changes" if dirty else ""), **machine(), "numbers": numbers}
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    where = (f"`{result['command']}`: {result['cores']} cores ({result['processor']}), load "
+             f"{' '.join(str(x) for x in result['load'])}, {result['date'][:10]}, commit {result['commit'][:12]}")
+    (folder / f"{name}.md").write_text(markdown_table(headers, rows) + f"\n\n<small>{where}</small>\n",
+                                       encoding="utf-8")
+    return path
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table; floats to 4 places, None as '-'."""
+    cells = [[("-" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)) for v in row] for row in rows]
+    return "\n".join(["| " + " | ".join(map(str, headers)) + " |", "|" + "---|" * len(headers),
+                      *("| " + " | ".join(r) + " |" for r in cells)])
+
+
 def test_score(project: Path, metric: str) -> tuple[float, float, float]:
     """The test metric of the project's last run and its 95% bootstrap interval, from its test predictions."""
     import json
