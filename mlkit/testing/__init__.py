@@ -18,8 +18,10 @@ from mlkit.testing.project import (
     digits_project,
     emotion_project,
     stage,
+    trial_accuracies,
     workspace,
 )
 
 __all__ = ["BINARY", "DATASETS", "ENV", "MULTICLASS", "ROOT", "Project", "committed", "copy_project", "copy_tracked",
-           "dataset", "digits_project", "dvc", "emotion_project", "git", "run", "stage", "workspace"]
+           "dataset", "digits_project", "dvc", "emotion_project", "git", "run", "stage", "trial_accuracies",
+           "workspace"]

@@ -109,12 +109,17 @@ def project_copy() -> Iterator[Path]:
         yield project
 
 
+def cells(rows: Sequence[Sequence[object]]) -> list[list[str]]:
+    """A table's cells as text: floats to 4 places, None as '-'."""
+    return [[("-" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)) for v in row] for row in rows]
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain-text table; floats to 4 places, None as '-'."""
-    cells = [[("-" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)) for v in row] for row in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    """A plain-text table (cells as `cells` writes them)."""
+    text = cells(rows)
+    widths = [max(len(str(h)), *(len(r[i]) for r in text)) for i, h in enumerate(headers)]
     line = lambda values: "  ".join(str(v).rjust(w) for v, w in zip(values, widths))  # noqa: E731
-    return "\n".join([line(headers), line("-" * w for w in widths), *map(line, cells)])
+    return "\n".join([line(headers), line("-" * w for w in widths), *map(line, text)])
 
 
 # Each study's result as data: the docs include these files, so no figure lives only in prose.
@@ -165,10 +170,9 @@ def record(name: str, numbers: dict[str, Any], headers: Sequence[str], rows: Seq
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A Markdown table; floats to 4 places, None as '-'."""
-    cells = [[("-" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)) for v in row] for row in rows]
+    """A Markdown table (cells as `cells` writes them)."""
     return "\n".join(["| " + " | ".join(map(str, headers)) + " |", "|" + "---|" * len(headers),
-                      *("| " + " | ".join(r) + " |" for r in cells)])
+                      *("| " + " | ".join(r) + " |" for r in cells(rows))])
 
 
 def test_score(project: Path, metric: str) -> tuple[float, float, float]:

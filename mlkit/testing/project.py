@@ -3,6 +3,7 @@ workspaces, and the datasets of ../shared/datasets."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -137,6 +138,18 @@ def stage(folder: Path, name: str) -> subprocess.CompletedProcess:
     env.pop("DVC_STAGE", None)
     return subprocess.run([sys.executable, "-m", f"stages.{name}"], cwd=folder, env=env, capture_output=True,
                           text=True)
+
+
+def trial_accuracies(exp_show_json: str, study: str) -> dict[str, float]:
+    """Experiment name -> valid.accuracy of a search study's trials (named STUDY-tNNN), from the output of
+    `dvc exp show --json -A`."""
+    found = {}
+    for commit in json.loads(exp_show_json):
+        for exp in commit.get("experiments") or []:
+            if (exp.get("name") or "").startswith(f"{study}-t"):
+                data = exp["revs"][0]["data"]
+                found[exp["name"]] = data["metrics"]["metrics/eval/metrics.json"]["data"]["valid"]["accuracy"]
+    return found
 
 
 def copy_project(dest: Path) -> Project:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import optuna
 import pytest
 
-from mlkit.testing import ENV, Project, digits_project
+from mlkit.testing import ENV, Project, digits_project, trial_accuracies
 
 SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.005"]
 
@@ -30,13 +29,7 @@ def search(project: Project, study: str, *args: str, check: bool = True) -> subp
 
 def experiments(project: Project, study: str) -> dict[str, float]:
     """Experiment name -> valid.accuracy, from `dvc exp show --json -A`."""
-    found = {}
-    for commit in json.loads(project.dvc("exp", "show", "--json", "-A").stdout):
-        for exp in commit.get("experiments") or []:
-            if (exp.get("name") or "").startswith(f"{study}-t"):
-                data = exp["revs"][0]["data"]
-                found[exp["name"]] = data["metrics"]["metrics/eval/metrics.json"]["data"]["valid"]["accuracy"]
-    return found
+    return trial_accuracies(project.dvc("exp", "show", "--json", "-A").stdout, study)
 
 
 def trials(project: Project, study: str) -> list[optuna.trial.FrozenTrial]:

@@ -7,7 +7,6 @@ nothing of the project reaches them except through those URLs.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -19,7 +18,7 @@ import optuna
 import pytest
 import yaml
 
-from mlkit.testing import ENV, Project, commands, digits_project
+from mlkit.testing import ENV, Project, commands, digits_project, trial_accuracies
 from mlkit.testing.pgserver import PgServer
 from mlkit.testing.s3server import KEY, SECRET, S3Server
 from mlkit.tools.experiments.queue import stop_workers
@@ -78,13 +77,7 @@ def dvc(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
 
 def shown(root: Path, study: str) -> dict[str, float]:
     """Experiment name -> valid.accuracy, as `dvc exp show --json -A` lists them in `root`."""
-    found = {}
-    for commit in json.loads(dvc(root, "exp", "show", "--json", "-A").stdout):
-        for exp in commit.get("experiments") or []:
-            if (exp.get("name") or "").startswith(f"{study}-t"):
-                data = exp["revs"][0]["data"]
-                found[exp["name"]] = data["metrics"]["metrics/eval/metrics.json"]["data"]["valid"]["accuracy"]
-    return found
+    return trial_accuracies(dvc(root, "exp", "show", "--json", "-A").stdout, study)
 
 
 def trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
