@@ -11,8 +11,6 @@ from mlkit import testing
 from mlkit.core.errors import PipelineError
 from mlkit.tools import dvc_repo
 
-IDENTITY = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
-            "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com"}
 PIPELINE = """\
 stages:
   double:
