@@ -10,7 +10,7 @@ from mlkit.core import paths
 from mlkit.core.errors import PipelineError, run_main
 from mlkit.core.io import read_table, replacing, write_json
 from mlkit.core.params import PARAMS_FILE, load_params, metric_problem
-from mlkit.modeling.base import read_card
+from mlkit.modeling.card import ModelCard
 from mlkit.modeling.champion import find_champion
 from mlkit.modeling.comparison import judge
 from mlkit.modeling.metrics import read_predictions
@@ -18,12 +18,12 @@ from mlkit.modeling.metrics import read_predictions
 
 def main() -> None:
     params = load_params().compare
-    card = read_card(paths.MODEL)
-    problem = metric_problem(params.metric, card["task"], card.get("positive_label"))
+    card = ModelCard.read(paths.MODEL)
+    problem = metric_problem(params.metric, card.task, card.positive_label)
     if problem:
         raise PipelineError(f"{PARAMS_FILE}: {problem}")
     test = read_table(paths.split("test"))
-    new = read_predictions(paths.PREDICTIONS, card["task"])["prediction"].tolist()
+    new = read_predictions(paths.PREDICTIONS, card.task)["prediction"].tolist()
     verdict = judge(find_champion(params), test, new, card, params)
     with replacing(paths.COMPARE_MD) as tmp:
         tmp.write_text(verdict.markdown, encoding="utf-8")

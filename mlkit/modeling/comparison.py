@@ -20,6 +20,7 @@ from mlkit.core.errors import PipelineError
 from mlkit.core.params import CompareParams, task_metrics
 from mlkit.core.table import dedupe_key, has_text
 from mlkit.modeling.base import load_model
+from mlkit.modeling.card import ModelCard
 from mlkit.modeling.champion import Champion, model_at, read_at
 from mlkit.modeling.metrics import (
     PairedBootstrap,
@@ -108,9 +109,9 @@ def markdown(champion: Champion | None, how: str, result: PairedBootstrap | None
     return "\n".join(lines) + "\n"
 
 
-def judge(champion: Champion | None, test: pd.DataFrame, new: list, card: dict, params: CompareParams) -> Verdict:
+def judge(champion: Champion | None, test: pd.DataFrame, new: list, card: ModelCard, params: CompareParams) -> Verdict:
     """The new model's test predictions `new` against `champion` (None: there is none), as compare reports it."""
-    task, labels, positive = card["task"], card["labels"], card.get("positive_label")
+    task, labels, positive = card.task, card.labels, card.positive_label
     truth = [list(v) for v in test["labels"]] if task == "multilabel" else test["label"].astype(str).tolist()
     result, how, old_scores = None, "", {}
     if champion is not None:

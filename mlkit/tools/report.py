@@ -144,7 +144,7 @@ def compare_section(base: str, commit: str) -> list[str]:
         return [f"The compare stage judged against the registry's champion, {stage['champion']} "
                 f"(`{COMPARE_MD}`):", "", embedded(COMPARE_MD.read_text(encoding="utf-8"))]
     from mlkit.core.params import load_params
-    from mlkit.modeling.base import read_card
+    from mlkit.modeling.card import ModelCard
     from mlkit.modeling.champion import Champion
     from mlkit.modeling.comparison import judge
     from mlkit.modeling.metrics import read_predictions
@@ -152,9 +152,9 @@ def compare_section(base: str, commit: str) -> list[str]:
     lines = [f"The registry has no champion (the compare stage's decision, `{stage.get('decision')}`, only says "
              f"so), so the new model is judged against the base's, `{base}` ({commit[:7]}), the same way:", ""]
     try:
-        card = read_card(paths.MODEL)
+        card = ModelCard.read(paths.MODEL)
         test = read_table(paths.split("test"))
-        new = read_predictions(paths.PREDICTIONS, card["task"])["prediction"].tolist()
+        new = read_predictions(paths.PREDICTIONS, card.task)["prediction"].tolist()
         verdict = judge(Champion(commit, f"the base `{base}`"), test, new, card, load_params().compare)
     except PipelineError as exc:
         return lines[:-1] + ["", f"Not possible here: {exc}"]
