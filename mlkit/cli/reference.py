@@ -252,12 +252,11 @@ def _rows(model: type[BaseModel], prefix: str, reads: bool) -> list[str]:
 def _model_rows() -> list[str]:
     """The model section: one row per key of any model type (a union on `model.type`, one class per type),
     each with the types that read it."""
-    from mlkit.core.model_params import CARD_KEYS, MODEL_CLASSES, MODEL_TYPES, readers
+    from mlkit.core.model_params import CARD_KEYS, MODEL_TYPES, model_field, readers
 
     rows = []
     for name in CARD_KEYS:
-        owner = next(cls for cls in MODEL_CLASSES.values() if name in cls.model_fields)
-        field = owner.model_fields[name]
+        field = model_field(name)
         key = f"model.{name}"
         if name == "type":
             kind, default, allowed = "string", '`"svc"`', ", ".join(f"`{t}`" for t in MODEL_TYPES)

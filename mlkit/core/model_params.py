@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails
 
 from mlkit.core.source_params import Section
@@ -238,10 +239,15 @@ def model_params(**values: Any) -> SvcParams | LinearSvcParams | LogregParams | 
     return _MODEL_ADAPTER.validate_python(values)  # type: ignore[no-any-return]
 
 
+def model_field(name: str) -> FieldInfo:
+    """The field of model key `name` as the first type that reads it declares it (type, default, help)."""
+    return _OWNER[name].model_fields[name]
+
+
 def card_params(params: BaseModelParams) -> dict[str, Any]:
     """card.json's model section: every model key, this type's value or the default of the type that reads it."""
     values = params.model_dump(mode="json")
-    return {key: values[key] if key in values else _OWNER[key].model_fields[key].default for key in CARD_KEYS}
+    return {key: values[key] if key in values else model_field(key).default for key in CARD_KEYS}
 
 
 # ---------------------------------------------------------------- which model reads which key
