@@ -147,9 +147,10 @@ def _cpu_model() -> str:
 
 
 def record(name: str, numbers: dict[str, Any], headers: Sequence[str], rows: Sequence[Sequence[object]],
-           *, folder: Path | None = None) -> Path:
+           *, note: str = "", folder: Path | None = None) -> Path:
     """Write a study's result: NAME.json (machine, cores, load, date, commit and the numbers) and NAME.md
-    (the table and one line saying where and when), which the study's page includes. Returns the JSON's path."""
+    (`note`, what was measured, above the table, and one line saying where and when), which the study's page
+    includes. Returns the JSON's path."""
     import datetime
     import json
 
@@ -164,7 +165,8 @@ def record(name: str, numbers: dict[str, Any], headers: Sequence[str], rows: Seq
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     where = (f"`{result['command']}`: {result['cores']} cores ({result['processor']}), load "
              f"{' '.join(str(x) for x in result['load'])}, {result['date'][:10]}, commit {result['commit'][:12]}")
-    (folder / f"{name}.md").write_text(markdown_table(headers, rows) + f"\n\n<small>{where}</small>\n",
+    above = f"{note}\n\n" if note else ""
+    (folder / f"{name}.md").write_text(above + markdown_table(headers, rows) + f"\n\n<small>{where}</small>\n",
                                        encoding="utf-8")
     return path
 
