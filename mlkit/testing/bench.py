@@ -171,6 +171,38 @@ def record(name: str, numbers: dict[str, Any], headers: Sequence[str], rows: Seq
     return path
 
 
+def plot(name: str, series: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float] | None]], *,
+         x_label: str, y_label: str, title: str, logx: bool = False, ylim: tuple[float, float] | None = None,
+         folder: Path | None = None) -> Path:
+    """Write NAME.svg beside the study's NAME.json: one line per series, label -> (x, y, spread or None, drawn
+    as error bars), for a page to show as `![...](results/NAME.svg)`. Returns its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = folder or RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    # The same figure gives the same file: ids seeded by the name, no creation date.
+    with plt.rc_context({"svg.hashsalt": name, "svg.fonttype": "none"}):
+        fig, ax = plt.subplots(figsize=(7, 4.2))
+        for label, (x, y, spread) in series.items():
+            ax.errorbar(list(x), list(y), yerr=None if spread is None else list(spread), marker="o", capsize=3,
+                        label=label)
+        if logx:
+            ax.set_xscale("log")
+        if ylim:
+            ax.set_ylim(*ylim)
+        ax.set(xlabel=x_label, ylabel=y_label, title=title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        path = folder / f"{name}.svg"
+        fig.savefig(path, format="svg", metadata={"Date": None})
+        plt.close(fig)
+    return path
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table (cells as `cells` writes them)."""
     return "\n".join(["| " + " | ".join(map(str, headers)) + " |", "|" + "---|" * len(headers),
