@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
