@@ -64,12 +64,14 @@ def test_a_recorded_result_says_where_and_when_and_renders_its_table(tmp_path) -
     from mlkit.testing.bench import record
 
     path = record("demo", {"fresh_s": 19.9, "restored_s": 1.87}, ["what", "seconds"],
-                  [["fresh", 19.9], ["restored", 1.87]], note="dvc repro, default params", folder=tmp_path)
+                  [["fresh", 19.9], ["restored", 1.87]], note="dvc repro, default params",
+                  more=[("per stage", ["stage", "runs"], [["train", 2]])], folder=tmp_path)
     result = json.loads(path.read_text())
     assert RESULT_KEYS <= result.keys() and result["numbers"] == {"fresh_s": 19.9, "restored_s": 1.87}
     assert result["command"] == "python -m benchmarks demo" and result["cores"] >= 1 and len(result["load"]) == 3
     page = (tmp_path / "demo.md").read_text()
     assert page.startswith("dvc repro, default params\n\n| what | seconds |") and "| restored | 1.8700 |" in page
+    assert "\n\nper stage\n\n| stage | runs |\n|---|---|\n| train | 2 |\n\n<small>" in page  # a second table
     assert f"commit {result['commit'][:12]}" in page and "python -m benchmarks demo" in page
 
 

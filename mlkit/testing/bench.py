@@ -147,10 +147,11 @@ def _cpu_model() -> str:
 
 
 def record(name: str, numbers: dict[str, Any], headers: Sequence[str], rows: Sequence[Sequence[object]],
-           *, note: str = "", folder: Path | None = None) -> Path:
+           *, note: str = "", more: Sequence[tuple[str, Sequence[str], Sequence[Sequence[object]]]] = (),
+           folder: Path | None = None) -> Path:
     """Write a study's result: NAME.json (machine, cores, load, date, commit and the numbers) and NAME.md
-    (`note`, what was measured, above the table, and one line saying where and when), which the study's page
-    includes. Returns the JSON's path."""
+    (`note`, what was measured, above the table; then each of `more`, (note, headers, rows), a table of its
+    own; and one line saying where and when), which the study's page includes. Returns the JSON's path."""
     import datetime
     import json
 
@@ -165,9 +166,9 @@ def record(name: str, numbers: dict[str, Any], headers: Sequence[str], rows: Seq
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     where = (f"`{result['command']}`: {result['cores']} cores ({result['processor']}), load "
              f"{' '.join(str(x) for x in result['load'])}, {result['date'][:10]}, commit {result['commit'][:12]}")
-    above = f"{note}\n\n" if note else ""
-    (folder / f"{name}.md").write_text(above + markdown_table(headers, rows) + f"\n\n<small>{where}</small>\n",
-                                       encoding="utf-8")
+    parts = [f"{text}\n\n{markdown_table(heads, body)}" if text else markdown_table(heads, body)
+             for text, heads, body in [(note, headers, rows), *more]]
+    (folder / f"{name}.md").write_text("\n\n".join([*parts, f"<small>{where}</small>\n"]), encoding="utf-8")
     return path
 
 
