@@ -5,6 +5,7 @@
 In a temporary committed copy of the project (default params): `dvc repro`, then a real S3 server
 (`rclone serve s3` on 127.0.0.1, mlkit/testing/s3server.py) gets (a) `dvc push`, `dvc pull` into a fresh clone,
 (b) `rclone copy` of the same cache files up to another bucket and back down. Same server, one run.
+Writes docs/studies/results/remote_throughput.{json,md}, which docs/studies/remote-throughput.md includes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from mlkit.testing import git
-from mlkit.testing.bench import commit, project_copy, run, table
+from mlkit.testing.bench import commit, project_copy, record, run, table
 from mlkit.testing.s3server import KEY, SECRET, S3Server, rclone
 
 CREDS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
@@ -60,15 +61,17 @@ def main() -> None:
             rclone_push = timed(f"{copy} {cache} bench:rclone/store", project, remote)
             rclone_pull = timed(f"{copy} bench:rclone/store {tmp}/down", project, remote)
 
-    rows = [["push", f"{dvc_push:.2f}", f"{size_mb / dvc_push:.1f}", f"{rclone_push:.2f}",
-             f"{size_mb / rclone_push:.1f}", f"{rclone_push / dvc_push:.2f}"],
-            ["pull", f"{dvc_pull:.2f}", f"{size_mb / dvc_pull:.1f}", f"{rclone_pull:.2f}",
-             f"{size_mb / rclone_pull:.1f}", f"{rclone_pull / dvc_pull:.2f}"]]
-    print(f"\n{len(files)} files, {size_mb:.1f} MB (the outputs of `dvc repro`, default params), "
-          f"rclone serve s3 on 127.0.0.1; dvc jobs = rclone --transfers = {TRANSFERS}\n")
-    print(table(["", "dvc s", "dvc MB/s", "rclone copy s", "rclone MB/s", "dvc/rclone MB/s"], rows))
+    headers = ["", "dvc s", "dvc MB/s", "rclone copy s", "rclone MB/s", "dvc/rclone MB/s"]
+    rows = [["push", dvc_push, size_mb / dvc_push, rclone_push, size_mb / rclone_push, rclone_push / dvc_push],
+            ["pull", dvc_pull, size_mb / dvc_pull, rclone_pull, size_mb / rclone_pull, rclone_pull / dvc_pull]]
+    note = (f"{len(files)} files, {size_mb:.1f} MB (the outputs of `dvc repro`, default params), rclone serve s3 "
+            f"on 127.0.0.1; dvc jobs = rclone --transfers = {TRANSFERS}")
+    print(f"\n{note}\n")
+    print(table(headers, rows))
     print("\n(dvc pull includes checking the files out into the workspace; dvc push its status query.)")
-
+    numbers = {"files": len(files), "megabytes": size_mb, "transfers": TRANSFERS, "dvc_push_s": dvc_push,
+               "dvc_pull_s": dvc_pull, "rclone_push_s": rclone_push, "rclone_pull_s": rclone_pull}
+    print(f"written: {record('remote_throughput', numbers, headers, rows, note=note)}")
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,8 @@ a real S3 server (`rclone serve s3`, mlkit/testing/s3server.py) and PostgreSQL o
 Each run is a new study of the same space; the wall time counts from the workers' start to the last one's exit,
 clones and `dvc pull` included. Both workers share this one machine here, so the ratio is a floor of what two
 machines give: on separate machines they would not compete for the same cores.
+Writes docs/studies/results/search_workers.{json,md,svg} (the table and the speed-up against the ideal),
+which docs/studies/search.md includes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 from pathlib import Path
 
 from mlkit.testing import git
-from mlkit.testing.bench import ROOT, commit, env, load, project_copy, run, table
+from mlkit.testing.bench import ROOT, commit, env, load, plot, project_copy, record, run, table
 from mlkit.testing.pgserver import PgServer
 from mlkit.testing.s3server import KEY, SECRET, S3Server
 
@@ -74,10 +76,19 @@ def main() -> None:
         one = study(1, args.trials, "one", tmp / "origin.git", pg.url, tmp)
         two = study(2, args.trials, "two", tmp / "origin.git", pg.url, tmp)
         print(f"after: {load()}\n")
-        print(table(["workers", "trials", "wall s", "s per trial"],
-                    [(1, args.trials, f"{one:.1f}", f"{one / args.trials:.1f}"),
-                     (2, args.trials, f"{two:.1f}", f"{two / args.trials:.1f}")]))
-        print(f"\nspeed-up with 2 workers: {one / two:.2f}x (1 worker / 2 workers wall time)")
+    headers = ["workers", "trials", "wall s", "s per trial", "speed-up"]
+    rows = [(1, args.trials, one, one / args.trials, 1.0), (2, args.trials, two, two / args.trials, one / two)]
+    print(table(headers, rows))
+    print(f"\nspeed-up with 2 workers: {one / two:.2f}x (1 worker / 2 workers wall time)")
+    numbers = {"preset": args.preset, "trials": args.trials, "one_worker_s": one, "two_workers_s": two,
+               "speed_up": one / two}
+    note = (f"`mlkit search`, {args.trials} trials, on the `{args.preset}` preset (`model.C` x `model.gamma`) with "
+            "1 and with 2 workers on one machine; speed-up: 1 worker's wall time / 2 workers'")
+    print(f"written: {record('search_workers', numbers, headers, rows, note=note)}")
+    figure = plot("search_workers", {"measured": ([1, 2], [1.0, one / two], None), "ideal": ([1, 2], [1, 2], None)},
+                  x_label="workers", y_label="speed-up (1 worker's wall time / theirs)",
+                  title=f"{args.trials}-trial search, {args.preset} preset")
+    print(f"written: {figure}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
     python -m benchmarks tasks [PRESET ...]     (default: every preset in presets/)
 
 Each preset runs in its own temporary committed copy of the project; the working tree is untouched.
+Writes docs/studies/results/tasks.{json,md,svg} (the tables; with digits, train and test accuracy against
+gamma), which docs/studies/tasks.md includes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from mlkit.testing.bench import ROOT, commit, import_sources, project_copy, run, table, test_score
+from mlkit.testing.bench import ROOT, commit, import_sources, plot, project_copy, record, run, table, test_score
 
 GAMMAS = (0.0001, 0.001, 0.01, 0.1, 0.5)  # digits: from 0.1 the SVC memorises the train split
 HEADERS = ["preset", "task", "rows", "model", "train acc", "valid acc", "test acc", "test f1",
@@ -32,7 +34,7 @@ def gamma_study(project: Path) -> list[list[object]]:
     for gamma in GAMMAS:
         seconds = run(f"dvc exp run -S model.gamma={gamma}", project)
         metrics = read(project, "metrics/eval/metrics.json")
-        rows.append([str(gamma), metrics["train"]["accuracy"], metrics["test"]["accuracy"], f"{seconds:.1f}"])
+        rows.append([gamma, metrics["train"]["accuracy"], metrics["test"]["accuracy"], f"{seconds:.1f}"])
     return rows
 
 
@@ -60,17 +62,32 @@ def main(names: list[str]) -> None:
             print(f"done: {name} ({seconds:.1f} s)", flush=True)
             if name == "digits":
                 study = gamma_study(project)
-    print("\n`mlkit preset NAME && dvc repro` in a fresh copy (empty cache); "
-          "test f1 = F1 of the positive class, binary tasks only\n")
-    print(table(HEADERS, rows))
-    print("\nthe task's metric (compare.metric) and accuracy on test, 95% bootstrap intervals (1,000 resamples);"
-          " the two classes with the lowest test F1 (their test support)\n")
-    print(table(["preset", "metric", "test metric [95% interval]", "test acc [95% interval]", "weakest classes"],
-                intervals))
+    notes = ["`mlkit preset NAME && dvc repro` in a fresh copy (empty cache); test f1 = F1 of the positive class, "
+             "binary tasks only",
+             "The task's metric (compare.metric) and accuracy on test, 95% bootstrap intervals (1,000 resamples); "
+             "the two classes with the lowest test F1 (their test support)",
+             "digits: `dvc exp run -S model.gamma=G` (over-fitting study)"]
+    tables = [(notes[0], HEADERS, rows),
+              (notes[1], ["preset", "metric", "test metric [95% interval]", "test acc [95% interval]",
+                          "weakest classes"], intervals)]
     if study:
-        print("\ndigits: `dvc exp run -S model.gamma=G` (over-fitting study)\n")
-        print(table(["gamma", "train acc", "test acc", "exp run s"], study))
-
+        tables.append((notes[2], ["gamma", "train acc", "test acc", "exp run s"], study))
+    for text, heads, body in tables:
+        print(f"\n{text}\n")
+        print(table(heads, body))
+    numbers = {"presets": {r[0]: dict(zip(HEADERS[1:], r[1:])) for r in rows},
+               "intervals": {r[0]: {"metric": r[1], "test_metric": r[2], "test_accuracy": r[3], "weakest": r[4]}
+                             for r in intervals},
+               "gamma_study": [dict(zip(["gamma", "train_accuracy", "test_accuracy", "exp_run_s"], r))
+                               for r in study or []]}
+    print(f"written: {record('tasks', numbers, tables[0][1], tables[0][2], note=tables[0][0], more=tables[1:])}")
+    if study:
+        gammas = [r[0] for r in study]
+        figure = plot("tasks", {"train": (gammas, [r[1] for r in study], None),
+                                "test": (gammas, [r[2] for r in study], None)},
+                      x_label="model.gamma (log scale)", y_label="accuracy", logx=True, ylim=(-0.02, 1.05),
+                      title="digits: train and test accuracy against gamma")
+        print(f"written: {figure}")
 
 if __name__ == "__main__":
     available = sorted(p.stem for p in (ROOT / "presets").glob("*.yaml"))

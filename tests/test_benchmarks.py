@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 
@@ -63,12 +64,14 @@ def test_a_recorded_result_says_where_and_when_and_renders_its_table(tmp_path) -
     from mlkit.testing.bench import record
 
     path = record("demo", {"fresh_s": 19.9, "restored_s": 1.87}, ["what", "seconds"],
-                  [["fresh", 19.9], ["restored", 1.87]], folder=tmp_path)
+                  [["fresh", 19.9], ["restored", 1.87]], note="dvc repro, default params",
+                  more=[("per stage", ["stage", "runs"], [["train", 2]])], folder=tmp_path)
     result = json.loads(path.read_text())
     assert RESULT_KEYS <= result.keys() and result["numbers"] == {"fresh_s": 19.9, "restored_s": 1.87}
     assert result["command"] == "python -m benchmarks demo" and result["cores"] >= 1 and len(result["load"]) == 3
     page = (tmp_path / "demo.md").read_text()
-    assert "| what | seconds |" in page and "| restored | 1.8700 |" in page
+    assert page.startswith("dvc repro, default params\n\n| what | seconds |") and "| restored | 1.8700 |" in page
+    assert "\n\nper stage\n\n| stage | runs |\n|---|---|\n| train | 2 |\n\n<small>" in page  # a second table
     assert f"commit {result['commit'][:12]}" in page and "python -m benchmarks demo" in page
 
 
@@ -85,3 +88,30 @@ def test_every_result_file_is_complete_and_included_by_a_docs_page() -> None:
         assert (results / f"{path.stem}.md").is_file(), path.name
         assert f'--8<-- "studies/results/{path.stem}.md"' in pages, f"{path.stem}.md is included by no page"
         assert result["benchmark"] == path.stem and result["command"] == f"python -m benchmarks {path.stem}"
+
+
+def test_a_study_figure_is_an_svg_that_draws_each_series_and_is_the_same_for_the_same_numbers(tmp_path) -> None:
+    from mlkit.testing.bench import plot
+
+    def draw(folder):
+        return plot("demo", {"measured": ([1, 2], [1.0, 1.8], None), "ideal": ([1, 2], [1, 2], [0.1, 0.1])},
+                    x_label="workers", y_label="speed-up", title="demo study", folder=folder)
+
+    path = draw(tmp_path / "a")
+    svg = path.read_text()
+    assert path.name == "demo.svg" and svg.lstrip().startswith("<?xml") and "<svg" in svg
+    for text in ("measured", "ideal", "workers", "speed-up", "demo study"):  # text kept as text: labels searchable
+        assert f">{text}<" in svg, text
+    assert draw(tmp_path / "b").read_text() == svg  # rerunning a study with the same numbers changes no file
+
+
+def test_every_figure_a_benchmark_drew_is_shown_by_the_page_that_includes_its_table() -> None:
+    results = ROOT / "docs" / "studies" / "results"
+    pages = {p: p.read_text(encoding="utf-8") for p in (ROOT / "docs").rglob("*.md") if results not in p.parents}
+    for figure in sorted(results.glob("*.svg")):
+        assert (results / f"{figure.stem}.json").is_file(), f"{figure.name}: no result file beside it"
+        showing = [p for p, text in pages.items() if f'studies/results/{figure.stem}.md"' in text]
+        assert showing, f"{figure.stem}.md is included by no page"
+        for page in showing:
+            link = os.path.relpath(results / figure.name, page.parent)
+            assert f"]({link})" in pages[page], f"{page.relative_to(ROOT)} does not show {link}"

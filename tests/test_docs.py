@@ -76,6 +76,16 @@ def test_the_readme_is_short_and_links_into_the_docs() -> None:
 
 
 @pytest.mark.fast
+@pytest.mark.parametrize("home, prefix", [(README, "docs/"), (DOCS / "index.md", "")])
+def test_every_tutorial_and_how_to_page_is_one_link_from_the_readme_and_the_docs_home(home, prefix: str) -> None:
+    """A newcomer finds the page for a task from the README or the site's home, without the nav."""
+    text = home.read_text(encoding="utf-8")
+    for page in sorted([*DOCS.glob("tutorials/*.md"), *DOCS.glob("how-to/*.md")]):
+        link = prefix + str(page.relative_to(DOCS))
+        assert f"]({link})" in text, f"{home.relative_to(ROOT)} does not link {link}"
+
+
+@pytest.mark.fast
 def test_no_page_tells_the_history_of_a_run() -> None:
     """The pages describe the project as it is: no account of runs, no "this round", no "survived its first run"."""
     phrases = re.compile(r"this round|last run here|survived its first|in the last run|latest output|"

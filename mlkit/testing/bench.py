@@ -147,9 +147,11 @@ def _cpu_model() -> str:
 
 
 def record(name: str, numbers: dict[str, Any], headers: Sequence[str], rows: Sequence[Sequence[object]],
-           *, folder: Path | None = None) -> Path:
+           *, note: str = "", more: Sequence[tuple[str, Sequence[str], Sequence[Sequence[object]]]] = (),
+           folder: Path | None = None) -> Path:
     """Write a study's result: NAME.json (machine, cores, load, date, commit and the numbers) and NAME.md
-    (the table and one line saying where and when), which the study's page includes. Returns the JSON's path."""
+    (`note`, what was measured, above the table; then each of `more`, (note, headers, rows), a table of its
+    own; and one line saying where and when), which the study's page includes. Returns the JSON's path."""
     import datetime
     import json
 
@@ -164,8 +166,41 @@ def record(name: str, numbers: dict[str, Any], headers: Sequence[str], rows: Seq
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     where = (f"`{result['command']}`: {result['cores']} cores ({result['processor']}), load "
              f"{' '.join(str(x) for x in result['load'])}, {result['date'][:10]}, commit {result['commit'][:12]}")
-    (folder / f"{name}.md").write_text(markdown_table(headers, rows) + f"\n\n<small>{where}</small>\n",
-                                       encoding="utf-8")
+    parts = [f"{text}\n\n{markdown_table(heads, body)}" if text else markdown_table(heads, body)
+             for text, heads, body in [(note, headers, rows), *more]]
+    (folder / f"{name}.md").write_text("\n\n".join([*parts, f"<small>{where}</small>\n"]), encoding="utf-8")
+    return path
+
+
+def plot(name: str, series: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float] | None]], *,
+         x_label: str, y_label: str, title: str, logx: bool = False, ylim: tuple[float, float] | None = None,
+         folder: Path | None = None) -> Path:
+    """Write NAME.svg beside the study's NAME.json: one line per series, label -> (x, y, spread or None, drawn
+    as error bars), for a page to show as `![...](results/NAME.svg)`. Returns its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = folder or RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    # The same figure gives the same file: ids seeded by the name, no creation date.
+    with plt.rc_context({"svg.hashsalt": name, "svg.fonttype": "none"}):
+        fig, ax = plt.subplots(figsize=(7, 4.2))
+        for label, (x, y, spread) in series.items():
+            ax.errorbar(list(x), list(y), yerr=None if spread is None else list(spread), marker="o", capsize=3,
+                        label=label)
+        if logx:
+            ax.set_xscale("log")
+        if ylim:
+            ax.set_ylim(*ylim)
+        ax.set(xlabel=x_label, ylabel=y_label, title=title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        path = folder / f"{name}.svg"
+        fig.savefig(path, format="svg", metadata={"Date": None})
+        plt.close(fig)
     return path
 
 

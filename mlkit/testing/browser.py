@@ -1,12 +1,15 @@
-"""A real headless Chromium with no network, and what it rendered of a DVC plots page."""
+"""A real headless Chromium with no network: what it rendered of a DVC plots page, and a page driven through
+the DevTools protocol (typing, reading the DOM) for the docs site."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,6 +17,8 @@ CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", 
 NO_CHROMIUM = "no chromium binary on PATH (apt-get install chromium; .ci/run installs it)"
 # Every request goes to a proxy that does not exist and no host name resolves: a CDN script cannot load.
 OFFLINE = ["--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>", "--host-resolver-rules=MAP * ~NOTFOUND"]
+# The same, but 127.0.0.1 reachable: a site served on loopback (as `mkdocs serve` does) and nothing else.
+LOOPBACK_ONLY = ["--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 
 
 def dump_dom(page: Path, budget_ms: int = 15000) -> str:
@@ -29,6 +34,101 @@ def dump_dom(page: Path, budget_ms: int = 15000) -> str:
     assert done.returncode == 0 and "<html" in done.stdout, \
         f"chromium failed ({done.returncode}):\n{done.stderr[-3000:]}"
     return done.stdout
+
+
+def _high(fd: int) -> int:
+    """The pipe end moved to fd 10 or above, so putting Chromium's ends on 3 and 4 overwrites neither."""
+    import fcntl
+
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return moved
+
+
+class Browser:
+    """Headless Chromium driven through the DevTools protocol over a pipe (--remote-debugging-pipe: JSON
+    messages ended by NUL on fds 3 and 4), so no extra client library and no debugging port is needed.
+    One tab; `open` a URL, `evaluate` JavaScript in it, `type` into the focused element as key presses."""
+
+    def __init__(self, flags: list[str] = OFFLINE):
+        assert CHROMIUM, NO_CHROMIUM
+        self._profile = tempfile.TemporaryDirectory(prefix="chromium-")
+        to_chrome, self._write = map(_high, os.pipe())
+        self._read, from_chrome = map(_high, os.pipe())
+        args = [CHROMIUM, "--headless", "--disable-gpu", "--no-first-run", "--disable-extensions",
+                "--disable-background-networking", "--disable-component-update", "--remote-debugging-pipe",
+                f"--user-data-dir={self._profile.name}", *flags]
+        if os.geteuid() == 0:
+            args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
+        # Chromium reads commands from fd 3 and writes replies to fd 4.
+        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, pass_fds=(3, 4),
+                                         preexec_fn=lambda: (os.dup2(to_chrome, 3), os.dup2(from_chrome, 4)))
+        os.close(to_chrome)
+        os.close(from_chrome)
+        self._buffer = b""
+        self._id = 0
+        target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self._session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self._call("Page.enable", session=True)
+
+    def _call(self, method: str, params: dict | None = None, session: bool = False, timeout: float = 60) -> dict:
+        self._id += 1
+        message: dict = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = self._session
+        os.write(self._write, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\0" in self._buffer:
+                raw, self._buffer = self._buffer.split(b"\0", 1)
+                reply = json.loads(raw)
+                if reply.get("id") == self._id:
+                    assert "error" not in reply, f"{method}: {reply['error']}"
+                    return reply["result"]
+            assert time.monotonic() < deadline, f"chromium did not answer {method} in {timeout} s"
+            chunk = os.read(self._read, 1 << 16)
+            assert chunk, f"chromium exited ({self._process.poll()}) during {method}"
+            self._buffer += chunk
+
+    def open(self, url: str) -> None:
+        """Load `url` and wait until its load event has fired."""
+        self._call("Page.navigate", {"url": url}, session=True)
+        self.wait_for("document.readyState === 'complete'")
+
+    def evaluate(self, expression: str) -> object:
+        """The value of a JavaScript expression in the page (a promise is awaited)."""
+        result = self._call("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                 "awaitPromise": True}, session=True)
+        assert "exceptionDetails" not in result, f"{expression}: {result['exceptionDetails']}"
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 30) -> object:
+        """Poll until the expression is truthy; its value, or an AssertionError after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while not (value := self.evaluate(expression)):
+            assert time.monotonic() < deadline, f"not true after {timeout} s: {expression}"
+            time.sleep(0.1)
+        return value
+
+    def type(self, text: str) -> None:
+        """Key presses into the focused element, one character at a time, as a user types."""
+        for char in text:
+            self._call("Input.dispatchKeyEvent", {"type": "keyDown", "key": char, "text": char}, session=True)
+            self._call("Input.dispatchKeyEvent", {"type": "keyUp", "key": char}, session=True)
+
+    def close(self) -> None:
+        self._process.kill()
+        self._process.wait()
+        os.close(self._read)
+        os.close(self._write)
+        self._profile.cleanup()
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def plot_ids(page_html: str) -> list[str]:
