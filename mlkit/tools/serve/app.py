@@ -128,7 +128,7 @@ def create_app(served: ServedModel, batcher: Batcher, limits: Limits) -> FastAPI
     async def health() -> Any:
         if not batcher.alive:
             return error(503, "the model's worker thread has stopped; restart the server")
-        return {"status": "ok", "backend": card.backend, "task": card.task}
+        return {"status": "ok", "backend": card.backend, "task": card.task, "batches": batcher.batches}
 
     @app.get("/metadata")
     async def metadata() -> Any:
