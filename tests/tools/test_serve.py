@@ -252,3 +252,22 @@ def test_registry_problems_are_one_error_line(remotes: tuple[Path, S3Server], tm
     wrong = {**CREDENTIALS, "AWS_SECRET_ACCESS_KEY": "wrong"}
     line = start_fails(tmp_path, "--version", "v1.2.0", "--repo", str(origin), env=wrong)
     assert "`text-classifier` v1.2.0" in line and "cannot read models/model from the DVC remote" in line
+
+
+# ---------------------------------------------------------------- deployment files
+@pytest.mark.fast
+def test_the_kubernetes_template_serves_the_stage_with_health_probes_and_no_inline_secret() -> None:
+    deployment, service = yaml.safe_load_all((ROOT / "deploy/serve/k8s.yaml").read_text())
+    assert (deployment["kind"], service["kind"]) == ("Deployment", "Service")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["mlkit", "serve"] and "--stage=prod" in container["args"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["path"] == "/health", probe
+    assert container["resources"]["requests"]["cpu"] and container["resources"]["limits"]["memory"]
+    secret_like = [e["name"] for e in container["env"] if "value" in e and re.search("KEY|SECRET|REMOTE", e["name"])]
+    assert secret_like == [] and {"AWS_SECRET_ACCESS_KEY", "MLKIT_GIT_REMOTE"} <= {
+        e["name"] for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})}
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    dockerfile = (ROOT / "deploy/serve/Dockerfile").read_text()
+    assert "mlkit serve" in dockerfile and "AWS_SECRET_ACCESS_KEY=" not in dockerfile
