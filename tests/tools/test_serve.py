@@ -6,7 +6,6 @@ a bare git remote and an S3 server alone."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
