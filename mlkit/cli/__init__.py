@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from mlkit.cli import experiments, predict, project  # noqa: F401 - each registers its commands on `app`
+from mlkit.cli import experiments, predict, project, serve  # noqa: F401 - each registers its commands on `app`
 from mlkit.cli.app import app
 from mlkit.core.errors import UsageError, run_main
 

@@ -10,8 +10,8 @@ from typer.core import TyperGroup
 from mlkit.tools.experiments.search_options import Direction
 
 # `mlkit --help` lists the commands in the order a user meets them, not in the order modules register them.
-ORDER = ("predict", "preset", "import", "sweep", "search", "retrain", "resplit", "registry", "report", "remote",
-         "offline-plots", "wordnet")
+ORDER = ("predict", "serve", "preset", "import", "sweep", "search", "retrain", "resplit", "registry", "report",
+         "remote", "offline-plots", "wordnet")
 
 
 class Commands(TyperGroup):

@@ -24,12 +24,19 @@ from mlkit.core import paths
 from mlkit.core.errors import PipelineError, UsageError
 from mlkit.core.io import md5_file, read_table, replacing
 from mlkit.core.params import FileSource
-from mlkit.core.source_params import Format, column_name_problem, encoding_problem, separator_problem, suffix_format
+from mlkit.core.source_params import (
+    Columns,
+    Format,
+    column_name_problem,
+    encoding_problem,
+    separator_problem,
+    suffix_format,
+)
 from mlkit.core.table import dedupe_key
 from mlkit.core.text_table import text_table
 from mlkit.data.dataset import normalise_whitespace
 from mlkit.data.sources import read_file_table, select_columns
-from mlkit.modeling.base import Model, load_model, read_card
+from mlkit.modeling.base import CARD_FILE, Model, ModelCard, load_model, read_card
 from mlkit.modeling.metrics import PREDICTION_SEPARATOR, classification_metrics
 
 DEFAULT_OUTPUT = "predictions.csv"
@@ -139,6 +146,28 @@ def columns_for(options: PredictOptions,
     return text, known.get("label_column") or "label", None
 
 
+def trained_columns(card: ModelCard) -> Columns:
+    """The text column(s) and delimiter the model was trained on (its card), no labels: what a caller that
+    only has texts (mlkit serve) joins and cleans exactly as predict does."""
+    known = card.columns if isinstance(card.columns, dict) else {}
+    try:  # checked as a source's columns are (a label column is required there: none is read here)
+        spec = Columns(text_column=known.get("text_column") or "text",
+                       text_column_delimiter=known.get("text_column_delimiter", " "))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise PipelineError(f"{CARD_FILE}: `columns.{'.'.join(map(str, first['loc']))}`: "
+                            f"{first['msg'].removeprefix('Value error, ')}") from None
+    return spec.model_copy(update={"label_column": None})
+
+
+def model_frame(table: pd.DataFrame, spec: Columns, location: str, fmt: str = "") -> pd.DataFrame:
+    """The rows as the model reads them: the text column(s) joined as in training, whitespace normalised as
+    fetch cleans it (the labels too, when `spec` names them). predict and serve both build their input here."""
+    frame = select_columns(table, spec, location, fmt)
+    frame["text"] = normalise_whitespace(frame["text"])
+    return frame
+
+
 def output_path(options: PredictOptions) -> Path:
     """--output as given (the user named it), else predictions.csv, which is never silently overwritten."""
     if options.output is not None:
@@ -215,10 +244,9 @@ def predict(options: PredictOptions) -> None:
         raise PipelineError(f"{option}: the model is {model.task}: the labels to score against are {wanted_here}")
     if not labelled:
         spec = spec.model_copy(update={"label_column": None, "label_columns": None})
-    frame = select_columns(table, spec, spec.path, fmt)
+    frame = model_frame(table, spec, spec.path, fmt)
     if frame.empty:
         raise PipelineError(f"{spec.path}: no rows to predict (the file is empty or holds only a header)")
-    frame["text"] = normalise_whitespace(frame["text"])
     key = "labels" if model.task == "multilabel" else "label"
     truth = list(frame[key]) if labelled else []
     mapping = card.get("label_map") or {}  # data.label_map as the model was trained: the file's labels mapped so
