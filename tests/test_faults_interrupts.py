@@ -1,0 +1,118 @@
+"""Interrupts and kills of a running pipeline, with real processes: Ctrl+C (SIGINT to the terminal's process
+group) and SIGTERM end the stage with one line naming the command that restores its outputs, and kill -9 of
+`dvc repro` leaves no orphaned stage to race the next run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+
+import psutil
+import pytest
+import yaml
+
+from mlkit.core.processes import alive
+from mlkit.testing.commands import ENV, dvc_command
+from mlkit.testing.project import Project, digits_project
+
+# A random forest of this many trees takes seconds on digits: long enough to be interrupted while it fits.
+SLOW_MODEL = {"type": "random_forest", "n_estimators": 1500, "seed": 42, "class_weight": None}
+
+
+def set_model(project: Project, **model: object) -> None:
+    """params.yaml's model section replaced (set_params merges, and the svc's keys do not fit a forest)."""
+    params = project.params()
+    params["model"] = model
+    project.file("params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The digits project, its pipeline run up to train with a small forest and committed."""
+    project = digits_project(tmp_path_factory.mktemp("faults") / "p")
+    set_model(project, **{**SLOW_MODEL, "n_estimators": 20})
+    project.dvc("repro", "-q", "train")
+    project.commit("trained")
+    return project
+
+
+@pytest.fixture
+def slow(trained: Project) -> Iterator[Project]:
+    """The project with a slow model set (train reruns); params.yaml and the model back afterwards."""
+    set_model(trained, **SLOW_MODEL)
+    yield trained
+    trained.git("checkout", "params.yaml", "dvc.lock")
+    trained.dvc("checkout", "-q", "train", check=False)
+
+
+def start_repro(project: Project) -> subprocess.Popen:
+    """`dvc repro train` in its own session, as a terminal runs a command in its own process group."""
+    return subprocess.Popen(dvc_command("repro", "train"), cwd=project.path, env=ENV, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def train_process(repro: subprocess.Popen, timeout: float = 120) -> psutil.Process:
+    """The running train stage under `repro`, once it is past its imports (fitting)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in psutil.Process(repro.pid).children(recursive=True):
+            try:
+                if "stages.train" in child.cmdline():
+                    time.sleep(2)  # importing, reading or fitting: each ends in the same line
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        if repro.poll() is not None:
+            break
+        time.sleep(0.2)
+    repro.kill()
+    raise AssertionError(f"train never started: {repro.communicate()}")
+
+
+def model_files(project: Project) -> dict[str, bytes]:
+    folder = project.file("models/model")
+    return {p.name: p.read_bytes() for p in folder.iterdir()} if folder.is_dir() else {}
+
+
+def errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.mark.parametrize(("signum", "said"), [(signal.SIGINT, "interrupted (Ctrl+C)"),
+                                              (signal.SIGTERM, "terminated (SIGTERM)")])
+def test_an_interrupted_stage_says_in_one_line_how_its_outputs_come_back(slow: Project, signum: int,
+                                                                          said: str) -> None:
+    before = model_files(slow)
+    repro = start_repro(slow)
+    train = train_process(repro)
+    os.killpg(repro.pid, signum)  # what Ctrl+C in a terminal (or a scheduler's TERM) does: the whole group
+    _, stderr = repro.communicate(timeout=60)
+    assert repro.returncode != 0
+    assert not alive(train.pid)
+    assert "Traceback" not in stderr, stderr
+    lines = errors(stderr)
+    assert len(lines) == 1 and said in lines[0] and "`dvc checkout train` restores them" in lines[0], stderr
+    slow.git("checkout", "params.yaml")
+    slow.dvc("checkout", "train")
+    assert model_files(slow) == before  # the named command brings the last good model back
+
+
+def test_a_stage_whose_dvc_is_killed_stops_and_the_rerun_works(slow: Project) -> None:
+    repro = start_repro(slow)
+    train = train_process(repro)
+    os.kill(repro.pid, signal.SIGKILL)  # dvc alone: its stage is orphaned
+    repro.communicate(timeout=30)
+    deadline = time.monotonic() + 20  # stops itself (in the middle of a fit: within the grace period)
+    while alive(train.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if alive(train.pid):
+        train.kill()
+        raise AssertionError("the orphaned train stage ran on after its dvc was killed")
+    assert not list(slow.file("models").glob(".model.*")), "scratch folders left behind"
+    set_model(slow, **{**SLOW_MODEL, "n_estimators": 30})  # the rerun trains (quickly) and succeeds
+    done = slow.dvc("repro", "train", check=False)
+    assert done.returncode == 0, done.stderr
+    assert slow.dvc("status", "train").stdout.strip().endswith("up to date."), "rerun left the stage dirty"
