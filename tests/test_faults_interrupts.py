@@ -1,22 +1,24 @@
 """Interrupts and kills of a running pipeline, with real processes: Ctrl+C (SIGINT to the terminal's process
-group) and SIGTERM end the stage with one line naming the command that restores its outputs, and kill -9 of
-`dvc repro` leaves no orphaned stage to race the next run."""
+group) and SIGTERM end the stage with one line naming the command that restores its outputs (`dvc
+checkout`), and kill -9 of `dvc repro` leaves no orphaned stage to race the next run."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
 import yaml
 
 from mlkit.core.processes import alive
-from mlkit.testing.commands import ENV, dvc_command
-from mlkit.testing.project import Project, digits_project
+from mlkit.testing.commands import ENV, ROOT, dvc_command
+from mlkit.testing.project import MULTICLASS, Project, digits_project, workspace
 
 # A random forest of this many trees takes seconds on digits: long enough to be interrupted while it fits.
 SLOW_MODEL = {"type": "random_forest", "n_estimators": 1500, "seed": 42, "class_weight": None}
@@ -94,9 +96,9 @@ def test_an_interrupted_stage_says_in_one_line_how_its_outputs_come_back(slow: P
     assert not alive(train.pid)
     assert "Traceback" not in stderr, stderr
     lines = errors(stderr)
-    assert len(lines) == 1 and said in lines[0] and "`dvc checkout train` restores them" in lines[0], stderr
+    assert len(lines) == 1 and said in lines[0] and "`dvc checkout` restores them" in lines[0], stderr
     slow.git("checkout", "params.yaml")
-    slow.dvc("checkout", "train")
+    slow.dvc("checkout")
     assert model_files(slow) == before  # the named command brings the last good model back
 
 
@@ -116,3 +118,15 @@ def test_a_stage_whose_dvc_is_killed_stops_and_the_rerun_works(slow: Project) ->
     done = slow.dvc("repro", "train", check=False)
     assert done.returncode == 0, done.stderr
     assert slow.dvc("status", "train").stdout.strip().endswith("up to date."), "rerun left the stage dirty"
+
+
+@pytest.mark.fast
+def test_ctrl_c_while_a_stage_starts_is_one_line(tmp_path: Path) -> None:
+    folder = workspace(tmp_path, MULTICLASS)
+    started = subprocess.Popen([sys.executable, "-m", "stages.fetch"], cwd=folder, text=True,
+                               env={**ENV, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.0)  # the stage is importing pandas, pyarrow and scikit-learn: seconds before its main runs
+    started.send_signal(signal.SIGINT)
+    _, stderr = started.communicate(timeout=60)
+    assert started.returncode == 130, stderr
+    assert "Traceback" not in stderr and errors(stderr) == ["error: interrupted (Ctrl+C)"], stderr

@@ -13,12 +13,8 @@ from types import FrameType
 
 from mlkit.core import processes
 
-
-def restore_hint() -> str:
-    """Inside a DVC stage (DVC removed its outs before running it): the command that brings them back."""
-    stage = os.environ.get("DVC_STAGE")
-    target = f" {stage}" if stage else ""
-    return f" (the last good outputs are in DVC's cache: `dvc checkout{target}` restores them)"
+# Inside a DVC stage (DVC removed its outs before running it): the command that brings them back.
+RESTORE = " (the last good outputs are in DVC's cache: `dvc checkout` restores them)"
 
 
 class PipelineError(Exception):
@@ -68,7 +64,7 @@ def system_error(exc: OSError) -> str | None:
 def report(message: str, exit_code: int) -> None:
     message = " ".join(message.split())  # one line, whatever the cause held
     if os.environ.get("DVC_STAGE"):  # DVC removed the stage's outs before running it
-        message += restore_hint()
+        message += RESTORE
     print(f"error: {message}", file=sys.stderr)
     sys.exit(exit_code)
 
@@ -83,7 +79,10 @@ class Interrupted(KeyboardInterrupt):
         self.exit_code = exit_code
 
 
-_PARENT = os.getppid()  # at import: a stage imports this module first (stages/__init__.py)
+# At import, while the dvc that started a stage is surely there: a stage imports this module first
+# (stages/__init__.py).
+_PARENT = os.getppid()
+_STARTED_BY = processes.dvc_ancestor()
 _stop_reason: list[str] = []  # set by the parent watch before it interrupts the main thread
 
 
@@ -108,7 +107,7 @@ def stop_with_dvc(dvc_pid: int, *, poll: float = 0.5, grace: float = GRACE) -> t
         _thread.interrupt_main(signal.SIGTERM)
         threading.Event().wait(grace)
         processes.run_exit_hooks()
-        print(f"error: {_stop_reason[0]}{restore_hint()}", file=sys.stderr, flush=True)
+        print(f"error: {_stop_reason[0]}{RESTORE}", file=sys.stderr, flush=True)
         os._exit(128 + signal.SIGTERM)
 
     thread = threading.Thread(target=watch, name="stop-with-dvc", daemon=True)
@@ -134,12 +133,12 @@ def run_main(main: Callable[[], None]) -> None:
     folder), becomes `error: ...` on stderr and a non-zero exit code. Ctrl+C and SIGTERM end it with one
     line too (130, 143); inside a DVC stage the line names the command that restores its outputs, and the
     stage stops when the dvc that started it ends."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, _on_sigterm)
-        if (dvc_pid := processes.dvc_ancestor()) is not None:
-            stop_with_dvc(dvc_pid)
     try:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, _on_sigterm)
+            if _STARTED_BY is not None:
+                stop_with_dvc(_STARTED_BY)
         main()
     except PipelineError as exc:
         report(str(exc), exc.exit_code)

@@ -38,7 +38,7 @@ def test_inside_a_dvc_stage_the_line_says_how_to_restore(capsys, monkeypatch) ->
     monkeypatch.setenv("DVC_STAGE", "train")
     with pytest.raises(SystemExit):
         run_main(fail_with(errno.ENOSPC, "models/model"))
-    assert "`dvc checkout train` restores them" in capsys.readouterr().err
+    assert "`dvc checkout` restores them" in capsys.readouterr().err
 
 
 def test_an_error_the_machine_did_not_cause_stays_a_traceback() -> None:

@@ -41,7 +41,7 @@ HEARTBEAT = 30.0  # seconds without a finished experiment before wait says what 
 RETRIES = 2  # times a sweep requeues a point lost to a dead worker or to DVC's parallel-queue race
 # DVC's celery queue, two experiments finishing at once: one fails checking out the other's outputs
 # (treeverse/dvc#10673). The point itself is fine: it is requeued.
-RACE = "without a confirmation. Use -f to force"
+RACE = "without a confirmation. Use `-f` to force"  # dvc.exceptions.ConfirmRemoveError
 
 
 # ---------------------------------------------------------------- running DVC

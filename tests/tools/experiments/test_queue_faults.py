@@ -81,3 +81,25 @@ def test_a_killed_worker_fails_its_experiment_which_is_requeued(built: Project) 
     lingering = [p.pid for p in psutil.process_iter() if alive(p.pid) and "exec-run" in " ".join(p.cmdline())
                  and str(built.path) in (p.cwd() if alive(p.pid) else "")]
     assert not lingering, f"experiment processes left running: {lingering}"
+
+
+def test_a_point_lost_to_the_parallel_queue_race_is_requeued(built: Project, tmp_path) -> None:
+    # treeverse/dvc#10673 cannot be timed on demand: train's command fails once with DVC's message for it
+    flag = tmp_path / "failed-once"
+    built.file("fail_once.py").write_text(
+        "import pathlib, sys\n"
+        f"flag = pathlib.Path({str(flag)!r})\n"
+        "if not flag.exists():\n"
+        "    flag.touch()\n"
+        "    sys.exit(\"ERROR: unable to remove 'metrics/data_card.json' without a confirmation. Use `-f` to force.\")\n")
+    dvc_yaml = built.file("dvc.yaml").read_text()
+    built.file("dvc.yaml").write_text(dvc_yaml.replace("cmd: python -m stages.train",
+                                                       "cmd: python fail_once.py && python -m stages.train"))
+    built.commit("train fails once as in DVC's parallel-queue race")
+    try:
+        done = built.tool("sweep", "-S", "model.C=8", "-j", "1", "--name", "race")
+        assert done.returncode == 0, done.stderr
+        assert "requeued 1 experiment(s)" in done.stderr and flag.exists(), done.stderr
+        assert unfinished(built) == []
+    finally:
+        built.git("reset", "-q", "--hard", "HEAD~1")
