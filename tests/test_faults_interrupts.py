@@ -21,7 +21,7 @@ from mlkit.testing.commands import ENV, ROOT, dvc_command
 from mlkit.testing.project import MULTICLASS, Project, digits_project, workspace
 
 # A random forest of this many trees takes seconds on digits: long enough to be interrupted while it fits.
-SLOW_MODEL = {"type": "random_forest", "n_estimators": 1500, "seed": 42, "class_weight": None}
+SLOW_MODEL = {"type": "random_forest", "n_estimators": 4000, "seed": 42, "class_weight": None}
 
 
 def set_model(project: Project, **model: object) -> None:
@@ -56,22 +56,24 @@ def start_repro(project: Project) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
-def train_process(repro: subprocess.Popen, timeout: float = 120) -> psutil.Process:
-    """The running train stage under `repro`, once it is past its imports (fitting)."""
+def train_process(repro: subprocess.Popen, project: Project, timeout: float = 180) -> psutil.Process:
+    """The train stage under `repro`, once it is fitting: past its imports, in its scratch output folder."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for child in psutil.Process(repro.pid).children(recursive=True):
-            try:
-                if "stages.train" in child.cmdline():
-                    time.sleep(2)  # importing, reading or fitting: each ends in the same line
-                    return child
-            except psutil.NoSuchProcess:
-                continue
-        if repro.poll() is not None:
-            break
+    while time.monotonic() < deadline and repro.poll() is None:
+        trains = [child for child in psutil.Process(repro.pid).children(recursive=True)
+                  if "stages.train" in " ".join(_cmdline(child))]
+        if trains and list(project.file("models").glob(".model.*")):
+            return trains[0]
         time.sleep(0.2)
     repro.kill()
-    raise AssertionError(f"train never started: {repro.communicate()}")
+    raise AssertionError(f"train never started fitting: {repro.communicate()}")
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
 
 
 def model_files(project: Project) -> dict[str, bytes]:
@@ -89,7 +91,7 @@ def test_an_interrupted_stage_says_in_one_line_how_its_outputs_come_back(slow: P
                                                                           said: str) -> None:
     before = model_files(slow)
     repro = start_repro(slow)
-    train = train_process(repro)
+    train = train_process(repro, slow)
     os.killpg(repro.pid, signum)  # what Ctrl+C in a terminal (or a scheduler's TERM) does: the whole group
     _, stderr = repro.communicate(timeout=60)
     assert repro.returncode != 0
@@ -104,10 +106,10 @@ def test_an_interrupted_stage_says_in_one_line_how_its_outputs_come_back(slow: P
 
 def test_a_stage_whose_dvc_is_killed_stops_and_the_rerun_works(slow: Project) -> None:
     repro = start_repro(slow)
-    train = train_process(repro)
+    train = train_process(repro, slow)
     os.kill(repro.pid, signal.SIGKILL)  # dvc alone: its stage is orphaned
     repro.communicate(timeout=30)
-    deadline = time.monotonic() + 20  # stops itself (in the middle of a fit: within the grace period)
+    deadline = time.monotonic() + 8  # stops itself: between two trees, well before its fit would end
     while alive(train.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     if alive(train.pid):

@@ -69,13 +69,23 @@ def report(message: str, exit_code: int) -> None:
     sys.exit(exit_code)
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM (or the end of the dvc that started a stage), raised where Ctrl+C raises KeyboardInterrupt, so
-    that whatever cleans up after Ctrl+C cleans up after these too."""
+class Interrupted(BaseException):
+    """SIGTERM, or the end of the dvc that started a stage: raised in the main thread, as Ctrl+C raises
+    KeyboardInterrupt. A BaseException, so that no `except Exception` swallows it, and not a
+    KeyboardInterrupt, which Typer turns into a bare exit code."""
 
     def __init__(self, why: str, exit_code: int):
         super().__init__(why)
         self.why = why
+        self.exit_code = exit_code
+
+
+class Stopped(PipelineError):
+    """A tool interrupted (Ctrl+C, SIGTERM) that cleaned up after itself and says what it left: one line,
+    exit 130 or 143."""
+
+    def __init__(self, message: str, exit_code: int = 130):
+        super().__init__(message)
         self.exit_code = exit_code
 
 

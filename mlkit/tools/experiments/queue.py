@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from mlkit.core.devices import share_cpus
-from mlkit.core.errors import Interrupted, PipelineError
+from mlkit.core.errors import Interrupted, PipelineError, Stopped
 from mlkit.core.params import PARAMS_FILE, load_params
 from mlkit.core.processes import alive, parent, runs
 from mlkit.core.source_params import FileSource
@@ -291,16 +291,14 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
                 start_workers(jobs, root)  # the workers ended early (or were stopped): start what is missing
                 idle_since = None
             time.sleep(poll)
-    except KeyboardInterrupt as exc:
+    except (KeyboardInterrupt, Interrupted) as exc:
         if stop:
             raise
         killed, removed = cancel(revs, root)
-        kept = len(seen)
-        why = exc.why if isinstance(exc, Interrupted) else "interrupted (Ctrl+C)"
-        raise Interrupted(f"{why}: this sweep's {killed} running experiment(s) were killed and its {removed} "
-                          f"queued one(s) removed; the {kept} finished are kept (`dvc exp show`, `dvc queue "
-                          "status`), and the next sweep can start",
-                          exc.exit_code if isinstance(exc, Interrupted) else 130) from None
+        why, code = (exc.why, exc.exit_code) if isinstance(exc, Interrupted) else ("interrupted (Ctrl+C)", 130)
+        raise Stopped(f"{why}: this sweep's {killed} running experiment(s) were killed and its {removed} queued "
+                      f"one(s) removed; the {len(seen)} finished are kept (`dvc exp show`, `dvc queue status`), "
+                      "and the next sweep can start", code) from None
     if stop:
         stop_workers(root)
     return [Outcome(r, states[r].get("name") or r[:7], states[r]["status"], r in lost) for r in revs]

@@ -67,7 +67,7 @@ def test_ctrl_c_stops_the_sweep_its_workers_and_queue_and_the_next_sweep_runs(bu
 
 
 def test_a_killed_worker_fails_its_experiment_which_is_requeued(built: Project) -> None:
-    sweep = start_sweep(built, "-S", "model.C=7", "-j", "1", "--name", "dead")
+    sweep = start_sweep(built, "-S", "model.C=7", "-j", "1", "--name", "dead", "--timeout", "240")
     wait_for(lambda: running(built) or sweep.poll() is not None, what="a running experiment")
     workers = ex.live_workers(built.path)
     assert workers, "no queue worker to kill"
