@@ -147,6 +147,8 @@ def check_queue_idle(root: Path, linger: float = 15.0) -> None:
     and stops workers that outstay that with nothing to do (on a loaded machine one can hang on exit).
     """
     fail_orphans(root)
+    if not live_workers(root):
+        repair(root)
     busy = [e for e in queue_status(root) if e["status"] not in DONE]
     if busy:
         raise PipelineError(f"the experiment queue already holds {len(busy)} queued or running experiment(s) "
@@ -187,11 +189,21 @@ def fail_orphans(root: Path) -> list[str]:
 def mark_failed(revs: Sequence[str], root: Path) -> None:
     """Tasks whose worker died: an experiment process still running is killed, then each task is marked
     failed (dvc_experiments.fail_tasks)."""
-    dvc_experiments.kill_tasks([rev for rev in revs if _task_runs(rev, root)], root)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_task_runs(rev, root) for rev in revs):
-        time.sleep(0.2)
+    for force, grace in ((False, 10), (True, 5)):  # interrupted first: DVC and the stage end cleanly
+        if runs_on := [rev for rev in revs if _task_runs(rev, root)]:
+            dvc_experiments.kill_tasks(runs_on, root, force=force)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(_task_runs(rev, root) for rev in revs):
+            time.sleep(0.2)
     dvc_experiments.fail_tasks(revs, root)
+    repair(root)
+
+
+def repair(root: Path) -> None:
+    """A process killed while writing DVC's lock file leaves it unreadable, and DVC refuses every command."""
+    for path in dvc_experiments.repair_rwlocks(root):
+        print(f"warning: {path} was cut off by a killed process; removed (it held no live lock)",
+              file=sys.stderr, flush=True)
 
 
 def _task_runs(rev: str, root: Path) -> bool:
@@ -219,13 +231,14 @@ def cancel(revs: Sequence[str], root: Path) -> tuple[int, int]:
         dvc_experiments.remove_tasks(queued, root)
     running = [e["rev"] for e in queue_status(root) if e["rev"] in revs and e["status"] == "Running"]
     if running:
-        dvc_experiments.kill_tasks(running, root)  # its worker records it failed
+        dvc_experiments.kill_tasks(running, root, force=False)  # interrupted; its worker records it failed
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and any(
                 e["status"] == "Running" for e in queue_status(root) if e["rev"] in running):
             time.sleep(0.5)
     stop_workers(root)
     fail_orphans(root)  # a worker stopped before it recorded its task
+    repair(root)
     return len(running), len(queued)
 
 
