@@ -52,18 +52,17 @@ def main() -> None:
             for process in burners:
                 process.kill()
         log = done.stderr
-        succeeded = log.count("\nsuccess: race-") + log.startswith("success: race-")
         failed = log.count("\nfailed: race-") + log.startswith("failed: race-")
         requeued = sum(int(line.split()[1]) for line in log.splitlines() if line.startswith("requeued "))
         if done.returncode != 0:
             print(log[-3000:], file=sys.stderr)
-    # a point that failed for good is named in an `experiment NAME failed` line (queue.raise_failures)
-    kept = args.points - sum(1 for line in log.splitlines() if line.startswith("experiment race-"))
+    # each point's final attempt that succeeded says `success: NAME (...)`; a requeued attempt replaces a failure
+    kept = len({line.split()[1] for line in log.splitlines() if line.startswith("success: race-")})
     headers = ["sweep", "points", "completed", "requeued", "failed attempts", "exit", "wall s", "load before"]
     rows = [[f"digits, model.C x {args.points}, -j {args.jobs}, {args.burn} busy processes", args.points, kept,
              requeued, failed, done.returncode, f"{seconds:.0f}", before]]
     print(table(headers, rows))
-    print(f"written: {record('sweep_race', {'points': args.points, 'completed': kept, 'requeued': requeued, 'failed_attempts': failed, 'exit': done.returncode, 'wall_s': seconds, 'jobs': args.jobs, 'busy_processes': args.burn, 'successes_reported': succeeded}, headers, rows)}")
+    print(f"written: {record('sweep_race', {'points': args.points, 'completed': kept, 'requeued': requeued, 'failed_attempts': failed, 'exit': done.returncode, 'wall_s': seconds, 'jobs': args.jobs, 'busy_processes': args.burn, 'stderr_tail': log[-2000:] if done.returncode else ''}, headers, rows)}")
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def test_an_interrupted_stage_says_in_one_line_how_its_outputs_come_back(slow: P
     lines = errors(stderr)
     assert len(lines) == 1 and said in lines[0] and "`dvc checkout` restores them" in lines[0], stderr
     slow.git("checkout", "params.yaml")
-    slow.dvc("checkout")
+    slow.dvc("checkout", "train")  # the fixture ran the pipeline up to train only
     assert model_files(slow) == before  # the named command brings the last good model back
 
 
@@ -127,8 +127,22 @@ def test_ctrl_c_while_a_stage_starts_is_one_line(tmp_path: Path) -> None:
     folder = workspace(tmp_path, MULTICLASS)
     started = subprocess.Popen([sys.executable, "-m", "stages.fetch"], cwd=folder, text=True,
                                env={**ENV, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.0)  # the stage is importing pandas, pyarrow and scikit-learn: seconds before its main runs
+    # Once stages/__init__.py has its handlers (SIGTERM caught), the stage goes on importing pandas, pyarrow
+    # and scikit-learn for a second or more before its main runs: Ctrl+C lands there.
+    deadline = time.monotonic() + 60
+    while not catches(started.pid, signal.SIGTERM) and started.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     started.send_signal(signal.SIGINT)
     _, stderr = started.communicate(timeout=60)
     assert started.returncode == 130, stderr
     assert "Traceback" not in stderr and errors(stderr) == ["error: interrupted (Ctrl+C)"], stderr
+
+
+def catches(pid: int, signum: int) -> bool:
+    """The process has a handler for `signum` (Linux: SigCgt in /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
+    return bool(int(mask, 16) >> (signum - 1) & 1)
