@@ -107,14 +107,14 @@ def test_an_interrupted_stage_says_in_one_line_how_its_outputs_come_back(slow: P
 def test_a_stage_whose_dvc_is_killed_stops_and_the_rerun_works(slow: Project) -> None:
     repro = start_repro(slow)
     train = train_process(repro, slow)
-    os.kill(repro.pid, signal.SIGKILL)  # dvc alone: its stage is orphaned
-    repro.communicate(timeout=30)
+    os.kill(repro.pid, signal.SIGKILL)  # dvc alone: its stage is orphaned (and holds dvc's output pipes)
     deadline = time.monotonic() + 8  # stops itself: between two trees, well before its fit would end
     while alive(train.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     if alive(train.pid):
         train.kill()
         raise AssertionError("the orphaned train stage ran on after its dvc was killed")
+    repro.communicate(timeout=30)
     assert not list(slow.file("models").glob(".model.*")), "scratch folders left behind"
     set_model(slow, **{**SLOW_MODEL, "n_estimators": 30})  # the rerun trains (quickly) and succeeds
     done = slow.dvc("repro", "train", check=False)
