@@ -42,7 +42,7 @@ def main() -> None:
         for process in burners:
             process.start()
         try:
-            before = load()
+            before = load().replace("load average ", "")  # the figures; the page says what they are
             started = time.monotonic()
             done = subprocess.run([sys.executable, "-m", "mlkit", "sweep", "-S", f"model.C={','.join(values)}",
                                    "-j", str(args.jobs), "--name", "race"], cwd=project, env=env(), text=True,
@@ -58,7 +58,7 @@ def main() -> None:
             print(log[-3000:], file=sys.stderr)
     # each point's final attempt that succeeded says `success: NAME (...)`; a requeued attempt replaces a failure
     kept = len({line.split()[1] for line in log.splitlines() if line.startswith("success: race-")})
-    headers = ["sweep", "points", "completed", "requeued", "failed attempts", "exit", "wall s", "load before"]
+    headers = ["sweep", "points", "completed", "requeued", "failed attempts", "exit", "wall s", "load before (1, 5, 15 min)"]
     rows = [[f"digits, model.C x {args.points}, -j {args.jobs}, {args.burn} busy processes", args.points, kept,
              requeued, failed, done.returncode, f"{seconds:.0f}", before]]
     print(table(headers, rows))
