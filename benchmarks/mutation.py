@@ -43,6 +43,8 @@ class Mutant:
 
 LEAKAGE = "tests/stages/test_leakage.py"
 PROMOTE = "tests/stages/test_promote.py"
+FAULTS = "tests/test_faults_interrupts.py"
+QUEUE_FAULTS = "tests/tools/experiments/test_queue_faults.py"
 
 MUTANTS = [
     Mutant("train-on-all-splits", "train fits on train + valid + test", "stages/train.py",
@@ -156,6 +158,31 @@ MUTANTS = [
            "stages/evaluate.py", (('    if task == "binary" and positive is not None:', '    if task == "binary":'),),
            ("tests/stages/test_task_settings.py::test_a_binary_pair_without_a_positive_class_is_scored_without_f1",),
            fast=False),
+    # issue #28: faults and interrupts
+    Mutant("stage-outlives-dvc", "a stage whose dvc was killed runs on as an orphan", "mlkit/core/errors.py",
+           (("                stop_with_dvc(_STARTED_BY)\n", "                pass\n"),),
+           (f"{FAULTS}::test_a_stage_whose_dvc_is_killed_stops_and_the_rerun_works",), fast=False),
+    Mutant("sigterm-kills-silently", "SIGTERM during a stage's work ends it without a line", "mlkit/core/errors.py",
+           (("            signal.signal(signal.SIGTERM, _on_sigterm)\n", "            pass\n"),),
+           (f"{FAULTS}::test_an_interrupted_stage_says_in_one_line_how_its_outputs_come_back", "-k", "SIGTERM"),
+           fast=False),
+    Mutant("import-interrupt-silent", "Ctrl+C while a stage imports exits without a line",
+           "mlkit/core/errors.py", (("    report(why, 128 + signum)  # SystemExit", "    sys.exit(128 + signum)  # SystemExit"),),
+           (f"{FAULTS}::test_ctrl_c_while_a_stage_starts_is_one_line",)),
+    Mutant("sweep-interrupt-leaves-queue", "Ctrl+C leaves a sweep's workers and queued experiments behind",
+           "mlkit/tools/experiments/queue.py",
+           (('    states = {e["rev"]: e["status"] for e in queue_status(root) if e["rev"] in revs}\n',
+             '    return 0, 0\n'),),
+           (f"{QUEUE_FAULTS}::test_ctrl_c_stops_the_sweep_its_workers_and_queue_and_the_next_sweep_runs",),
+           fast=False),
+    Mutant("dead-worker-task-running", "a dead worker's experiment stays Running (the sweep waits for good)",
+           "mlkit/tools/experiments/queue.py",
+           (("    if len(running) <= len(workers):\n", "    if True:\n"),),
+           (f"{QUEUE_FAULTS}::test_a_killed_worker_fails_its_experiment_which_is_requeued",), fast=False),
+    Mutant("race-not-retried", "a point lost to DVC's parallel-queue race is not requeued",
+           "mlkit/tools/experiments/queue.py",
+           (("    return outcome.lost or RACE in failure_log(", "    return outcome.lost and RACE in failure_log("),),
+           (f"{QUEUE_FAULTS}::test_a_point_lost_to_the_parallel_queue_race_is_requeued",), fast=False),
 ]
 
 

@@ -1,7 +1,7 @@
 """The experiment queue in parallel: a 6-point sweep with -j 2 against -j 1, and against the stage scripts.
 
     python -m benchmarks queue_parallel            # default preset, model.C x features.min_df
-    python -m benchmarks queue_parallel --quick    # digits, 2 points: checks that the script works
+    python -m benchmarks queue_parallel --quick    # digits, 2 points: checks that the script works (no result)
 
 (a) mlkit sweep -S KEY=... -S KEY=... -j 2
 (b) the same grid with -j 1
@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from mlkit.testing import git
-from mlkit.testing.bench import DIRECT, commit, load, project_copy, run, set_params, table
+from mlkit.testing.bench import DIRECT, commit, load, project_copy, record, run, set_params, table
 from mlkit.tools.experiments.queue import stop_workers
 
 GRIDS = {
@@ -73,19 +73,23 @@ def main() -> None:
         git("checkout", "-q", "--", "params.yaml", cwd=project)
 
     n = len(points)
-    print(f"\n{n} points: {', '.join(' '.join(f'{k}={v}' for k, v in p.items()) for p in points)} ({preset} preset)")
-    print(f"(a)/(b): {sweep} -j 2 | -j 1\n(c) per point, in sequence: {DIRECT}\n")
-    print(table(["mode", "wall s", "s per point", "load before"],
-                [[label, f"{t:.1f}", f"{t / n:.1f}", loads[label]] for label, t in times.items()]))
     speedup = times["(b) queue -j 1"] / times["(a) queue -j 2"]
     overhead = (times["(b) queue -j 1"] - times["(c) direct"]) / n
-    print(f"\nspeed-up -j 2 over -j 1: {speedup:.2f} (aim >= 1.8: {'ok' if speedup >= 1.8 else 'UNDER'})")
-    print(f"DVC overhead per experiment ((b) - (c)) / {n}: {overhead:.2f} s (aim < 1 s: "
-          f"{'ok' if overhead < 1 else 'OVER'})")
-    print(f"-j 2 against the scripts in sequence: {times['(c) direct'] / times['(a) queue -j 2']:.2f}x")
+    direct_ratio = times["(c) direct"] / times["(a) queue -j 2"]
+    headers = ["mode", "wall s", "s per point", "load before"]
+    rows: list[list[object]] = [[label, f"{t:.1f}", f"{t / n:.1f}", loads[label]] for label, t in times.items()]
+    rows += [["speed-up -j 2 over -j 1", f"{speedup:.2f}", "", ""],
+             [f"DVC overhead per experiment ((b) - (c)) / {n}", f"{overhead:.2f}", "", ""],
+             ["-j 2 against the scripts in sequence", f"{direct_ratio:.2f}x", "", ""]]
+    print(f"\n{n} points: {', '.join(' '.join(f'{k}={v}' for k, v in p.items()) for p in points)} ({preset} preset)")
+    print(f"(a)/(b): {sweep} -j 2 | -j 1\n(c) per point, in sequence: {DIRECT}\n")
+    print(table(headers, rows))
     if args.quick:
         print("\n--quick: digits runs take a few seconds, so these figures are mostly fixed costs; not a measurement")
-
+        return
+    numbers = {"points": n, "preset": preset, "seconds": times, "speedup_j2_over_j1": speedup,
+               "overhead_per_experiment_s": overhead, "j2_over_direct": direct_ratio}
+    print(f"written: {record('queue_parallel', numbers, headers, rows)}")
 
 if __name__ == "__main__":
     main()

@@ -28,7 +28,9 @@ def invoke(args: list[str]) -> None:
     from typer._click.exceptions import UsageError as ClickUsageError
 
     try:
-        typer.main.get_command(app).main(args=args, prog_name="mlkit", standalone_mode=False)
+        code = typer.main.get_command(app).main(args=args, prog_name="mlkit", standalone_mode=False)
+        if code == 130:  # Typer turns Ctrl+C (KeyboardInterrupt) into this exit code: run_main reports it
+            raise KeyboardInterrupt
     except NoArgsIsHelpError as exc:  # `mlkit`, `mlkit remote`: the help, as with --help
         print(exc.ctx.get_help() if exc.ctx is not None else "mlkit --help")
     except ClickUsageError as exc:

@@ -22,7 +22,17 @@ from typing import Any
 import pandas as pd
 
 from mlkit.core.errors import PipelineError
-from mlkit.core.processes import alive, dvc_ancestor
+from mlkit.core.processes import alive, at_forced_exit, dvc_ancestor
+
+SCRATCH: set[Path] = set()  # scratch folders being filled: removed even when the process is made to exit
+
+
+def _remove_scratch() -> None:
+    for path in list(SCRATCH):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+at_forced_exit(_remove_scratch)
 
 
 @contextmanager
@@ -40,9 +50,10 @@ def replacing(target: Path | str, *, is_dir: bool = False) -> Iterator[Path]:
     except OSError as exc:
         raise named(exc, target) from None
     work = scratch / target.name
-    if is_dir:
-        work.mkdir()
+    SCRATCH.add(scratch)
     try:
+        if is_dir:
+            work.mkdir()
         try:
             yield work
         except OSError as exc:
@@ -60,6 +71,7 @@ def replacing(target: Path | str, *, is_dir: bool = False) -> Iterator[Path]:
             os.replace(work, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        SCRATCH.discard(scratch)
 
 
 def named(exc: OSError, target: Path) -> OSError:

@@ -7,6 +7,7 @@ and as running no dvc.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -67,3 +68,20 @@ def dvc_ancestor() -> int | None:
             return pid
         pid = parent(pid)
     return os.getppid()
+
+
+_exit_hooks: list[Callable[[], None]] = []
+
+
+def at_forced_exit(hook: Callable[[], None]) -> None:
+    """Run `hook` before the process ends by os._exit (a stage whose dvc ended, stuck in C code): atexit
+    handlers and `finally` blocks do not run then."""
+    _exit_hooks.append(hook)
+
+
+def run_exit_hooks() -> None:
+    for hook in _exit_hooks:
+        try:
+            hook()
+        except Exception:  # noqa: BLE001 - the process is ending; one hook's failure must not stop the others
+            pass

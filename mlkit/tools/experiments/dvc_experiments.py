@@ -42,6 +42,92 @@ def queue_status(root: Root = ".") -> list[dict[str, Any]]:
         return repo.experiments.celery_queue.status()
 
 
+def kill_tasks(revs: Sequence[str], root: Root = ".", force: bool = True) -> None:
+    """`dvc queue kill [--force] REVS` (celery_queue.kill) for those of `revs` still running: each task's
+    experiment process is killed (without force: interrupted, SIGINT to its process group, so that DVC
+    and the stage end cleanly) and its worker records the task failed."""
+    from dvc.exceptions import DvcException
+
+    with quiet(), opened(root) as repo, redirect_stdout(sys.stderr):
+        queue = repo.experiments.celery_queue
+        running = {entry.stash_rev for entry in queue.iter_active()}
+        for rev in revs:
+            if rev in running:
+                try:
+                    queue.kill([rev], force=force)
+                except (DvcException, ProcessLookupError):  # ended meanwhile
+                    pass
+
+
+def repair_rwlocks(root: Root = ".") -> list[str]:
+    """DVC's read/write lock files for outputs (.dvc/tmp/rwlock, and .dvc/tmp/exps/rwlock for experiments)
+    that a process killed while writing one left cut off: DVC then refuses every command until the file is
+    deleted ("Unable to read RWLock-file ... JSON structure is corrupted"). Each is read under DVC's own
+    guard for it (dvc.rwlock's RWLOCK_LOCK, taken as dvc.rwlock does), so no live writer is cut off; a
+    corrupt one is removed, which DVC reads as "no locks held" (dead holders' entries it drops anyway). DVC
+    has no API for this: its private files, named here. The files repaired."""
+    import json
+    from pathlib import Path
+
+    from dvc.exceptions import DvcException
+    from dvc.lock import make_lock
+    from dvc.rwlock import RWLOCK_FILE, RWLOCK_LOCK
+
+    repaired = []
+    for lock_dir in (Path(root) / ".dvc" / "tmp", Path(root) / ".dvc" / "tmp" / "exps"):
+        path = lock_dir / RWLOCK_FILE
+        if not path.is_file():
+            continue
+        try:
+            with make_lock(str(lock_dir / RWLOCK_LOCK), tmp_dir=str(lock_dir)):
+                try:
+                    json.loads(path.read_text(encoding="utf-8"))
+                except ValueError:
+                    path.unlink()
+                    repaired.append(str(path))
+        except (DvcException, OSError):  # held by a live dvc: it is not ours to touch
+            continue
+    return repaired
+
+
+def fail_tasks(revs: Sequence[str], root: Root = ".") -> None:
+    """Mark running tasks failed whose worker is gone and whose experiment process has ended (the caller
+    checks both): `celery_queue.kill` marks a task failed when its process is already gone, which it
+    learns from the queue's process manager (celery_queue.proc). An exited process nobody reaped (a
+    zombie under an init that does not reap) still takes signals, so its record says it ended first."""
+    from dvc.exceptions import DvcException
+
+    with quiet(), opened(root) as repo, redirect_stdout(sys.stderr):
+        queue = repo.experiments.celery_queue
+        running = {entry.stash_rev for entry in queue.iter_active()}
+        for rev in revs:
+            if rev not in running:
+                continue
+            info = queue.proc.get(rev)
+            if info is not None and info.returncode is None:
+                info.returncode = -9
+                queue.proc[rev] = info
+            try:
+                queue.kill([rev], force=True)
+            except (DvcException, ProcessLookupError):
+                pass
+
+
+def remove_tasks(revs: Sequence[str], root: Root = ".") -> list[str]:
+    """`dvc queue remove REVS` (celery_queue.remove): queued or finished tasks leave the queue's records;
+    the revs removed."""
+    with quiet(), opened(root) as repo:
+        return list(repo.experiments.celery_queue.remove(list(revs)))
+
+
+def task_process(rev: str, root: Root = ".") -> tuple[int, int | None] | None:
+    """The experiment process (`dvc exp exec-run`) a running task started: (pid, return code once its worker
+    saw it end), or None before it starts. From the queue's process manager (celery_queue.proc)."""
+    with opened(root) as repo:
+        info = repo.experiments.celery_queue.proc.get(rev)
+    return None if info is None else (info.pid, info.returncode)
+
+
 def apply_experiment(name: str, root: Root = ".") -> None:
     """`dvc exp apply NAME`: its parameters and outputs into the workspace."""
     from dvc.exceptions import DvcException

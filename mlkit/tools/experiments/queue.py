@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mlkit.core.devices import share_cpus
-from mlkit.core.errors import PipelineError
+from mlkit.core.errors import Interrupted, PipelineError, Stopped
 from mlkit.core.params import PARAMS_FILE, load_params
-from mlkit.core.processes import alive, runs
+from mlkit.core.processes import alive, parent, runs
 from mlkit.core.source_params import FileSource
-from mlkit.core.vcs import env, head, ref_names, uncommitted, untracked, valid_ref_name
+from mlkit.core.vcs import env, head, read_at, ref_names, uncommitted, untracked, valid_ref_name
 from mlkit.tools.experiments import dvc_experiments
-from mlkit.tools.experiments.grid import Grid, expand, validate_grid
+from mlkit.tools.experiments.grid import Grid, apply_overrides, expand, validate_grid
 from mlkit.tools.experiments.results import exp_rows
 
 # A queued experiment is built from a git stash of the workspace: uncommitted edits here would either be
@@ -36,6 +38,10 @@ DONE = ("Success", "Failed")
 WORKERS = Path(".dvc/tmp/exps/celery")  # DVC's queue workers: NAME.json (pid, returncode), NAME.out (log)
 ORPHAN_GRACE = 15.0  # seconds without a live worker before an unfinished task counts as lost
 HEARTBEAT = 30.0  # seconds without a finished experiment before wait says what is running
+RETRIES = 2  # times a sweep requeues a point lost to a dead worker or to DVC's parallel-queue race
+# DVC's celery queue, two experiments finishing at once: one fails checking out the other's outputs
+# (treeverse/dvc#10673). The point itself is fine: it is requeued.
+RACE = "without a confirmation. Use `-f` to force"  # dvc.exceptions.ConfirmRemoveError
 
 
 # ---------------------------------------------------------------- running DVC
@@ -140,6 +146,9 @@ def check_queue_idle(root: Path, linger: float = 15.0) -> None:
     worker that is shutting down and then shows `Running` forever. So a new sweep waits for them to end,
     and stops workers that outstay that with nothing to do (on a loaded machine one can hang on exit).
     """
+    fail_orphans(root)
+    if not live_workers(root):
+        repair(root)
     busy = [e for e in queue_status(root) if e["status"] not in DONE]
     if busy:
         raise PipelineError(f"the experiment queue already holds {len(busy)} queued or running experiment(s) "
@@ -165,11 +174,80 @@ def enqueue(grid: Grid, prefix: str | None, root: Path) -> list[str]:
     return new
 
 
+def fail_orphans(root: Path) -> list[str]:
+    """Tasks shown as running with no queue worker alive at all (killed with kill -9, or a crash): each is
+    marked failed (its experiment process killed first if it runs on), so that none shows `Running` for
+    good and blocks the next sweep. Their names."""
+    if live_workers(root):
+        return []
+    running = [e for e in queue_status(root) if e["status"] == "Running"]
+    if running:
+        mark_failed([e["rev"] for e in running], root)
+    return [e.get("name") or e["rev"][:7] for e in running]
+
+
+def mark_failed(revs: Sequence[str], root: Path) -> None:
+    """Tasks whose worker died: an experiment process still running is killed, then each task is marked
+    failed (dvc_experiments.fail_tasks)."""
+    for force, grace in ((False, 10), (True, 5)):  # interrupted first: DVC and the stage end cleanly
+        if runs_on := [rev for rev in revs if _task_runs(rev, root)]:
+            dvc_experiments.kill_tasks(runs_on, root, force=force)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(_task_runs(rev, root) for rev in revs):
+            time.sleep(0.2)
+    dvc_experiments.fail_tasks(revs, root)
+    repair(root)
+
+
+def repair(root: Path) -> None:
+    """A process killed while writing DVC's lock file leaves it unreadable, and DVC refuses every command."""
+    for path in dvc_experiments.repair_rwlocks(root):
+        print(f"warning: {path} was cut off by a killed process; removed (it held no live lock)",
+              file=sys.stderr, flush=True)
+
+
+def _task_runs(rev: str, root: Path) -> bool:
+    proc = dvc_experiments.task_process(rev, root)
+    return proc is not None and proc[1] is None and alive(proc[0])
+
+
+def lost_tasks(running: Sequence[str], root: Path) -> list[str]:
+    """Of the running tasks, those whose worker died (kill -9): more tasks running than workers alive, and
+    the task's experiment process is not the child of a live worker (ended uncollected, or never started)."""
+    workers = set(live_workers(root))
+    if len(running) <= len(workers):
+        return []
+    return [rev for rev in running
+            if (proc := dvc_experiments.task_process(rev, root)) is None or not alive(proc[0])
+            or parent(proc[0]) not in workers]
+
+
+def cancel(revs: Sequence[str], root: Path) -> tuple[int, int]:
+    """Stop what is left of a sweep: its queued tasks leave the queue, its running ones are killed (marked
+    failed), and the queue's workers end. (running killed, queued removed)"""
+    states = {e["rev"]: e["status"] for e in queue_status(root) if e["rev"] in revs}
+    queued = [r for r, st in states.items() if st == "Queued"]
+    if queued:
+        dvc_experiments.remove_tasks(queued, root)
+    running = [e["rev"] for e in queue_status(root) if e["rev"] in revs and e["status"] == "Running"]
+    if running:
+        dvc_experiments.kill_tasks(running, root, force=False)  # interrupted; its worker records it failed
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(
+                e["status"] == "Running" for e in queue_status(root) if e["rev"] in running):
+            time.sleep(0.5)
+    stop_workers(root)
+    fail_orphans(root)  # a worker stopped before it recorded its task
+    repair(root)
+    return len(running), len(queued)
+
+
 @dataclass
 class Outcome:
     rev: str
     name: str
     status: str
+    lost: bool = False  # its worker died: marked failed by wait
 
 
 def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeout: float | None = None,
@@ -189,6 +267,8 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
     started = last_line = time.monotonic()
     idle_since: float | None = None
     seen: dict[str, str] = {}
+    lost: set[str] = set()
+    suspects: dict[str, float] = {}  # running task -> since when it looks lost
     try:
         while True:
             states = {e["rev"]: e for e in queue_status(root) if e["rev"] in revs}
@@ -210,30 +290,31 @@ def wait(revs: Sequence[str], jobs: int, root: Path, *, poll: float = 1.0, timeo
             if timeout is not None and time.monotonic() - started > timeout:
                 raise PipelineError(f"--timeout {timeout:g} s: {len(revs) - len(finished)} experiment(s) still "
                                     "queued or running (they go on: `dvc queue status`, `dvc queue kill NAME`)")
+            running = [r for r, e in states.items() if e["status"] == "Running"]
+            now = time.monotonic()
+            suspects = {r: suspects.get(r, now) for r in lost_tasks(running, root)}
+            if dead := [r for r, since in suspects.items() if now - since > ORPHAN_GRACE]:
+                mark_failed(dead, root)  # a dead worker's task: failed, never `Running` for good
+                lost.update(dead)
             if live_workers(root):
                 idle_since = None
             elif idle_since is None:
-                idle_since = time.monotonic()
-            elif time.monotonic() - idle_since > ORPHAN_GRACE:
-                queued = [r for r, e in states.items() if e["status"] == "Queued"]
-                if queued:  # the workers ended early (or were stopped): start what is missing
-                    start_workers(jobs, root)
-                    idle_since = None
-                else:
-                    lost = [states.get(r, {}).get("name") or r[:7] for r in revs if r not in finished]
-                    raise PipelineError(f"experiment(s) {', '.join(lost)} show as running, but no queue worker is "
-                                        "alive: DVC lost the task(s); `dvc queue status`, `dvc queue remove "
-                                        "--all` clears the queue's records, then start again")
+                idle_since = now
+            elif now - idle_since > ORPHAN_GRACE and any(e["status"] == "Queued" for e in states.values()):
+                start_workers(jobs, root)  # the workers ended early (or were stopped): start what is missing
+                idle_since = None
             time.sleep(poll)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted) as exc:
         if stop:
             raise
-        raise PipelineError("interrupted: the queued experiments go on in the background "
-                            "(`dvc queue status`; stop them with `dvc queue kill NAME` "
-                            "or `dvc queue stop --kill`)") from None
+        killed, removed = cancel(revs, root)
+        why, code = (exc.why, exc.exit_code) if isinstance(exc, Interrupted) else ("interrupted (Ctrl+C)", 130)
+        raise Stopped(f"{why}: this sweep's {killed} running experiment(s) were killed and its {removed} queued "
+                      f"one(s) removed; the {len(seen)} finished are kept (`dvc exp show`, `dvc queue status`), "
+                      "and the next sweep can start", code) from None
     if stop:
         stop_workers(root)
-    return [Outcome(r, states[r].get("name") or r[:7], states[r]["status"]) for r in revs]
+    return [Outcome(r, states[r].get("name") or r[:7], states[r]["status"], r in lost) for r in revs]
 
 
 def failure_log(rev: str, root: Path, lines: int = LOG_TAIL) -> str:
@@ -286,10 +367,48 @@ def sweep(set_params: Sequence[str], *, jobs: int = 2, prefix: str | None = None
     revs = enqueue(grid, prefix, root)
     report(f"queued {len(revs)} experiment(s); running them with {jobs} queue worker(s)")
     outcomes = wait(revs, jobs, root, timeout=timeout, report=report, heartbeat=heartbeat)
+    for _ in range(RETRIES):
+        again = [o for o in outcomes if o.status != "Success" and retryable(o, root)]
+        if not again:
+            break
+        report(f"requeued {len(again)} experiment(s) that a dead queue worker or DVC's parallel-queue race "
+               f"(treeverse/dvc#10673) failed: {', '.join(o.name for o in again)}")
+        retried = dict(zip((o.rev for o in again), requeue(grid, again, root), strict=True))
+        redone = {o.rev: o for o in wait(list(retried.values()), jobs, root, timeout=timeout, report=report,
+                                          heartbeat=heartbeat)}
+        outcomes = [redone[retried[o.rev]] if o.rev in retried else o for o in outcomes]
     if not any(e["status"] not in DONE for e in queue_status(root)):
         stop_workers(root)  # idle now: otherwise they linger ~10 s, and the next sweep waits for them
     names = [o.name for o in outcomes if o.status == "Success"]
     return SweepResult(grid, outcomes, exp_rows(root, names) if names else [])
+
+
+def retryable(outcome: Outcome, root: Path) -> bool:
+    """A failure of the queue, not of the point: its worker died, or DVC's parallel-queue race."""
+    return outcome.lost or RACE in failure_log(outcome.rev, root, lines=200)
+
+
+def requeue(grid: Grid, outcomes: Sequence[Outcome], root: Path) -> list[str]:
+    """Queue the points of failed tasks again, one by one under the same names (the failed tasks leave the
+    queue's records first); the new revs, in the same order."""
+    base = root / PARAMS_FILE
+    expected = [apply_overrides(base, point) for point in grid.points]
+    new = []
+    for outcome in outcomes:
+        held = yaml.safe_load(read_at(outcome.rev, str(PARAMS_FILE), root))  # the task's stash commit
+        point = next((p for p, want in zip(grid.points, expected, strict=True) if want == held), None)
+        if point is None:
+            raise PipelineError(f"experiment {outcome.name}: its params match no point of the grid; rerun the "
+                                "sweep (`dvc queue status` lists it)")
+        dvc_experiments.remove_tasks([outcome.rev], root)
+        before = {e["rev"] for e in queue_status(root)}
+        dvc_experiments.queue_experiments(point, outcome.name if outcome.name != outcome.rev[:7] else None, root)
+        added = [e["rev"] for e in queue_status(root) if e["rev"] not in before]
+        if len(added) != 1:
+            raise PipelineError(f"requeueing {outcome.name} queued {len(added)} experiment(s): another queue "
+                                "user at the same time? See `dvc queue status`")
+        new.append(added[0])
+    return new
 
 
 def comma_list(text: str) -> list[str]:
