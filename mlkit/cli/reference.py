@@ -252,10 +252,10 @@ def _rows(model: type[BaseModel], prefix: str, reads: bool) -> list[str]:
 def _model_rows() -> list[str]:
     """The model section: one row per key of any model type (a union on `model.type`, one class per type),
     each with the types that read it."""
-    from mlkit.core.model_params import CARD_KEYS, MODEL_CLASSES, MODEL_TYPES, readers
+    from mlkit.core.model_params import CARD_KEYS, LATER_KEYS, MODEL_CLASSES, MODEL_TYPES, readers
 
     rows = []
-    for name in CARD_KEYS:
+    for name in (*CARD_KEYS, *LATER_KEYS):
         owner = next(cls for cls in MODEL_CLASSES.values() if name in cls.model_fields)
         field = owner.model_fields[name]
         key = f"model.{name}"
