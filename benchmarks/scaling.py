@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from mlkit.core.params import MODEL_TYPES
+from mlkit.testing import Project
 from mlkit.testing.bench import RESULTS, commit, env, load, markdown_table, project_copy, record
 
 STAGES = ("fetch", "split", "augment", "train", "evaluate", "compare")
@@ -142,6 +143,7 @@ def measure(rows: int, model: str, hashing: int | None = None, stages: tuple[str
         if streaming:
             params["split"]["stratify"] = False
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+        Project(project).declare_sources()  # fetch's deps in dvc.yaml, as `mlkit import` writes them
         commit(project, "data")
         results = {}
         for stage in stages:
