@@ -32,10 +32,11 @@ def row_count(path: Path | str) -> int:
 
 
 def iter_frames(path: Path | str, columns: Sequence[str] | None = None,
-                batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
-    """The file's rows in order, `batch_rows` at a time, as pandas frames (strings Arrow-backed, no copy)."""
+                batch_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """The file's rows in order, `batch_rows` (BATCH_ROWS) at a time, as pandas frames (strings Arrow-backed)."""
     file = parquet_file(path)
-    for batch in file.iter_batches(batch_size=batch_rows, columns=list(columns) if columns else None):
+    size = batch_rows or BATCH_ROWS  # read when called: a memory test runs the stages with small batches
+    for batch in file.iter_batches(batch_size=size, columns=list(columns) if columns else None):
         yield batch.to_pandas(types_mapper=_arrow_strings)
 
 
