@@ -12,6 +12,7 @@ from mlkit.core.io import read_table, replacing, write_json
 from mlkit.core.params import PARAMS_FILE, load_params, metric_problem
 from mlkit.modeling.base import load_model
 from mlkit.modeling.evaluation import evaluate, log_to_live
+from mlkit.modeling.incremental import sample_reader
 
 
 def main() -> None:
@@ -23,8 +24,10 @@ def main() -> None:
         raise PipelineError(f"{PARAMS_FILE}: {problem}")
     with replacing(paths.EVAL, is_dir=True) as folder:
         live = Live(str(folder), dvcyaml=False, save_dvc_exp=False)
+        # data.streaming: the train sample read row group by row group, not the whole split
+        sample = sample_reader(paths.split("train")) if params.data.streaming else None
         result = evaluate(model, lambda split: read_table(paths.split(split)), params.evaluate.train_rows,
-                          params.evaluate.seed)
+                          params.evaluate.seed, read_sample=sample)
         write_json(folder / Path(paths.SCORES).name, result.scores())
         write_json(folder / Path(paths.PER_CLASS).name, result.per_class())
         log_to_live(live, result, model, metric)

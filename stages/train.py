@@ -2,18 +2,41 @@
 The factory (mlkit.modeling.factory) builds the model params.yaml names; it saves its files and card.json."""
 
 import sys
+from functools import partial
+from typing import Any
 
 from mlkit.core import paths
+from mlkit.core.batches import row_count
 from mlkit.core.errors import run_main
 from mlkit.core.io import read_json, read_table, replacing
-from mlkit.core.params import check_for_data, load_params
-from mlkit.modeling.factory import build_model, build_warning, describe, uses_valid
+from mlkit.core.params import Params, SgdParams, check_for_data, load_params
+from mlkit.modeling.factory import DataFacts, build_model, build_warning, describe, uses_valid
+from mlkit.modeling.incremental import fit_streamed, train_batches
+from mlkit.modeling.sklearn_model import SklearnModel
 from mlkit.modeling.training import data_facts, data_file, fit, timings_text, trained_record
+
+
+def streamed(params: Params, data_card: dict[str, Any]) -> None:
+    """data.streaming: the train file read batch by batch, twice or more (mlkit.modeling.incremental)."""
+    rows = row_count(paths.AUGMENTED_TRAIN)
+    facts = DataFacts(task=data_card["task"], labels=data_card["labels"], positive_label=data_card["positive_label"],
+                      text=True, rows=rows)
+    check_for_data(params, facts.task, facts.positive_label, facts.text)
+    model = build_model(params, facts)
+    assert isinstance(model, SklearnModel) and isinstance(params.model, SgdParams)  # streaming_problems
+    with replacing(paths.TRAIN_METRICS, is_dir=True) as curves, replacing(paths.MODEL, is_dir=True) as folder:
+        fitting = partial(fit_streamed, model, params.model, train_batches(paths.AUGMENTED_TRAIN))
+        timings = fit(model, params.model.type, None, None, curves, streamed=fitting, rows=rows)
+        model.save(folder, trained_record(params, data_card, data_file(paths.AUGMENTED_TRAIN, rows)))
+    print(f"train: {describe(params)} on {rows} rows (streamed) in {timings['fit_seconds']:.1f} s")
 
 
 def main() -> None:
     params = load_params()
     data_card = read_json(paths.DATA_CARD)
+    if params.data.streaming:
+        streamed(params, data_card)
+        return
     train = read_table(paths.AUGMENTED_TRAIN)
     facts = data_facts(data_card, train)
     check_for_data(params, facts.task, facts.positive_label, facts.text)  # an experiment may change them

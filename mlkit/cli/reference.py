@@ -252,10 +252,10 @@ def _rows(model: type[BaseModel], prefix: str, reads: bool) -> list[str]:
 def _model_rows() -> list[str]:
     """The model section: one row per key of any model type (a union on `model.type`, one class per type),
     each with the types that read it."""
-    from mlkit.core.model_params import CARD_KEYS, MODEL_TYPES, model_field, readers
+    from mlkit.core.model_params import CARD_KEYS, LATER_KEYS, MODEL_TYPES, model_field, readers
 
     rows = []
-    for name in CARD_KEYS:
+    for name in (*CARD_KEYS, *LATER_KEYS):
         field = model_field(name)
         key = f"model.{name}"
         if name == "type":

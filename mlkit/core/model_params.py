@@ -106,7 +106,7 @@ class BaseModelParams(Section):
             model = None
         if errors or model is None:
             raise ValidationError.from_exception_data(cls.__name__, errors)
-        model._unread = {k: unread[k] for k in CARD_KEYS if k in unread}  # the schema's order
+        model._unread = {k: unread[k] for k in (*CARD_KEYS, *LATER_KEYS) if k in unread}  # the schema's order
         return model
 
 
@@ -198,11 +198,22 @@ class TransformerParams(BaseModelParams):
         return value
 
 
-SklearnParams = SvcParams | LinearSvcParams | LogregParams | RandomForestParams
+class SgdParams(BaseModelParams):
+    """A linear model fitted by stochastic gradient descent (SGDClassifier): with data.streaming, batch by batch
+    (partial_fit), so memory holds one batch whatever the rows."""
+
+    type: Literal["sgd"] = "sgd"
+    loss: Literal["hinge", "log_loss", "modified_huber"] = Field(default="hinge", description="hinge: a linear "
+                                                                 "SVM; log_loss: logistic regression")
+    alpha: float = Field(default=1e-6, gt=0, lt=1, description="L2 regularisation strength")
+    passes: int = Field(default=1, ge=1, le=100, description="passes over the train rows, in file order")
+
+
+SklearnParams = SvcParams | LinearSvcParams | LogregParams | RandomForestParams | SgdParams
 # model.type -> its class, in the order error messages list the types.
 MODEL_CLASSES: dict[str, type[BaseModelParams]] = {
     cls.model_fields["type"].default: cls
-    for cls in (SvcParams, LinearSvcParams, LogregParams, RandomForestParams, TransformerParams)}
+    for cls in (SvcParams, LinearSvcParams, LogregParams, RandomForestParams, SgdParams, TransformerParams)}
 MODEL_TYPES = tuple(MODEL_CLASSES)
 SKLEARN_TYPES = tuple(t for t in MODEL_TYPES if t != TRANSFORMER)
 # card.json lists every model key, each type's value or its default, in this order (the order of the one
@@ -211,6 +222,8 @@ CARD_KEYS = ("type", "C", "gamma", "kernel", "approximation", "n_components", "c
              "n_estimators", "seed", "checkpoint", "lr", "epochs", "batch_size", "max_length", "warmup_ratio",
              "weight_decay", "grad_accum", "patience", "scheduler", "optimizer", "label_smoothing", "freeze_layers",
              "head_dropout", "thresholds")
+# Keys added after CARD_KEYS: a card lists them only for the type that reads them, so older cards keep their bytes.
+LATER_KEYS = ("loss", "alpha", "passes")
 # each model key -> the first type that reads it: checks the key's value when another type is chosen
 _OWNER: dict[str, type[BaseModelParams]] = {}
 for _cls in MODEL_CLASSES.values():
@@ -229,12 +242,13 @@ def _model_type(value: Any) -> str | None:
 ModelParams = Annotated[
     Annotated[SvcParams, Tag("svc")] | Annotated[LinearSvcParams, Tag("linear_svc")]
     | Annotated[LogregParams, Tag("logreg")] | Annotated[RandomForestParams, Tag("random_forest")]
-    | Annotated[TransformerParams, Tag(TRANSFORMER)],
+    | Annotated[SgdParams, Tag("sgd")] | Annotated[TransformerParams, Tag(TRANSFORMER)],
     Discriminator(_model_type)]
 _MODEL_ADAPTER: TypeAdapter[Any] = TypeAdapter(ModelParams)
 
 
-def model_params(**values: Any) -> SvcParams | LinearSvcParams | LogregParams | RandomForestParams | TransformerParams:
+def model_params(**values: Any) -> (SvcParams | LinearSvcParams | LogregParams | RandomForestParams | SgdParams
+                                    | TransformerParams):
     """The params of the type `values` names (svc when none), as params.yaml's model section gives them."""
     return _MODEL_ADAPTER.validate_python(values)  # type: ignore[no-any-return]
 
@@ -247,7 +261,8 @@ def model_field(name: str) -> FieldInfo:
 def card_params(params: BaseModelParams) -> dict[str, Any]:
     """card.json's model section: every model key, this type's value or the default of the type that reads it."""
     values = params.model_dump(mode="json")
-    return {key: values[key] if key in values else model_field(key).default for key in CARD_KEYS}
+    card = {key: values[key] if key in values else model_field(key).default for key in CARD_KEYS}
+    return card | {key: values[key] for key in LATER_KEYS if key in values}
 
 
 # ---------------------------------------------------------------- which model reads which key

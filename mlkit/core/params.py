@@ -32,6 +32,7 @@ from mlkit.core.model_params import (
     LogregParams,
     ModelParams,
     RandomForestParams,
+    SgdParams,
     SklearnParams,
     SvcParams,
     TransformerParams,
@@ -64,6 +65,7 @@ __all__ = ["NETWORK_KINDS", "SOURCE_KINDS", "Columns", "DataParams", "DigitsSour
            "LogregParams", "Metric", "ModelParams", "Params", "RandomForestParams", "SklearnParams", "SplitParams",
            "SvcParams", "TransformerParams", "card_params", "check_for_data", "load_params", "metric_problem",
            "model_params", "read_yaml", "readers", "task_metrics", "unread_keys", "unread_why", "validate"]
+__all__ += ["SgdParams", "streaming_problems"]  # data.streaming
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -177,6 +179,31 @@ class Params(Section):
     compare: CompareParams = CompareParams()
 
 
+# ---------------------------------------------------------------- data.streaming
+def streaming_problems(params: Params) -> list[str]:
+    """What data.streaming cannot run with, each as `key: why; allowed`: every stage it streams through must hold
+    one batch, never the whole table (a vocabulary, a kernel, a stratified split or an augmentation would)."""
+    if not params.data.streaming:
+        return []
+    why = "data.streaming: true"
+    problems = []
+    if params.features.hashing is None:
+        problems.append(f"features.hashing: null builds a vocabulary that grows with the rows, and {why} holds one "
+                        "batch; set it, e.g. 1048576 (with min_df: 1)")
+    if params.features.embedding is not None:
+        problems.append(f"features.embedding: {params.features.embedding!r} is not streamed ({why}); allowed: null")
+    if params.model.type != "sgd":
+        problems.append(f"model.type: {params.model.type!r} fits the whole table at once, and {why} trains batch by "
+                        "batch; allowed: 'sgd'")
+    if params.augment.methods or params.augment.balance.target_share is not None:
+        problems.append(f"augment.methods: {params.augment.methods} (or augment.balance) holds the train split in "
+                        f"memory, and {why} passes it through; allowed: [] and balance.target_share: null")
+    if params.split.stratify:
+        problems.append(f"split.stratify: true needs the whole table, and {why} assigns each text to a split by a "
+                        "hash of it; allowed: false")
+    return problems
+
+
 # ---------------------------------------------------------------- settings that depend on the data
 def check_for_data(params: Params, task: str, positive: str | None, text: bool) -> None:
     """Every setting that depends on the task or the kind of data, checked as soon as fetch knows them (and
@@ -199,6 +226,9 @@ def check_for_data(params: Params, task: str, positive: str | None, text: bool) 
                      f"(its default is {json.dumps(getattr(defaults, name))})"
                      for name in FeatureParams.model_fields
                      if getattr(params.features, name) != getattr(defaults, name)]
+    if params.data.streaming and (task == "multilabel" or not text):
+        problems.append(f"data.streaming: true streams single-label texts, and this data is "
+                        f"{'multilabel' if text else 'numeric features'}; allowed: false")
     if task == "multilabel" and isinstance(params.model, TransformerParams) and params.model.label_smoothing:
         problems.append(f"model.label_smoothing: {params.model.label_smoothing} smooths one label per text, and this "
                         "task is multilabel; allowed: 0")
@@ -256,7 +286,7 @@ def validate(raw: dict[str, Any], origin: str = str(PARAMS_FILE)) -> Params:
         problems = "; ".join(f"{_key(e['loc'])}{'.type' if _model_type_error(e) else ''}: {_message(e)}"
                              for e in exc.errors())
         raise PipelineError(f"{origin}: {problems}") from None
-    unread = unread_keys(params)
+    unread = unread_keys(params) + streaming_problems(params)
     if unread:
         raise PipelineError(f"{origin}: {'; '.join(unread)}")
     return params

@@ -258,6 +258,9 @@ class DataParams(Section):
     conflicts: Literal["drop", "majority"] = "drop"
     limit: int | None = Field(default=None, gt=0, description="keep a seeded sample of this many rows")
     seed: int = 42
+    # Rows streamed in Arrow batches through fetch, split, augment, train and evaluate: memory that does not grow
+    # with the rows (features.hashing, model.type sgd, a hash split; docs/how-to/large-data.md).
+    streaming: bool = Field(default=False, description="stream Arrow batches (hashing + sgd): rows beyond memory")
 
     @field_validator("label_map", mode="before")
     @classmethod

@@ -85,14 +85,19 @@ class Evaluation:
 
 
 def evaluate(model: Model, read_split: Callable[[str], pd.DataFrame], train_rows: int | None,
-             seed: int) -> Evaluation:
+             seed: int, read_sample: Callable[[int, int], tuple[pd.DataFrame, int]] | None = None) -> Evaluation:
     """Score `model` on each split `read_split` gives; train on a seeded sample of `train_rows` above that many
-    (None: every row). One split in memory at a time, and the test split's rows kept for the plots."""
+    (None: every row). One split in memory at a time, and the test split's rows kept for the plots.
+    `read_sample(rows, seed)`: the train sample and the split's size, read without the whole split."""
     task = model.task
     key = "labels" if task == "multilabel" else "label"
     results, sampled = {}, None
     for split in paths.SPLITS:
-        frame = read_split(split)
+        if split == "train" and read_sample is not None and train_rows is not None:
+            frame, total = read_sample(train_rows, seed)
+            sampled = (train_rows, total) if total > train_rows else None
+        else:
+            frame = read_split(split)
         if split == "train" and train_rows is not None and len(frame) > train_rows:
             sampled = (train_rows, len(frame))
             frame = frame.sample(n=train_rows, random_state=seed)

@@ -12,7 +12,7 @@ from joblib import parallel_config
 from sklearn.base import ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import SVC, LinearSVC
@@ -22,6 +22,7 @@ from mlkit.core.params import (
     EXACT_KERNEL_ROWS,
     FeatureParams,
     IterativeParams,
+    SgdParams,
     SklearnParams,
     SvcParams,
 )
@@ -55,11 +56,21 @@ def build_estimator(params: SklearnParams, rows: int = 0) -> ClassifierMixin:
     if isinstance(params, IterativeParams) and params.type == "linear_svc":
         return LinearSVC(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter,
                          random_state=params.seed)
+    if isinstance(params, SgdParams):
+        return sgd_classifier(params)
     if isinstance(params, IterativeParams):
         return LogisticRegression(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter,
                                   random_state=params.seed)
     return RandomForestClassifier(n_estimators=params.n_estimators, class_weight=params.class_weight,
                                   random_state=params.seed, n_jobs=-1)
+
+
+def sgd_classifier(params: SgdParams, class_weight: Any = "default") -> SGDClassifier:
+    """model.type sgd: `passes` epochs of a whole-table fit, or the estimator partial_fit updates batch by batch
+    (with `class_weight` as a mapping there: partial_fit cannot count the classes itself)."""
+    return SGDClassifier(loss=params.loss, alpha=params.alpha, max_iter=params.passes, tol=None,
+                         class_weight=params.class_weight if class_weight == "default" else class_weight,
+                         random_state=params.seed)
 
 
 # Fit time grows faster than the rows for these two: CPU seconds measured on benchmarks/scaling.py's

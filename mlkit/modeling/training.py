@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,18 @@ def data_facts(data_card: dict[str, Any], train: pd.DataFrame) -> DataFacts:
                      text=has_text(train), rows=len(train))
 
 
-def fit(model: Model, kind: str, train: pd.DataFrame, valid: pd.DataFrame | None, curves: Path) -> dict[str, float]:
+def fit(model: Model, kind: str, train: pd.DataFrame | None, valid: pd.DataFrame | None, curves: Path,
+        streamed: Callable[[], dict[str, float]] | None = None, rows: int = 0) -> dict[str, float]:
     """Fit `model` (model.type `kind`), its curves logged by dvclive into `curves`; the timings, fit_seconds
-    first. The timings change every run: printed, never written into an output DVC hashes."""
+    first. The timings change every run: printed, never written into an output DVC hashes. `streamed` fits
+    instead of model.fit, over `rows` rows it reads itself (data.streaming)."""
     live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
     (curves / "plots" / "metrics").mkdir(parents=True, exist_ok=True)  # the plots out exists for sklearn too
     started = time.perf_counter()
-    print(f"train: fitting {kind} on {len(train)} rows", flush=True)
+    print(f"train: fitting {kind} on {len(train) if train is not None else rows} rows"
+          f"{' in batches' if streamed else ''}", flush=True)
     with heartbeat(f"train: {kind}"):  # a long fit prints its elapsed time, not silence
-        timings = model.fit(train, valid, live=live)
+        timings = streamed() if streamed else model.fit(train, valid, live=live)
     seconds = time.perf_counter() - started
     if "epochs" in timings:
         live.log_metric("epochs", timings.pop("epochs"), plot=False)  # a count, not a time: the same each run

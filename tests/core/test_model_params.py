@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from mlkit.core.errors import PipelineError
-from mlkit.core.model_params import _OWNER, CARD_KEYS
+from mlkit.core.model_params import _OWNER, CARD_KEYS, LATER_KEYS
 from mlkit.core.params import (
     MODEL_CLASSES,
     MODEL_TYPES,
@@ -70,7 +70,7 @@ def test_another_types_key_at_its_default_is_kept_aside() -> None:
     ({"type": "logreg", "C": 0, "gamma": -1}, "params.yaml: model.C: Input should be greater than 0 (got 0); "
      "model.gamma: must be a number > 0, 'scale' or 'auto' (got -1)"),
     ({"type": "transformer", "C": 1.0}, "params.yaml: model.C: model.type transformer does not read it"),
-    ({"type": "xgboost"}, "params.yaml: model.type: Input should be 'svc', 'linear_svc', 'logreg', 'random_forest' "
+    ({"type": "xgboost"}, "params.yaml: model.type: Input should be 'svc', 'linear_svc', 'logreg', 'random_forest', 'sgd' "
      "or 'transformer' (got 'xgboost')"),
     ({"gama": 1}, "params.yaml: model.gama: unknown key"),
 ])
@@ -101,9 +101,11 @@ CARD_MODEL = {"type": "svc", "C": 3.0, "gamma": 0.1, "kernel": "rbf", "approxima
 
 
 def test_card_params_list_every_key_in_the_cards_order() -> None:
-    assert sorted(CARD_KEYS) == sorted(_OWNER)  # a key added to a class is written to the card too
+    assert sorted(CARD_KEYS + LATER_KEYS) == sorted(_OWNER)  # a key added to a class is written to the card too
     shown = card_params(validate(default()).model)
     assert list(shown.items()) == list(CARD_MODEL.items())
     logreg = card_params(model_params(type="logreg", C=0.5))
     assert logreg == {**CARD_MODEL, "type": "logreg", "C": 0.5}
+    sgd = card_params(model_params(type="sgd", alpha=1e-5))  # later keys: only on the card of the type reading them
+    assert list(sgd) == [*CARD_MODEL, *LATER_KEYS] and sgd["alpha"] == 1e-5
     assert model_params(**CARD_MODEL).model_dump() == SvcParams().model_dump()  # a card's section reads back as the params it came from

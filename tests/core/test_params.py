@@ -45,7 +45,7 @@ def test_a_section_left_out_gets_the_default_presets_values() -> None:
         ("model", {"gamma": "wide"}, "model.gamma: must be a number > 0, 'scale' or 'auto' (got 'wide')"),
         ("model", {"C": 0}, "model.C: Input should be greater than 0 (got 0)"),
         ("model", {"type": "xgboost"},
-         "model.type: Input should be 'svc', 'linear_svc', 'logreg', 'random_forest' or 'transformer' (got 'xgboost')"),
+         "model.type: Input should be 'svc', 'linear_svc', 'logreg', 'random_forest', 'sgd' or 'transformer' (got 'xgboost')"),
         ("model", {"gama": 0.1}, "model.gama: unknown key"),
         ("split", {"train": 0.8}, "split: train + valid + test must sum to 1 (got 0.8 + 0.15 + 0.15 = 1.1)"),
         ("features", {"word_ngrams": [2, 1]}, "features.word_ngrams: must be [low, high] with 1 <= low <= high"),

@@ -107,7 +107,7 @@ def test_class_too_small_to_stratify(good: Project, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("section", "values", "expected"), [
-    ("model", {"type": "xgboost"}, "model.type: Input should be 'svc', 'linear_svc', 'logreg', 'random_forest' or 'transformer'"),
+    ("model", {"type": "xgboost"}, "model.type: Input should be 'svc', 'linear_svc', 'logreg', 'random_forest', 'sgd' or 'transformer'"),
     ("model", {"gamma": -1}, "model.gamma: must be a number > 0, 'scale' or 'auto' (got -1)"),
     ("model", {"C": 0}, "model.C: Input should be greater than 0 (got 0)"),
     ("split", {"train": 0.6}, "split: train + valid + test must sum to 1"),
