@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,14 @@ from mlkit.core.hub import resolve_checkpoint
 from mlkit.core.metric_names import Metric
 from mlkit.core.params import TransformerParams
 from mlkit.modeling.base import VERSIONED, Model, indicator, versions
+from mlkit.modeling.distributed import Rank, current
 from mlkit.modeling.hf_checkpoint import before_loading, freeze, head_labels, place, position_limit
 from mlkit.modeling.hf_training import (
     CurvesCallback,
     EpochProgress,
     covering_length,
     environment,
+    seeded_trainer,
     tune_thresholds,
 )
 
@@ -49,6 +53,7 @@ class TransformerModel(Model):
         self.max_length = max_length
         self.params = params
         self.thresholds = list(thresholds) if thresholds is not None else [0.5] * len(self.labels)
+        self.processes = 1  # data-parallel processes the fit ran on (the model card's environment)
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -173,7 +178,6 @@ class TransformerModel(Model):
         from transformers import (
             DataCollatorWithPadding,
             EarlyStoppingCallback,
-            Trainer,
             TrainingArguments,
         )
 
@@ -181,6 +185,11 @@ class TransformerModel(Model):
         if p is None:
             raise PipelineError("a loaded transformer model cannot be trained again; build one from params")
         gpu = torch.cuda.is_available()
+        rank = current()
+        if rank is not None and gpu and torch.cuda.device_count() < rank.local_world:
+            raise PipelineError(f"train.processes: {rank.local_world} processes, one per GPU, and this machine "
+                                f"shows {torch.cuda.device_count()} GPUs (CUDA_VISIBLE_DEVICES); set it to at most that")
+        self.processes = rank.world if rank is not None else 1
         if not gpu:
             torch.set_num_threads(cpu_threads())
         timings: dict[str, float] = {}
@@ -199,7 +208,7 @@ class TransformerModel(Model):
             callbacks.append(CurvesCallback(live))
         if valid_set and p.patience:
             callbacks.append(EarlyStoppingCallback(early_stopping_patience=p.patience))
-        with tempfile.TemporaryDirectory(prefix="mlkit-trainer-") as checkpoints:
+        with _checkpoints(rank) as checkpoints:
             args = TrainingArguments(
                 output_dir=checkpoints,
                 learning_rate=p.lr,
@@ -229,8 +238,9 @@ class TransformerModel(Model):
                 dataloader_pin_memory=gpu,
                 use_cpu=not gpu,
                 report_to="none",
+                **data_parallel(rank, gpu),
             )
-            trainer = Trainer(
+            trainer = seeded_trainer()(
                 model=self.model, args=args, train_dataset=train_set, eval_dataset=valid_set,
                 processing_class=self.tokenizer, data_collator=DataCollatorWithPadding(self.tokenizer),
                 compute_metrics=self._compute_metrics if valid_set else None,
@@ -297,7 +307,7 @@ class TransformerModel(Model):
 
     def card_fields(self) -> dict[str, Any]:
         return {"max_length": self.max_length, "thresholds": [float(t) for t in self.thresholds],
-                "environment": environment()}
+                "environment": environment(self.processes)}
 
     def library_versions(self) -> dict[str, str]:
         return versions((*VERSIONED, "torch", "transformers", "accelerate", "tokenizers", "safetensors"))
@@ -324,3 +334,31 @@ class TransformerModel(Model):
                                 f"model's ({', '.join(head)})")
         return cls(model, tokenizer, card["task"], card["labels"], card.get("positive_label"), card["max_length"],
                    thresholds=card.get("thresholds"))
+
+
+def data_parallel(rank: Rank | None, gpu: bool) -> dict[str, Any]:
+    """TrainingArguments for a process of a data-parallel run (none for one process). The DataLoader draws
+    model.batch_size rows a step, as one process does, and each process takes its slice of them (accelerate's
+    split_batches): the same rows make each step, and DDP averages the slices' gradients into the step's."""
+    if rank is None:
+        return {}
+    return {"ddp_backend": "nccl" if gpu else "gloo", "accelerator_config": {"split_batches": True},
+            # On by default (huggingface/transformers#34373), it multiplies the loss by the processes for a model
+            # whose forward takes **kwargs, as if the model divided by the items of all processes; a sequence
+            # classifier averages its own slice, so each step would take twice the gradient on 2 processes. Off:
+            # DDP averages the slices' means (and the weighted loss's), which is the mean over the whole batch.
+            "average_tokens_across_devices": False,
+            # Several machines: each reads the best epoch back from its own copy of the checkpoints.
+            "save_on_each_node": rank.nodes}
+
+
+@contextmanager
+def _checkpoints(rank: Rank | None) -> Iterator[str]:
+    """The Trainer's checkpoints (the best epoch is read back at the end): a scratch folder of this process,
+    or, in a data-parallel run, the one its machine's processes share (the launcher removes it)."""
+    if rank is not None:
+        rank.checkpoints.mkdir(parents=True, exist_ok=True)
+        yield str(rank.checkpoints)
+        return
+    with tempfile.TemporaryDirectory(prefix="mlkit-trainer-") as folder:
+        yield folder
