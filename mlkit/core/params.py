@@ -63,7 +63,8 @@ __all__ = ["NETWORK_KINDS", "SOURCE_KINDS", "Columns", "DataParams", "DigitsSour
            "AugmentParams", "BaseModelParams", "CompareParams", "FeatureParams", "IterativeParams", "LinearSvcParams",
            "LogregParams", "Metric", "ModelParams", "Params", "RandomForestParams", "SklearnParams", "SplitParams",
            "SvcParams", "TrainParams", "TransformerParams", "card_params", "check_for_data", "load_params",
-           "metric_problem", "model_params", "read_yaml", "readers", "task_metrics", "unread_keys", "unread_why", "validate"]
+           "metric_problem", "model_params", "read_yaml", "readers", "task_metrics", "unread_keys", "unread_why",
+           "validate"]
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -207,7 +208,8 @@ class Params(Section):
     model: ModelParams = SvcParams()
     evaluate: EvaluateParams = EvaluateParams()
     compare: CompareParams = CompareParams()
-    train: TrainParams = TrainParams()  # data-parallel fine-tuning
+    train: TrainParams = Field(default_factory=TrainParams, description="how many processes and machines a "
+                               "fine-tuning runs on (train): data-parallel, the global batch kept")
 
 
 # ---------------------------------------------------------------- settings that depend on the data

@@ -119,7 +119,7 @@ def seeded_trainer() -> type:
         def _get_train_sampler(self, train_dataset: Any = None) -> Any:
             sampler = super()._get_train_sampler(train_dataset)
             if sampler is not None and getattr(sampler, "generator", False) is None:
-                sampler.generator = torch.Generator().manual_seed(self.args.data_seed)
+                sampler.generator = torch.Generator().manual_seed(self.args.data_seed or 0)  # type: ignore[attr-defined]
             return sampler
 
     return _SeededTrainer

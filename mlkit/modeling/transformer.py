@@ -187,8 +187,8 @@ class TransformerModel(Model):
         gpu = torch.cuda.is_available()
         rank = current()
         if rank is not None and gpu and torch.cuda.device_count() < rank.local_world:
-            raise PipelineError(f"train.processes: {rank.local_world} processes, one per GPU, and this machine "
-                                f"shows {torch.cuda.device_count()} GPUs (CUDA_VISIBLE_DEVICES); set it to at most that")
+            raise PipelineError(f"train.processes: {rank.local_world} processes, one per GPU, and this machine shows "
+                                f"{torch.cuda.device_count()} GPUs (CUDA_VISIBLE_DEVICES); set it to at most that")
         self.processes = rank.world if rank is not None else 1
         if not gpu:
             torch.set_num_threads(cpu_threads())
