@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlkit.core.devices import GPUS_ENV, share_cpus
 from mlkit.core.errors import RESTORE, PipelineError
@@ -173,3 +174,31 @@ def rank_outputs(rank: Rank) -> Iterator[tuple[Path, Path | None]]:
         curves = Path(scratch) / "curves"
         curves.mkdir()
         yield curves, None
+
+
+def data_parallel(rank: Rank | None, gpu: bool) -> dict[str, Any]:
+    """TrainingArguments for a process of a data-parallel run (none for one process). The DataLoader draws
+    model.batch_size rows a step, as one process does, and each process takes its slice of them (accelerate's
+    split_batches): the same rows make each step, and DDP averages the slices' gradients into the step's."""
+    if rank is None:
+        return {}
+    return {"ddp_backend": "nccl" if gpu else "gloo", "accelerator_config": {"split_batches": True},
+            # On by default (huggingface/transformers#34373), it multiplies the loss by the processes for a model
+            # whose forward takes **kwargs, as if the model divided by the items of all processes; a sequence
+            # classifier averages its own slice, so each step would take twice the gradient on 2 processes. Off:
+            # DDP averages the slices' means (and the weighted loss's), which is the mean over the whole batch.
+            "average_tokens_across_devices": False,
+            # Several machines: each reads the best epoch back from its own copy of the checkpoints.
+            "save_on_each_node": rank.nodes}
+
+
+@contextmanager
+def checkpoints(rank: Rank | None) -> Iterator[str]:
+    """The Trainer's checkpoints (the best epoch is read back at the end): a scratch folder of this process,
+    or, in a data-parallel run, the one its machine's processes share (the launcher removes it)."""
+    if rank is not None:
+        rank.checkpoints.mkdir(parents=True, exist_ok=True)
+        yield str(rank.checkpoints)
+        return
+    with tempfile.TemporaryDirectory(prefix="mlkit-trainer-") as folder:
+        yield folder

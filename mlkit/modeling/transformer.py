@@ -7,10 +7,7 @@ inference batch follow the device.
 
 from __future__ import annotations
 
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,7 @@ from mlkit.core.hub import resolve_checkpoint
 from mlkit.core.metric_names import Metric
 from mlkit.core.params import TransformerParams
 from mlkit.modeling.base import VERSIONED, Model, indicator, versions
-from mlkit.modeling.distributed import Rank, current
+from mlkit.modeling.distributed import checkpoints, current, data_parallel
 from mlkit.modeling.hf_checkpoint import before_loading, freeze, head_labels, place, position_limit
 from mlkit.modeling.hf_training import (
     CurvesCallback,
@@ -208,9 +205,9 @@ class TransformerModel(Model):
             callbacks.append(CurvesCallback(live))
         if valid_set and p.patience:
             callbacks.append(EarlyStoppingCallback(early_stopping_patience=p.patience))
-        with _checkpoints(rank) as checkpoints:
+        with checkpoints(rank) as folder:
             args = TrainingArguments(
-                output_dir=checkpoints,
+                output_dir=folder,
                 learning_rate=p.lr,
                 num_train_epochs=p.epochs,
                 per_device_train_batch_size=p.batch_size,
@@ -335,30 +332,3 @@ class TransformerModel(Model):
         return cls(model, tokenizer, card["task"], card["labels"], card.get("positive_label"), card["max_length"],
                    thresholds=card.get("thresholds"))
 
-
-def data_parallel(rank: Rank | None, gpu: bool) -> dict[str, Any]:
-    """TrainingArguments for a process of a data-parallel run (none for one process). The DataLoader draws
-    model.batch_size rows a step, as one process does, and each process takes its slice of them (accelerate's
-    split_batches): the same rows make each step, and DDP averages the slices' gradients into the step's."""
-    if rank is None:
-        return {}
-    return {"ddp_backend": "nccl" if gpu else "gloo", "accelerator_config": {"split_batches": True},
-            # On by default (huggingface/transformers#34373), it multiplies the loss by the processes for a model
-            # whose forward takes **kwargs, as if the model divided by the items of all processes; a sequence
-            # classifier averages its own slice, so each step would take twice the gradient on 2 processes. Off:
-            # DDP averages the slices' means (and the weighted loss's), which is the mean over the whole batch.
-            "average_tokens_across_devices": False,
-            # Several machines: each reads the best epoch back from its own copy of the checkpoints.
-            "save_on_each_node": rank.nodes}
-
-
-@contextmanager
-def _checkpoints(rank: Rank | None) -> Iterator[str]:
-    """The Trainer's checkpoints (the best epoch is read back at the end): a scratch folder of this process,
-    or, in a data-parallel run, the one its machine's processes share (the launcher removes it)."""
-    if rank is not None:
-        rank.checkpoints.mkdir(parents=True, exist_ok=True)
-        yield str(rank.checkpoints)
-        return
-    with tempfile.TemporaryDirectory(prefix="mlkit-trainer-") as folder:
-        yield folder
