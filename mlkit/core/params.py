@@ -63,8 +63,9 @@ __all__ = ["NETWORK_KINDS", "SOURCE_KINDS", "Columns", "DataParams", "DigitsSour
            "EXACT_KERNEL_ROWS", "MODEL_CLASSES", "MODEL_TYPES", "SKLEARN_TYPES", "TRANSFORMER", "PARAMS_FILE",
            "AugmentParams", "BaseModelParams", "CompareParams", "FeatureParams", "IterativeParams", "LinearSvcParams",
            "LogregParams", "Metric", "ModelParams", "Params", "RandomForestParams", "SklearnParams", "SplitParams",
-           "SvcParams", "TransformerParams", "card_params", "check_for_data", "load_params", "metric_problem",
-           "model_params", "read_yaml", "readers", "task_metrics", "unread_keys", "unread_why", "validate"]
+           "SvcParams", "TrainParams", "TransformerParams", "card_params", "check_for_data", "load_params",
+           "metric_problem", "model_params", "read_yaml", "readers", "task_metrics", "unread_keys", "unread_why",
+           "validate"]
 __all__ += ["SgdParams", "streaming_problems"]  # data.streaming
 
 PARAMS_FILE = Path("params.yaml")
@@ -169,6 +170,38 @@ class CompareParams(Section):
     min_gain: float = Field(default=0.0, ge=0, description="promote when the interval's lower end is above this")
 
 
+# ---------------------------------------------------------------- data-parallel fine-tuning (the train stage)
+class TrainParams(Section):
+    """How the train stage runs a fine-tuning: on one process, or data-parallel (PyTorch DDP) over several
+    processes per machine and several machines, the global batch (model.batch_size) kept."""
+
+    processes: int = Field(default=1, ge=1, le=1024, description="processes per machine (one per GPU, or CPU "
+                           "processes); above 1: DDP through torchrun, model.type transformer only")
+    nodes: int = Field(default=1, ge=1, le=4096, description="machines; above 1: each runs the train stage, "
+                       "meeting at MASTER_ADDR:MASTER_PORT, NODE_RANK 0 writes the model")
+
+    @property
+    def world(self) -> int:
+        """Processes in all: each takes model.batch_size / world rows of every step's batch."""
+        return self.processes * self.nodes
+
+
+def distributed_problems(params: Params) -> list[str]:
+    """Data-parallel settings the model cannot take: a scikit-learn model trains in one process, and the global
+    batch must split evenly over the processes (each step's gradient is then the one-process step's)."""
+    train = params.train
+    if train.world == 1:
+        return []
+    given = f"train.processes: {train.processes} x train.nodes: {train.nodes}"
+    if not isinstance(params.model, TransformerParams):
+        return [f"{given} runs data-parallel fine-tuning, which model.type {params.model.type} does not do "
+                f"(model.type {TRANSFORMER} does); set both to 1"]
+    if params.model.batch_size % train.world:
+        return [f"model.batch_size: {params.model.batch_size} is the global batch, split evenly over {given} = "
+                f"{train.world} processes; make it a multiple of {train.world}"]
+    return []
+
+
 class Params(Section):
     data: DataParams
     split: SplitParams = SplitParams()
@@ -177,6 +210,8 @@ class Params(Section):
     model: ModelParams = SvcParams()
     evaluate: EvaluateParams = EvaluateParams()
     compare: CompareParams = CompareParams()
+    train: TrainParams = Field(default_factory=TrainParams, description="how many processes and machines a "
+                               "fine-tuning runs on (train): data-parallel, the global batch kept")
 
 
 # ---------------------------------------------------------------- data.streaming
@@ -286,7 +321,7 @@ def validate(raw: dict[str, Any], origin: str = str(PARAMS_FILE)) -> Params:
         problems = "; ".join(f"{_key(e['loc'])}{'.type' if _model_type_error(e) else ''}: {_message(e)}"
                              for e in exc.errors())
         raise PipelineError(f"{origin}: {problems}") from None
-    unread = unread_keys(params) + streaming_problems(params)
+    unread = unread_keys(params) + streaming_problems(params) + distributed_problems(params)
     if unread:
         raise PipelineError(f"{origin}: {'; '.join(unread)}")
     return params

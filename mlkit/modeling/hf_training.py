@@ -47,13 +47,14 @@ def covering_length(token_ids: list[list[int]], limit: int, share: float = 0.99)
     return int(min(limit, max(8, -(-needed // 8) * 8)))
 
 
-def environment() -> dict[str, Any]:
-    """What can still change a seeded fine-tuning's numbers from one machine to another."""
+def environment(processes: int = 1) -> dict[str, Any]:
+    """What can still change a seeded fine-tuning's numbers from one machine to another; `processes`: the
+    data-parallel processes it ran on (each draws its own dropout masks)."""
     import torch
 
     gpu = torch.cuda.is_available()
     return {"device": torch.cuda.get_device_name(0) if gpu else "cpu", "torch_threads": torch.get_num_threads(),
-            "cuda": torch.version.cuda if gpu else None, "deterministic_algorithms": True,
+            "cuda": torch.version.cuda if gpu else None, "deterministic_algorithms": True, "processes": processes,
             "note": "same machine, same params: identical results; another CPU, thread count or GPU may "
                     "differ in the last digits of floating-point sums"}
 
@@ -91,6 +92,8 @@ def _epoch_progress_class() -> type:
 
         def on_epoch_end(self, args, state, control, **kwargs):
             self.loop_seconds += time.perf_counter() - self.epoch_started
+            if not state.is_world_process_zero:  # a data-parallel run: rank 0 speaks
+                return
             done = state.epoch or 0
             elapsed = time.perf_counter() - self.started
             left = elapsed / done * (args.num_train_epochs - done) if done else 0
@@ -102,3 +105,21 @@ def _epoch_progress_class() -> type:
 
 def EpochProgress() -> Any:  # noqa: N802 - builds the callback class only when transformers is loaded
     return _epoch_progress_class()()
+
+
+def seeded_trainer() -> type:
+    """transformers' Trainer whose length-grouped sampler draws the data order from its own generator seeded
+    with data_seed (model.seed). Left alone it draws from torch's global generator, whose state after the first
+    epoch depends on the dropout masks drawn, and accelerate gives it another generator in a data-parallel run:
+    seeded here, one process and N processes see the same batches in the same order."""
+    import torch
+    from transformers import Trainer
+
+    class _SeededTrainer(Trainer):
+        def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+            sampler = super()._get_train_sampler(train_dataset)
+            if sampler is not None and getattr(sampler, "generator", False) is None:
+                sampler.generator = torch.Generator().manual_seed(self.args.data_seed or 0)  # type: ignore[attr-defined]
+            return sampler
+
+    return _SeededTrainer

@@ -7,7 +7,6 @@ inference batch follow the device.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,14 @@ from mlkit.core.hub import resolve_checkpoint
 from mlkit.core.metric_names import Metric
 from mlkit.core.params import TransformerParams
 from mlkit.modeling.base import VERSIONED, Model, indicator, versions
+from mlkit.modeling.distributed import checkpoints, current, data_parallel
 from mlkit.modeling.hf_checkpoint import before_loading, freeze, head_labels, place, position_limit
 from mlkit.modeling.hf_training import (
     CurvesCallback,
     EpochProgress,
     covering_length,
     environment,
+    seeded_trainer,
     tune_thresholds,
 )
 
@@ -49,6 +50,7 @@ class TransformerModel(Model):
         self.max_length = max_length
         self.params = params
         self.thresholds = list(thresholds) if thresholds is not None else [0.5] * len(self.labels)
+        self.processes = 1  # data-parallel processes the fit ran on (the model card's environment)
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -173,7 +175,6 @@ class TransformerModel(Model):
         from transformers import (
             DataCollatorWithPadding,
             EarlyStoppingCallback,
-            Trainer,
             TrainingArguments,
         )
 
@@ -181,6 +182,11 @@ class TransformerModel(Model):
         if p is None:
             raise PipelineError("a loaded transformer model cannot be trained again; build one from params")
         gpu = torch.cuda.is_available()
+        rank = current()
+        if rank is not None and gpu and torch.cuda.device_count() < rank.local_world:
+            raise PipelineError(f"train.processes: {rank.local_world} processes, one per GPU, and this machine shows "
+                                f"{torch.cuda.device_count()} GPUs (CUDA_VISIBLE_DEVICES); set it to at most that")
+        self.processes = rank.world if rank is not None else 1
         if not gpu:
             torch.set_num_threads(cpu_threads())
         timings: dict[str, float] = {}
@@ -199,9 +205,9 @@ class TransformerModel(Model):
             callbacks.append(CurvesCallback(live))
         if valid_set and p.patience:
             callbacks.append(EarlyStoppingCallback(early_stopping_patience=p.patience))
-        with tempfile.TemporaryDirectory(prefix="mlkit-trainer-") as checkpoints:
+        with checkpoints(rank) as folder:
             args = TrainingArguments(
-                output_dir=checkpoints,
+                output_dir=folder,
                 learning_rate=p.lr,
                 num_train_epochs=p.epochs,
                 per_device_train_batch_size=p.batch_size,
@@ -229,8 +235,9 @@ class TransformerModel(Model):
                 dataloader_pin_memory=gpu,
                 use_cpu=not gpu,
                 report_to="none",
+                **data_parallel(rank, gpu),
             )
-            trainer = Trainer(
+            trainer = seeded_trainer()(
                 model=self.model, args=args, train_dataset=train_set, eval_dataset=valid_set,
                 processing_class=self.tokenizer, data_collator=DataCollatorWithPadding(self.tokenizer),
                 compute_metrics=self._compute_metrics if valid_set else None,
@@ -297,7 +304,7 @@ class TransformerModel(Model):
 
     def card_fields(self) -> dict[str, Any]:
         return {"max_length": self.max_length, "thresholds": [float(t) for t in self.thresholds],
-                "environment": environment()}
+                "environment": environment(self.processes)}
 
     def library_versions(self) -> dict[str, str]:
         return versions((*VERSIONED, "torch", "transformers", "accelerate", "tokenizers", "safetensors"))
@@ -324,3 +331,4 @@ class TransformerModel(Model):
                                 f"model's ({', '.join(head)})")
         return cls(model, tokenizer, card["task"], card["labels"], card.get("positive_label"), card["max_length"],
                    thresholds=card.get("thresholds"))
+
