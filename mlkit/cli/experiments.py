@@ -78,7 +78,7 @@ def search(
         "retried")] = 30,
     git_remote: Annotated[str | None, typer.Option(
         metavar="URL", help="a worker on another machine: the project's git repository (clone it, push "
-        "experiments to it); with a token, give it in ${GIT_REMOTE_ENV} or --git-remote-file",
+        f"experiments to it); with a token, give it in ${GIT_REMOTE_ENV} or --git-remote-file",
         envvar=GIT_REMOTE_ENV)] = None,
     git_remote_file: Annotated[str | None, typer.Option(
         metavar="PATH", help="read --git-remote from the first line of this file (mode 600)")] = None,
@@ -92,6 +92,9 @@ def search(
     timeout: Annotated[float, typer.Option(
         metavar="SECONDS", envvar=TIMEOUT_ENV, help="connect and read timeout of each call to the database, the "
         "git remote and an S3 DVC remote")] = 30.0,
+    grid: Annotated[bool, typer.Option(
+        "--grid", help="run every point of the grid of the choice dimensions once (a sweep on the search's "
+        "workers), instead of TPE")] = False,
     outage: Annotated[float, typer.Option(
         metavar="SECONDS", envvar=OUTAGE_ENV, help="how long a worker waits through a database outage "
         "(reconnecting with backoff) before it stops")] = 300.0,
@@ -117,7 +120,7 @@ def search(
     run(SearchOptions(study=study, trials=trials, space=space, parallel=parallel, metric=metric,
                       direction=direction, storage=storage, seed=seed, gpus=gpus, heartbeat=heartbeat,
                       git_remote=git_remote, dvc_remote=dvc_remote, rev=rev, workdir=workdir, timeout=timeout,
-                      outage=outage))
+                      outage=outage, grid=grid))
 
 
 @app.command()

@@ -30,6 +30,7 @@ with the same params, and its budget slot goes back to the pool.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -73,7 +74,7 @@ from mlkit.tools.experiments.search_study import (
     lost,
     open_study,
     recorded_commit,
-    storage_error,
+    storage_reason,
 )
 
 # ---------------------------------------------------------------- the search
@@ -98,6 +99,10 @@ def search(options: SearchOptions) -> None:
     if options.metric is not None:
         check_metric(options.metric)
     space = [parse_dimension(text) for text in options.space]
+    if options.grid:
+        size = math.prod(len(values) for values in grid_points(space).values())
+        if options.trials > size:
+            raise PipelineError(f"--trials {options.trials}: the grid has {size} points; give --trials {size}")
     lost_trial = Lost()
     if options.git_remote and options.dvc_remote:  # SearchOptions: both or neither
         recorded = recorded_commit(options)
@@ -136,12 +141,19 @@ def search(options: SearchOptions) -> None:
     try:
         mine = run_trials(options, study, storage, clone, base, space, lost_trial)
     except DB_ERRORS as exc:
-        why = storage_error(options, exc)
-        raise PipelineError(f"{str(why).split(': ', 1)[0]}: the study's database went away for over "
-                            f"{options.outage:g} s (--outage) ({str(why).split(': ', 1)[1]}); the trials finished "
+        raise PipelineError(f"--storage {options.storage_shown}: the study's database went away for over "
+                            f"{options.outage:g} s (--outage) ({storage_reason(options, exc)}); the trials finished "
                             "before were pushed and told; those in flight are stopped, and another worker "
                             "retries them once their heartbeat is stale") from None
     report(study, options, mine)
+
+
+def grid_points(space: list[Dimension]) -> dict[str, list]:
+    """--grid: each key's choices, for Optuna's GridSampler, which hands every worker a point not yet run."""
+    ranged = [d.spec for d in space if not isinstance(d.distribution, optuna.distributions.CategoricalDistribution)]
+    if ranged:
+        raise PipelineError(f"--grid: every --space must be a choice:A,B,... (not {', '.join(ranged)})")
+    return {d.key: list(d.distribution.choices) for d in space}  # type: ignore[attr-defined]
 
 
 def run_trials(options: SearchOptions, study: optuna.Study, storage: optuna.storages.RDBStorage, clone: Clone,
@@ -151,6 +163,7 @@ def run_trials(options: SearchOptions, study: optuna.Study, storage: optuna.stor
     budget = Budget(storage.engine, study, options.trials)
     lost_trial.budget = budget
     distributions = {d.key: d.distribution for d in space}
+    grid = grid_points(space) if options.grid else None
     worker = f"{socket.gethostname()}:{os.getpid()}"
     mine: dict[int, bool] = {}  # trial number -> completed
     batch: dict[str, optuna.Trial] = {}
@@ -161,7 +174,7 @@ def run_trials(options: SearchOptions, study: optuna.Study, storage: optuna.stor
         while True:
             # A dead worker's trial: FAIL, slot released, retried. Not right after an outage: the live
             # workers' heartbeats are stale too until their next beat.
-            if time.monotonic() - db.recovered > options.heartbeat + 1:
+            if time.monotonic() - max(db.recovered, heartbeat.recovered) > options.heartbeat + 1:
                 db(lambda: optuna.storages.fail_stale_trials(study))
             batch = {}
             for _ in range(options.parallel):
@@ -169,7 +182,8 @@ def run_trials(options: SearchOptions, study: optuna.Study, storage: optuna.stor
                 if slot is None:
                     break
                 # Re-seeded per slot: one worker's run is reproducible, and two workers never draw alike.
-                study.sampler = optuna.samplers.TPESampler(seed=options.seed + slot)
+                study.sampler = (optuna.samplers.GridSampler(grid, seed=options.seed + slot) if grid
+                                 else optuna.samplers.TPESampler(seed=options.seed + slot))
                 trial = db(lambda: study.ask(distributions))
                 heartbeat.trials[trial.number] = trial._trial_id
                 name = f"{options.study}-t{trial.number:03d}"

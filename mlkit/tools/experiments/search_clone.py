@@ -183,20 +183,25 @@ class Clone:
         (an experiment listed there can always be applied); a local worker's outputs are in the shared cache
         already, so only its refs travel. A failed push is tried again after 2, 4, 8 s."""
         out: dict[str, str | None] = {}
-        for name in names:
+        if not self.dvc_remote and names:  # refs only: one push for them all
+            groups = [names]
+        else:
+            groups = [[name] for name in names]
+        for group in groups:
+            name = " ".join(group)
             why: str | None = None
             for attempt in range(tries):
                 if attempt:
                     time.sleep(2 ** attempt)
                 why = self._push_outputs(name) if self.dvc_remote else None
                 if why is None:
-                    why = dvc_experiments.push_experiments("origin", [name], None, self.path)
+                    why = dvc_experiments.push_experiments("origin", group, None, self.path)
                     why = None if why is None else f"dvc exp push to {self.origin} failed: {why[-400:]}"
                 if why is None:
                     break
                 print(f"push of {name} failed ({why.splitlines()[0][:300]}); "
                       f"{'trying again' if attempt + 1 < tries else 'giving up'}", flush=True)
-            out[name] = why
+            out.update(dict.fromkeys(group, why))
         return out
 
     def _push_outputs(self, name: str) -> str | None:

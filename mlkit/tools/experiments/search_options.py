@@ -133,6 +133,7 @@ class SearchOptions:
     workdir: str | None = None
     timeout: float = 30.0  # connect and read timeout of every network call (database, git, S3)
     outage: float = 300.0  # how long a worker waits through a database outage before it gives up
+    grid: bool = False  # every point of a grid of choices once (Optuna's GridSampler), instead of TPE
 
     @property
     def storage_shown(self) -> str:

@@ -102,6 +102,8 @@ class Heartbeat(threading.Thread):
         self.storage, self.interval = storage, interval
         self.trials: dict[int, int] = {}  # trial number -> trial id
         self.stopped = threading.Event()
+        self.failing = False
+        self.recovered = -math.inf  # when its beats came through again after a database outage
 
     def beat(self) -> None:
         for trial_id in list(self.trials.values()):
@@ -112,7 +114,10 @@ class Heartbeat(threading.Thread):
             try:
                 self.beat()
             except Exception:  # noqa: BLE001 - the database went away: the main loop says so
-                pass
+                self.failing = True
+                continue
+            if self.failing:
+                self.failing, self.recovered = False, time.monotonic()
 
 
 def engine_kwargs(url: str, timeout: float) -> dict[str, Any]:
@@ -147,11 +152,15 @@ def timed_out(exc: BaseException) -> bool:
     return "timeout expired" in text or "timed out" in text or "timeout" in kind
 
 
-def storage_error(options: SearchOptions, exc: BaseException) -> PipelineError:
+def storage_reason(options: SearchOptions, exc: BaseException) -> str:
+    """Why the study's database failed, in a few words (its host and the timeout, for a timeout)."""
     if timed_out(exc):
-        return PipelineError(f"--storage {options.storage_shown}: no answer from {host(options.storage)} within "
-                             f"{options.timeout:g} s (--timeout)")
-    return PipelineError(f"--storage {options.storage_shown}: {first_line(exc, cause=True)}")
+        return f"no answer from {host(options.storage)} within {options.timeout:g} s (--timeout)"
+    return first_line(exc, cause=True)
+
+
+def storage_error(options: SearchOptions, exc: BaseException) -> PipelineError:
+    return PipelineError(f"--storage {options.storage_shown}: {storage_reason(options, exc)}")
 
 
 def with_retries(options: SearchOptions, action: Callable[[], T]) -> T:
@@ -225,6 +234,8 @@ def open_study(options: SearchOptions, space: list[Dimension], lost_trial: Lost,
         raise PipelineError(f"study {options.study} in {options.storage_shown} is set to "
                             f"{study.direction.name.lower()}, not {options.direction}")
     setup = {"metric": options.metric, "space": [f"{d.key}={d.spec}" for d in space], **(attrs or {})}
+    if options.grid:  # a grid and a TPE search never share a study (a TPE study has no such attribute)
+        setup["sampler"] = "grid"
     for key, value in setup.items():
         stored = study.user_attrs.get(key)
         if stored is None:

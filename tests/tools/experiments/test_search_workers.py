@@ -32,6 +32,7 @@ from mlkit.tools.experiments.queue import live_workers, stop_workers
 from mlkit.tools.experiments.search_options import shown_storage
 
 SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.005"]
+GRID = ["--space", "model.C=choice:1,4", "--space", "model.gamma=choice:0.001"]
 CREDS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
 WORKER_ENV = {**ENV, **CREDS}
 REMOTE = "store"
@@ -49,19 +50,20 @@ class Setup:
         self.git_url = http.url("origin.git", f"oauth2:{TOKEN}")  # the same bare repository, over HTTP
         self.started: list[subprocess.Popen] = []
 
-    def command(self, study: str, trials: int, dvc_remote: str = REMOTE) -> list[str]:
+    def command(self, study: str, trials: int, dvc_remote: str = REMOTE, space: list[str] = SPACE) -> list[str]:
         return [sys.executable, "-m", "mlkit", "search", "--study", study, "--trials", str(trials),
-                "--metric", "valid.accuracy", "--heartbeat", "2", *SPACE, "--dvc-remote", dvc_remote]
+                "--metric", "valid.accuracy", "--heartbeat", "2", *space, "--dvc-remote", dvc_remote]
 
     def worker(self, name: str, study: str, trials: int, storage: str | None = None,
                *extra: str, dvc_remote: str = REMOTE, git_remote: str | None = None,
-               env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path]:
+               env: dict[str, str] | None = None, space: list[str] = SPACE) -> tuple[subprocess.Popen, Path]:
         """A worker started in an empty folder of its own; its clone goes under that folder. The database and
         git URLs are in its environment (MLKIT_STORAGE, MLKIT_GIT_REMOTE), as a Kubernetes Secret puts them."""
         home = self.tmp / name
         home.mkdir()
         urls = {"MLKIT_STORAGE": storage or self.pg.url, "MLKIT_GIT_REMOTE": git_remote or str(self.git_remote)}
-        process = subprocess.Popen([*self.command(study, trials, dvc_remote), "--workdir", str(home / "work"), *extra],
+        process = subprocess.Popen([*self.command(study, trials, dvc_remote, space), "--workdir", str(home / "work"),
+                                    *extra],
                                    cwd=home, env={**WORKER_ENV, **urls, **(env or {})}, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
         self.started.append(process)
@@ -195,8 +197,9 @@ def test_two_workers_share_only_three_urls_and_show_no_credential(setup: Setup) 
     assert "in sync" in dvc(viewer, "status", "-c").stdout
 
 
-def test_a_killed_workers_trial_fails_by_heartbeat_and_is_retried(setup: Setup) -> None:
-    doomed, doomed_home = setup.worker("kill-0", "kill", 2)
+def test_a_killed_workers_grid_point_fails_by_heartbeat_and_is_retried(setup: Setup) -> None:
+    """A sweep's grid (--grid: Optuna's GridSampler) on the search's workers: one is killed mid-trial."""
+    doomed, doomed_home = setup.worker("kill-0", "kill", 2, None, "--grid", space=GRID)
     try:
         for line in doomed.stdout:  # its first trial is queued: kill it mid-trial, as a lost node would be
             if line.startswith("trial 0: kill-t000"):
@@ -206,8 +209,8 @@ def test_a_killed_workers_trial_fails_by_heartbeat_and_is_retried(setup: Setup) 
         dead_clones = list((doomed_home / "work").glob("kill-*"))
         queue_workers = [pid for clone in dead_clones for pid in live_workers(clone)]
         # The next worker on this machine shares the folder (a node's scratch): it removes the dead one's clone.
-        survivor, _ = setup.worker("kill-1", "kill", 2, None, "--parallel", "2", "--workdir",
-                                   str(doomed_home / "work"))
+        survivor, _ = setup.worker("kill-1", "kill", 2, None, "--grid", "--parallel", "2", "--workdir",
+                                   str(doomed_home / "work"), space=GRID)
         out, err = survivor.communicate(timeout=TIMEOUT)
     finally:
         for clone in (doomed_home / "work").glob("*"):  # a failed test's leftovers: end their queue workers
@@ -225,6 +228,7 @@ def test_a_killed_workers_trial_fails_by_heartbeat_and_is_retried(setup: Setup) 
     assert len(ran) == 2 and all(t.state == COMPLETE for t in ran)  # the slot was reused: 2 trials ran
     retried = [t for t in ran if t.system_attrs.get("failed_trial") == 0]
     assert len(retried) == 1 and retried[0].params == dead.params  # with the same params
+    assert sorted(t.params["model.C"] for t in ran) == [1, 4]  # each grid point ran once
 
     viewer = setup.viewer("viewer-kill")
     names = [t.user_attrs["experiment"] for t in ran]
@@ -359,6 +363,18 @@ def test_a_refused_git_connection_and_wrong_s3_keys_say_why(setup: Setup) -> Non
     assert err.strip().endswith("the remote refused this worker's credentials: give it the right keys "
                                 "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_SHARED_CREDENTIALS_FILE)")
     assert "not-the-key" not in err and not list((home / "work").iterdir())
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(("space", "message"), [
+    (SPACE, "error: --grid: every --space must be a choice:A,B,... (not log:0.5:20, log:0.0002:0.005)"),
+    (GRID, "error: --trials 3: the grid has 2 points; give --trials 2"),
+])
+def test_a_grid_is_checked_before_anything_runs(tmp_path: Path, space: list[str], message: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "mlkit", "search", "--study", "g", "--trials", "3", "--grid", *space],
+                          cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    assert (done.returncode, done.stderr.strip().splitlines()) == (1, [message])
+    assert not os.listdir(tmp_path)
 
 
 def test_worker_options_are_checked(tmp_path: Path) -> None:
