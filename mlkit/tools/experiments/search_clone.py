@@ -206,8 +206,6 @@ class Clone:
 
     def _push_outputs(self, name: str) -> str | None:
         """The experiment's outputs to the DVC remote, checked there afterwards; why not, or None."""
-        from dvc.exceptions import DvcException
-
         refs = [ref for ref in vcs.ref_names("refs/exps/", self.path) if ref.rsplit("/", 1)[-1] == name]
         if not refs:
             return f"no experiment {name} in the clone"
@@ -216,7 +214,7 @@ class Clone:
                 repo.push(remote=self.dvc_remote, revs=[refs[0]])
                 # Checked, not assumed: a second push finds nothing left to send only when all arrived.
                 left = repo.push(remote=self.dvc_remote, revs=[refs[0]])
-        except (DvcException, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - DVC lets botocore's errors through (EndpointConnectionError)
             return f"its outputs did not reach DVC remote {self.dvc_remote}: {first_line(exc, cause=True)}"
         if left:
             return f"{left} of its outputs were missing on DVC remote {self.dvc_remote} after the push"
