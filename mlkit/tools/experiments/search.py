@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -148,6 +149,15 @@ def search(options: SearchOptions) -> None:
     report(study, options, mine)
 
 
+class Grid(optuna.samplers.GridSampler):
+    """Optuna's GridSampler without its end-of-grid stop: it calls study.stop(), which only works inside
+    optimize() (a RuntimeError after study.tell()); the trial budget ends this search instead."""
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        pass
+
+
 def grid_points(space: list[Dimension]) -> dict[str, list]:
     """--grid: each key's choices, for Optuna's GridSampler, which hands every worker a point not yet run."""
     ranged = [d.spec for d in space if not isinstance(d.distribution, optuna.distributions.CategoricalDistribution)]
@@ -182,7 +192,7 @@ def run_trials(options: SearchOptions, study: optuna.Study, storage: optuna.stor
                 if slot is None:
                     break
                 # Re-seeded per slot: one worker's run is reproducible, and two workers never draw alike.
-                study.sampler = (optuna.samplers.GridSampler(grid, seed=options.seed + slot) if grid
+                study.sampler = (Grid(grid, seed=options.seed + slot) if grid
                                  else optuna.samplers.TPESampler(seed=options.seed + slot))
                 trial = db(lambda: study.ask(distributions))
                 heartbeat.trials[trial.number] = trial._trial_id
