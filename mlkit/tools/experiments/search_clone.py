@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -249,11 +250,27 @@ def remove_dead(workdir: Path) -> None:
         pid = path.name.rsplit("-", 1)[-1]
         if not path.is_dir() or not pid.isdigit() or alive(int(pid)):
             continue
-        if ex.live_workers(path):
-            ex.stop_workers(path)
+        # As a stopped worker cleans up: its running experiments killed (they would write into the clone
+        # again), then its queue workers, then the clone.
+        Clone(path, path.name, git_config=workdir / f".{path.name}.gitconfig").remove()
+        end_processes_in(path)  # an experiment the queue no longer knows of (its worker is gone) ends too
         shutil.rmtree(path, ignore_errors=True)
-        (workdir / f".{path.name}.gitconfig").unlink(missing_ok=True)
         print(f"removed {path.name}: the clone of a worker of this machine that is no longer running", flush=True)
+
+
+def end_processes_in(folder: Path) -> None:
+    """SIGKILL the processes (of this user) whose working directory lies in `folder` (Linux: /proc)."""
+    inside = str(folder.resolve())
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cwd = os.readlink(proc / "cwd")
+        except OSError:  # ended, or another user's
+            continue
+        if cwd == inside or cwd.startswith(inside + os.sep):
+            try:
+                os.kill(int(proc.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def host_of(url: str) -> str:
