@@ -8,7 +8,19 @@ from typing import Annotated
 import typer
 
 from mlkit.cli.app import DirectionOption, Gpus, Metric, Space, Storage, app
-from mlkit.tools.experiments.search_options import DEFAULT_STORAGE
+from mlkit.tools.experiments.search_options import (
+    DEFAULT_STORAGE,
+    GIT_REMOTE_ENV,
+    OUTAGE_ENV,
+    STORAGE_ENV,
+    TIMEOUT_ENV,
+)
+
+# A URL with a password or token given on the command line is visible to every local user (`ps`): these
+# read it from the environment (a Kubernetes Secret) or from a file only its owner may read (SLURM).
+SearchStorage = Annotated[str, typer.Option(
+    metavar="URL", envvar=STORAGE_ENV, help="an Optuna RDB (SQLAlchemy) URL holding the study; with a password, "
+    f"give it in ${STORAGE_ENV} or --storage-file instead (the command line is public)")]
 
 
 # ---------------------------------------------------------------- experiments
@@ -56,7 +68,9 @@ def search(
     parallel: Annotated[int, typer.Option(help="experiments this worker runs at once")] = 1,
     metric: Metric = None,
     direction: DirectionOption = "maximize",
-    storage: Storage = DEFAULT_STORAGE,
+    storage: SearchStorage = DEFAULT_STORAGE,
+    storage_file: Annotated[str | None, typer.Option(
+        metavar="PATH", help="read --storage from the first line of this file (mode 600)")] = None,
     seed: Annotated[int, typer.Option(help="TPE's seed (trial slot k uses seed + k)")] = 42,
     gpus: Gpus = None,
     heartbeat: Annotated[int, typer.Option(
@@ -64,7 +78,10 @@ def search(
         "retried")] = 30,
     git_remote: Annotated[str | None, typer.Option(
         metavar="URL", help="a worker on another machine: the project's git repository (clone it, push "
-        "experiments to it)")] = None,
+        f"experiments to it); with a token, give it in ${GIT_REMOTE_ENV} or --git-remote-file",
+        envvar=GIT_REMOTE_ENV)] = None,
+    git_remote_file: Annotated[str | None, typer.Option(
+        metavar="PATH", help="read --git-remote from the first line of this file (mode 600)")] = None,
     dvc_remote: Annotated[str | None, typer.Option(
         metavar="NAME|URL", help="a worker on another machine: a DVC remote of the project, or its URL (pull "
         "the outputs, push each experiment's)")] = None,
@@ -72,6 +89,15 @@ def search(
         help="with --git-remote: the commit to run (default: the study's, or else the remote's HEAD)")] = None,
     workdir: Annotated[str | None, typer.Option(
         metavar="DIR", help="with --git-remote: where the clone goes (default: $TMPDIR/mlkit-search)")] = None,
+    timeout: Annotated[float, typer.Option(
+        metavar="SECONDS", envvar=TIMEOUT_ENV, help="connect and read timeout of each call to the database, the "
+        "git remote and an S3 DVC remote")] = 30.0,
+    grid: Annotated[bool, typer.Option(
+        "--grid", help="run every point of the grid of the choice dimensions once (a sweep on the search's "
+        "workers), instead of TPE")] = False,
+    outage: Annotated[float, typer.Option(
+        metavar="SECONDS", envvar=OUTAGE_ENV, help="how long a worker waits through a database outage "
+        "(reconnecting with backoff) before it stops")] = 300.0,
 ) -> None:
     """Optuna hyper-parameter search over queued DVC experiments: TPE (seeded) asks, DVC runs, Optuna is told.
 
@@ -85,16 +111,27 @@ def search(
     server. A trial whose worker died is failed once its heartbeat is stale, and retried.
     """
     from mlkit.tools.experiments.search import run
-    from mlkit.tools.experiments.search_options import SearchOptions
+    from mlkit.tools.experiments.search_options import SearchOptions, read_secret_file
 
+    if storage_file:
+        storage = read_secret_file(storage_file, "--storage-file")
+    if git_remote_file:
+        git_remote = read_secret_file(git_remote_file, "--git-remote-file")
     run(SearchOptions(study=study, trials=trials, space=space, parallel=parallel, metric=metric,
                       direction=direction, storage=storage, seed=seed, gpus=gpus, heartbeat=heartbeat,
-                      git_remote=git_remote, dvc_remote=dvc_remote, rev=rev, workdir=workdir))
+                      git_remote=git_remote, dvc_remote=dvc_remote, rev=rev, workdir=workdir, timeout=timeout,
+                      outage=outage, grid=grid))
 
 
 @app.command()
 def retrain(
     push: Annotated[bool, typer.Option("--push", help="dvc push, then git push --follow-tags origin BRANCH")] = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="only check that the project is ready (clean, an imported source, with --push a reachable "
+        "origin); change nothing")] = False,
+    fresh_runner: Annotated[bool, typer.Option(
+        "--fresh-runner", help="this machine is discarded after the run (a CI runner): refuse a DVC remote that "
+        "is a folder on it")] = False,
     search_trials: Annotated[int | None, typer.Option(
         metavar="N", help="run an Optuna search of N trials first")] = None,
     space: Space = [],  # noqa: B006 - Typer's list default, never mutated
@@ -115,7 +152,8 @@ def retrain(
     from mlkit.tools.experiments.search_options import RetrainOptions
     from mlkit.tools.retrain import retrain as run
 
-    run(RetrainOptions(push=push, search_trials=search_trials, space=space, metric=metric, direction=direction,
+    run(RetrainOptions(push=push, check=check, fresh_runner=fresh_runner, search_trials=search_trials, space=space,
+                       metric=metric, direction=direction,
                        storage=storage))
 
 

@@ -27,9 +27,11 @@ def binaries() -> Path:
 
 
 class PgServer:
-    """initdb + `pg_ctl start` in a fresh folder under /tmp; `url` is the SQLAlchemy URL; stop() deletes it all."""
+    """initdb + `pg_ctl start` in a fresh folder under /tmp; `url` is the SQLAlchemy URL; stop() deletes it all.
+    With `password`, the server asks for it (scram-sha-256) and `url` carries it."""
 
-    def __init__(self) -> None:
+    def __init__(self, password: str | None = None) -> None:
+        self.password = password
         self.bin = binaries()
         # Under /tmp itself, not pytest's tmp_path: that sits in a 0700 folder of root that `nobody` cannot
         # enter, and a socket's path must stay under ~100 characters.
@@ -43,10 +45,11 @@ class PgServer:
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg://{USER}@/{DATABASE}?host={self.folder}"
+        login = f"{USER}:{self.password}" if self.password else USER
+        return f"postgresql+psycopg://{login}@/{DATABASE}?host={self.folder}"
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
-        done = subprocess.run([*self.as_user, *args], capture_output=True, text=True, cwd=self.folder)
+        done = subprocess.run([*self.as_user, *args], capture_output=True, text=True, cwd=self.folder, env=self._env())
         if done.returncode != 0:
             log = self.log.read_text()[-2000:] if self.log.is_file() else ""
             raise RuntimeError(f"{' '.join(args)} failed: {done.stderr.strip()}\n{log}")
@@ -54,8 +57,14 @@ class PgServer:
 
     def start(self) -> PgServer:
         if not self.data.exists():
-            self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", USER, "-E", "UTF8",
-                      "--no-sync")
+            auth = ["-A", "trust"]
+            if self.password:
+                secret = self.folder / "pwfile"
+                secret.write_text(self.password)
+                if self.as_user:
+                    shutil.chown(secret, "nobody", "nogroup")
+                auth = ["-A", "scram-sha-256", f"--pwfile={secret}"]
+            self._run(str(self.bin / "initdb"), "-D", str(self.data), *auth, "-U", USER, "-E", "UTF8", "--no-sync")
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30",
                   "-o", f"-k {self.folder} -c listen_addresses='' -c fsync=off", "start")
         if not self._exists():
@@ -65,8 +74,11 @@ class PgServer:
     def _exists(self) -> bool:
         done = subprocess.run([*self.as_user, str(self.bin / "psql"), "-h", str(self.folder), "-U", USER, "-d",
                                "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
-                              capture_output=True, text=True, cwd=self.folder)
+                              capture_output=True, text=True, cwd=self.folder, env=self._env())
         return done.stdout.strip() == "1"
+
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, **({"PGPASSWORD": self.password} if self.password else {})}
 
     def running(self) -> bool:
         return subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "status"],

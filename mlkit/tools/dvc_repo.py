@@ -182,9 +182,12 @@ def push_outputs(root: Root = ".") -> int:
 
 def pull_outputs(remote: str, root: Root = ".") -> None:
     """`dvc pull -r REMOTE`, by the program: see dvc_experiments.queue_experiments."""
-    done = dvc_program(["pull", "-q", "-r", remote], root)
+    done = dvc_program(["pull", "-r", remote], root)
     if done.returncode != 0:
-        raise PipelineError(f"dvc pull failed ({last_line(done)})")
+        # Not -q: it hides the errors too. The first ERROR line says why (a 403, a missing bucket); the last
+        # only counts the files that failed.
+        errors = [ln.strip() for ln in done.stderr.splitlines() if ln.startswith("ERROR")]
+        raise PipelineError(f"dvc pull failed ({errors[0] if errors else last_line(done)})")
 
 
 # ---------------------------------------------------------------- config

@@ -12,7 +12,10 @@ Steps, one line each, then a verdict line:
   registry  `mlkit registry promote`: a new version and the champion's stage only when compare says promote
   push      with --push: `dvc push`, then `git push --follow-tags origin BRANCH` (commits and registry tags)
 
-It refuses to start when tracked files hold uncommitted changes: they would be committed along, or lost.
+It refuses to start when tracked files hold uncommitted changes: they would be committed along, or lost,
+and when the project lacks what an unattended run needs (an imported source to refresh; with --push
+--fresh-runner, a DVC remote that outlives the machine), saying all of it in one line. `--check` stops
+there: the scheduled workflow runs it first.
 """
 
 from __future__ import annotations
@@ -58,11 +61,34 @@ def check_start(options: RetrainOptions) -> str:
     branch = vcs.current_branch()
     if not branch:
         raise PipelineError("HEAD is detached: check out the branch retrain is to commit on")
+    missing = project_needs(options)
+    if missing:
+        raise PipelineError(f"this project is not ready for scheduled retraining: it needs {'; and '.join(missing)}; "
+                            "nothing was changed")
     if options.push:
         why = vcs.remote_error("origin")
         if why is not None:
             raise PipelineError(f"--push: git remote origin cannot be reached ({why}); nothing was changed")
     return branch
+
+
+def project_needs(options: RetrainOptions) -> list[str]:
+    """What the project lacks for an unattended retrain, each with the command that adds it."""
+    missing = []
+    if not dvc_repo.imported_stages():
+        missing.append("an imported source to refresh (`import_url` in params.yaml, then `mlkit import`; the "
+                       "shipped presets embed their data)")
+    if options.push and options.fresh_runner:
+        config = dvc_repo.merged_config()
+        name = config["core"].get("remote")
+        url = str(config.get("remote", {}).get(name, {}).get("url", "")) if name else ""
+        add = "`mlkit remote add storage s3://BUCKET/PREFIX --default` (docs/tutorials/remote-storage.md)"
+        if not url:
+            missing.append(f"a default DVC remote to push to: {add}")
+        elif "://" not in url or url.startswith("file://"):
+            missing.append(f"a DVC remote that outlives this runner: the default, `{name}`, is a folder on it "
+                           f"({url}): {add}")
+    return missing
 
 
 def resolved(options: RetrainOptions) -> RetrainOptions:
@@ -182,6 +208,10 @@ def verdict(version: str | None, pushed: bool) -> str:
 def retrain(options: RetrainOptions) -> None:
     branch = check_start(options)
     options = resolved(options)
+    if options.check:
+        print(f"ready: {len(dvc_repo.imported_stages())} imported source(s), branch {branch}"
+              f"{', origin answers' if options.push else ''}")
+        return
     try:
         updated, did = update_sources(), reproduce()
         commit(f"retrain: {'sources updated, ' if updated else ''}`dvc repro` {did}")

@@ -209,8 +209,34 @@ def test_refusals_before_anything_changes(champion: Setup, tmp_path: Path) -> No
     shutil.move(tmp_path / "moved", champion.upstream)
 
 
-def test_a_project_without_imports_has_nothing_to_update(tmp_path: Path) -> None:
-    project = copy_project(tmp_path / "project")  # the default params: an embedded dataset, no import
-    project.commit("no import")
-    assert retrain(project) == (1, [], "error: sources: nothing to update: no source is imported (`import_url` "
-                                        "in params.yaml, then `mlkit import`)")
+def test_the_shipped_project_says_in_one_line_what_a_scheduled_retrain_needs(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")  # the default params: an embedded dataset, a folder remote
+    project.commit("as shipped")
+    code, out, err = retrain(project, "--check", "--push", "--fresh-runner")  # the workflow's first step
+    assert (code, out) == (1, [])
+    assert err == ("error: this project is not ready for scheduled retraining: it needs an imported source to "
+                   "refresh (`import_url` in params.yaml, then `mlkit import`; the shipped presets embed their data); "
+                   "and a DVC remote that outlives this runner: the default, `local`, is a folder on it "
+                   f"({tmp_path / 'dvc-storage'}): `mlkit remote add storage s3://BUCKET/PREFIX --default` "
+                   "(docs/tutorials/remote-storage.md); nothing was changed"), err
+    assert retrain(project)[2].startswith("error: this project is not ready for scheduled retraining: it needs an "
+                                          "imported source")  # a folder remote is fine where the machine stays
+
+
+def test_check_changes_nothing_on_a_ready_project(champion: Setup) -> None:
+    project = champion.project
+    champion.upstream.write_text("".join(emotion_lines(1500)))  # new data it would retrain on
+    code, out, err = retrain(project, "--check", "--push")
+    assert (code, out, err) == (0, ["ready: 1 imported source(s), branch main, origin answers"], "")
+    assert sha(project, "HEAD") == champion.head and project.git("status", "--porcelain").stdout == ""
+
+
+@pytest.mark.fast
+def test_the_workflow_checks_readiness_before_any_work() -> None:
+    from mlkit.testing import ROOT
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "retrain.yml").read_text())
+    runs = [step.get("run", "") for step in workflow["jobs"]["retrain"]["steps"]]
+    check = runs.index("mlkit retrain --check --push --fresh-runner")
+    assert check < min(i for i, run in enumerate(runs) if "dvc pull" in run)
+    assert runs[-1] == "mlkit retrain --push --fresh-runner"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import optuna
 import sqlalchemy as sa
@@ -20,7 +21,9 @@ T = TypeVar("T")
 
 # A trial's state in the study says how it ended; this user attribute says why a FAIL failed.
 FAILURE = "fail_reason"
-LOST = ("heartbeat", "interrupted")  # failures that give the trial's budget slot back
+# Failures that give the trial's budget slot back: its worker died or was stopped, or its experiment could
+# not be published (pushed) and is retried.
+LOST = ("heartbeat", "interrupted", "push")
 
 
 # What a database that cannot be reached (or went away) raises, through SQLAlchemy or through Optuna.
@@ -99,6 +102,8 @@ class Heartbeat(threading.Thread):
         self.storage, self.interval = storage, interval
         self.trials: dict[int, int] = {}  # trial number -> trial id
         self.stopped = threading.Event()
+        self.failing = False
+        self.recovered = -math.inf  # when its beats came through again after a database outage
 
     def beat(self) -> None:
         for trial_id in list(self.trials.values()):
@@ -109,22 +114,110 @@ class Heartbeat(threading.Thread):
             try:
                 self.beat()
             except Exception:  # noqa: BLE001 - the database went away: the main loop says so
-                pass
+                self.failing = True
+                continue
+            if self.failing:
+                self.failing, self.recovered = False, time.monotonic()
 
 
-def with_retries(storage: str, action: Callable[[], T]) -> T:
+def engine_kwargs(url: str, timeout: float) -> dict[str, Any]:
+    """SQLAlchemy engine options that bound every wait on the database: libpq's connect timeout, TCP
+    keepalives and a user timeout (a server that goes silent mid-query), checked connections from the pool
+    (a restarted server's old connections are replaced, not used)."""
+    seconds = max(1, math.ceil(timeout))
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        kwargs["connect_args"] = {"connect_timeout": seconds, "keepalives": 1, "keepalives_idle": seconds,
+                                  "keepalives_interval": max(1, seconds // 3), "keepalives_count": 3,
+                                  "tcp_user_timeout": seconds * 1000}
+    elif url.startswith("mysql"):
+        kwargs["connect_args"] = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
+    return kwargs
+
+
+def host(url: str) -> str:
+    """Where a database URL points: host:port, or its socket folder."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return "?"
+    where = parsed.host or str(parsed.query.get("host") or "localhost")
+    return f"{where}:{parsed.port}" if parsed.port else where
+
+
+def timed_out(exc: BaseException) -> bool:
+    """A database error that is a timeout (a server that accepted and never answered)."""
+    text = f"{exc} {exc.__cause__ or ''}".lower()
+    kind = type(getattr(exc, "orig", exc)).__name__.lower()
+    return "timeout expired" in text or "timed out" in text or "timeout" in kind
+
+
+def storage_reason(options: SearchOptions, exc: BaseException) -> str:
+    """Why the study's database failed, in a few words (its host and the timeout, for a timeout)."""
+    if timed_out(exc):
+        return f"no answer from {host(options.storage)} within {options.timeout:g} s (--timeout)"
+    return first_line(exc, cause=True)
+
+
+def storage_error(options: SearchOptions, exc: BaseException) -> PipelineError:
+    return PipelineError(f"--storage {options.storage_shown}: {storage_reason(options, exc)}")
+
+
+def with_retries(options: SearchOptions, action: Callable[[], T]) -> T:
     """`action` on the study's database, retried a few times: workers started together race to create the
-    tables. A database that keeps failing, or a URL that cannot work, is one PipelineError."""
+    tables. A database that keeps failing or does not answer in time, or a URL that cannot work, is one
+    PipelineError."""
     for attempt in range(5):
         try:
             return action()
         except DB_ERRORS as exc:
-            if attempt == 4:
-                raise PipelineError(f"--storage {storage}: {first_line(exc, cause=True)}") from None
+            if attempt == 4 or timed_out(exc):
+                raise storage_error(options, exc) from None
             time.sleep(0.5 + attempt)
         except (ValueError, ImportError, sa.exc.ArgumentError) as exc:
-            raise PipelineError(f"--storage {storage}: {exc}") from None
+            raise PipelineError(f"--storage {options.storage_shown}: {exc}") from None
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+class Patient:
+    """Runs a database call through an outage: a failed call is retried with backoff (1, 2, 4 ... 30 s)
+    for up to `outage` seconds, saying once that it waits and once that the database is back."""
+
+    def __init__(self, options: SearchOptions):
+        self.options = options
+        self.recovered = -math.inf  # when the last outage ended (time.monotonic())
+
+    def __call__(self, action: Callable[[], T]) -> T:
+        started, delay, said = time.monotonic(), 1.0, False
+        while True:
+            try:
+                done = action()
+            except DB_ERRORS as exc:
+                waited = time.monotonic() - started
+                if waited + delay > self.options.outage:
+                    raise
+                if not said:
+                    print(f"database {host(self.options.storage)} unreachable ({first_line(exc, cause=True)}); "
+                          f"reconnecting for up to {self.options.outage:g} s (--outage)", flush=True)
+                    said = True
+                time.sleep(delay)
+                delay = min(2 * delay, 30.0)
+                continue
+            if said:
+                self.recovered = time.monotonic()
+                print(f"database {host(self.options.storage)} back after {time.monotonic() - started:.0f} s",
+                      flush=True)
+            return done
+
+
+def make_storage(options: SearchOptions, lost_trial: Lost | None = None) -> optuna.storages.RDBStorage:
+    """The study's storage, every call to it bounded by --timeout."""
+    kwargs: dict[str, Any] = {}
+    if lost_trial is not None:
+        kwargs = {"heartbeat_interval": options.heartbeat, "grace_period": 3 * options.heartbeat,
+                  "heartbeat_stale_trial_callback": lost_trial}
+    return optuna.storages.RDBStorage(options.storage, engine_kwargs=engine_kwargs(options.storage, options.timeout),
+                                      **kwargs)
 
 
 def open_study(options: SearchOptions, space: list[Dimension], lost_trial: Lost,
@@ -132,23 +225,23 @@ def open_study(options: SearchOptions, space: list[Dimension], lost_trial: Lost,
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def create() -> tuple[optuna.Study, optuna.storages.RDBStorage]:
-        storage = optuna.storages.RDBStorage(
-            options.storage, heartbeat_interval=options.heartbeat, grace_period=3 * options.heartbeat,
-            heartbeat_stale_trial_callback=lost_trial)
+        storage = make_storage(options, lost_trial)
         return optuna.create_study(study_name=options.study, storage=storage, direction=options.direction,
                                    sampler=optuna.samplers.TPESampler(seed=options.seed), load_if_exists=True), storage
 
-    study, storage = with_retries(options.storage, create)
+    study, storage = with_retries(options, create)
     if study.direction.name.lower() != options.direction:
-        raise PipelineError(f"study {options.study} in {options.storage} is set to {study.direction.name.lower()}, "
-                            f"not {options.direction}")
+        raise PipelineError(f"study {options.study} in {options.storage_shown} is set to "
+                            f"{study.direction.name.lower()}, not {options.direction}")
     setup = {"metric": options.metric, "space": [f"{d.key}={d.spec}" for d in space], **(attrs or {})}
+    if options.grid:  # a grid and a TPE search never share a study (a TPE study has no such attribute)
+        setup["sampler"] = "grid"
     for key, value in setup.items():
         stored = study.user_attrs.get(key)
         if stored is None:
             study.set_user_attr(key, value)
         elif stored != value:
-            raise PipelineError(f"study {options.study} in {options.storage} was started with {key} {stored}, "
+            raise PipelineError(f"study {options.study} in {options.storage_shown} was started with {key} {stored}, "
                                 f"not {value}; use another --study name")
     return study, storage
 
@@ -159,11 +252,11 @@ def recorded_commit(options: SearchOptions) -> str | None:
 
     def load() -> str | None:
         try:
-            return optuna.load_study(study_name=options.study, storage=options.storage).user_attrs.get("commit")
+            return optuna.load_study(study_name=options.study, storage=make_storage(options)).user_attrs.get("commit")
         except KeyError:  # no such study yet
             return None
 
-    return with_retries(options.storage, load)
+    return with_retries(options, load)
 
 
 def finish(study: optuna.Study, trial: optuna.Trial, heartbeat: Heartbeat, why: str) -> None:
