@@ -55,6 +55,7 @@ from mlkit.core.source_params import (
     Source,
     TableFormat,
 )
+from mlkit.core.train_params import TrainParams, distributed_problems
 
 # The schema's one entry point: the data section's classes (source_params.py), the features and model
 # sections' (model_params.py) and the metric names (metric_names.py) are re-exported here.
@@ -62,11 +63,10 @@ __all__ = ["NETWORK_KINDS", "SOURCE_KINDS", "Columns", "DataParams", "DigitsSour
            "HubSource", "Section", "Source", "TableFormat", "AUGMENT_METHODS", "DEFAULT_CHECKPOINT",
            "EXACT_KERNEL_ROWS", "MODEL_CLASSES", "MODEL_TYPES", "SKLEARN_TYPES", "TRANSFORMER", "PARAMS_FILE",
            "AugmentParams", "BaseModelParams", "CompareParams", "FeatureParams", "IterativeParams", "LinearSvcParams",
-           "LogregParams", "Metric", "ModelParams", "Params", "RandomForestParams", "SklearnParams", "SplitParams",
-           "SvcParams", "TrainParams", "TransformerParams", "card_params", "check_for_data", "load_params",
-           "metric_problem", "model_params", "read_yaml", "readers", "task_metrics", "unread_keys", "unread_why",
-           "validate"]
-__all__ += ["SgdParams", "streaming_problems"]  # data.streaming
+           "LogregParams", "Metric", "ModelParams", "Params", "RandomForestParams", "SgdParams", "SklearnParams",
+           "SplitParams", "SvcParams", "TrainParams", "TransformerParams", "card_params", "check_for_data",
+           "load_params", "metric_problem", "model_params", "read_yaml", "readers", "streaming_problems",
+           "task_metrics", "unread_keys", "unread_why", "validate"]
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -171,37 +171,6 @@ class CompareParams(Section):
 
 
 # ---------------------------------------------------------------- data-parallel fine-tuning (the train stage)
-class TrainParams(Section):
-    """How the train stage runs a fine-tuning: on one process, or data-parallel (PyTorch DDP) over several
-    processes per machine and several machines, the global batch (model.batch_size) kept."""
-
-    processes: int = Field(default=1, ge=1, le=1024, description="processes per machine (one per GPU, or CPU "
-                           "processes); above 1: DDP through torchrun, model.type transformer only")
-    nodes: int = Field(default=1, ge=1, le=4096, description="machines; above 1: each runs the train stage, "
-                       "meeting at MASTER_ADDR:MASTER_PORT, NODE_RANK 0 writes the model")
-
-    @property
-    def world(self) -> int:
-        """Processes in all: each takes model.batch_size / world rows of every step's batch."""
-        return self.processes * self.nodes
-
-
-def distributed_problems(params: Params) -> list[str]:
-    """Data-parallel settings the model cannot take: a scikit-learn model trains in one process, and the global
-    batch must split evenly over the processes (each step's gradient is then the one-process step's)."""
-    train = params.train
-    if train.world == 1:
-        return []
-    given = f"train.processes: {train.processes} x train.nodes: {train.nodes}"
-    if not isinstance(params.model, TransformerParams):
-        return [f"{given} runs data-parallel fine-tuning, which model.type {params.model.type} does not do "
-                f"(model.type {TRANSFORMER} does); set both to 1"]
-    if params.model.batch_size % train.world:
-        return [f"model.batch_size: {params.model.batch_size} is the global batch, split evenly over {given} = "
-                f"{train.world} processes; make it a multiple of {train.world}"]
-    return []
-
-
 class Params(Section):
     data: DataParams
     split: SplitParams = SplitParams()
