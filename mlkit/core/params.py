@@ -290,7 +290,7 @@ def validate(raw: dict[str, Any], origin: str = str(PARAMS_FILE)) -> Params:
         problems = "; ".join(f"{_key(e['loc'])}{'.type' if _model_type_error(e) else ''}: {_message(e)}"
                              for e in exc.errors())
         raise PipelineError(f"{origin}: {problems}") from None
-    unread = unread_keys(params) + streaming_problems(params) + distributed_problems(params)
+    unread = unread_keys(params) + streaming_problems(params) + distributed_problems(params.train, params.model)
     if unread:
         raise PipelineError(f"{origin}: {'; '.join(unread)}")
     return params

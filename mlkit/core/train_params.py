@@ -3,15 +3,10 @@ what the model section must allow for it (checked with the rest by params.valida
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydantic import Field
 
-from mlkit.core.model_params import TRANSFORMER, TransformerParams
+from mlkit.core.model_params import TRANSFORMER, BaseModelParams, TransformerParams
 from mlkit.core.source_params import Section
-
-if TYPE_CHECKING:
-    from mlkit.core.params import Params
 
 
 class TrainParams(Section):
@@ -29,17 +24,16 @@ class TrainParams(Section):
         return self.processes * self.nodes
 
 
-def distributed_problems(params: Params) -> list[str]:
+def distributed_problems(train: TrainParams, model: BaseModelParams) -> list[str]:
     """Data-parallel settings the model cannot take: a scikit-learn model trains in one process, and the global
     batch must split evenly over the processes (each step's gradient is then the one-process step's)."""
-    train = params.train
     if train.world == 1:
         return []
     given = f"train.processes: {train.processes} x train.nodes: {train.nodes}"
-    if not isinstance(params.model, TransformerParams):
-        return [f"{given} runs data-parallel fine-tuning, which model.type {params.model.type} does not do "
+    if not isinstance(model, TransformerParams):
+        return [f"{given} runs data-parallel fine-tuning, which model.type {model.type} does not do "
                 f"(model.type {TRANSFORMER} does); set both to 1"]
-    if params.model.batch_size % train.world:
-        return [f"model.batch_size: {params.model.batch_size} is the global batch, split evenly over {given} = "
+    if model.batch_size % train.world:
+        return [f"model.batch_size: {model.batch_size} is the global batch, split evenly over {given} = "
                 f"{train.world} processes; make it a multiple of {train.world}"]
     return []
