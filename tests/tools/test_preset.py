@@ -1,4 +1,5 @@
-"""`mlkit preset`: the list with each preset's description, and a name that is a path refused in one line."""
+"""`mlkit preset`: the list with each preset's description, a name that is a path refused in one line, and
+every preset a complete params.yaml for the stages."""
 
 from __future__ import annotations
 
@@ -50,3 +51,26 @@ def test_a_path_is_not_a_preset_name(folder: Path, name: str) -> None:
     assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert f"preset {name!r}: a preset is a name from presets/, not a path" in result.stderr
     assert (folder / "params.yaml").read_bytes() == before  # nothing applied
+
+
+def declared_params() -> set[str]:
+    """Every `params:` entry of dvc.yaml's stages, as dotted keys (a bare section name stands for the section)."""
+    import yaml
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    return {entry for stage in stages.values() for entry in stage.get("params", []) if isinstance(entry, str)}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "presets").glob("*.yaml")), ids=lambda p: p.stem)
+def test_each_preset_holds_every_parameter_the_stages_declare(path: Path) -> None:
+    # DVC refuses `dvc repro` when a declared param is missing from params.yaml, and a preset becomes params.yaml
+    import yaml
+    values = yaml.safe_load(path.read_text())
+    missing = []
+    for key in sorted(declared_params()):
+        node = values
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                missing.append(key)
+                break
+            node = node[part]
+    assert not missing, f"{path.name} lacks {missing}"
