@@ -48,7 +48,7 @@ def test_fetch_refuses_text_settings_on_numeric_features(tmp_path: Path) -> None
     params["data"] = {"sources": [{"kind": "digits"}]}
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     refused(folder, "fetch", "model.type: 'transformer' needs text, and this data is numeric features; "
-                             "allowed: svc, linear_svc, logreg, random_forest; augment.methods: ['emoji'] needs text")
+                             "allowed: svc, linear_svc, logreg, random_forest, sgd; augment.methods: ['emoji'] needs text")
 
 
 def test_train_refuses_before_training_when_only_compare_metric_changed(tmp_path: Path) -> None:
