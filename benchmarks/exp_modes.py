@@ -6,7 +6,8 @@
 (c) `dvc exp run --temp` (a fresh repository under .dvc/tmp/exps, as queued runs get), and
 (d) `dvc exp run --queue` + `dvc exp run --run-all -j 1` (the same plus starting a queue worker and
 waiting for it to end). (c) - (a) is the per-experiment cost; (d) - (c) is the queue's fixed cost,
-paid once per queue run, however many experiments it holds.
+paid once per queue run, however many experiments it holds. Writes docs/studies/results/exp_modes.{json,md},
+which docs/studies/queue.md includes.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ import os
 import statistics
 import sys
 
-from mlkit.testing.bench import DIRECT, commit, load, project_copy, run, set_params, table
+from mlkit.testing.bench import DIRECT, commit, project_copy, record, run, set_params
 
 RESET = "git checkout params.yaml dvc.lock && dvc checkout -q -f"
 
 
 def main(repeat: int) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
-    print(f"command: python -m benchmarks exp_modes --repeat {repeat}; nproc {os.cpu_count()}; {load()}")
     times: dict[str, list[float]] = {m: [] for m in ("(a) direct", "(b) exp run", "(c) exp run --temp",
                                                       "(d) queue + run-all")}
     with project_copy() as project:
@@ -42,14 +42,20 @@ def main(repeat: int) -> None:
             times["(d) queue + run-all"].append(run(
                 f"dvc exp run --queue -S model.gamma={gamma}3 && dvc exp run --run-all -j 1", project))
     median = {mode: statistics.median(values) for mode, values in times.items()}
-    print(table(["mode", "median s", "runs"], [[m, median[m], " ".join(f"{v:.1f}" for v in times[m])]
-                                                for m in times]))
     direct = median["(a) direct"]
-    print(f"per experiment, workspace: {median['(b) exp run'] - direct:.2f} s; "
-          f"in a fresh repository (--temp): {median['(c) exp run --temp'] - direct:.2f} s")
-    print(f"queue, fixed per queue run (worker start and idle end): "
-          f"{median['(d) queue + run-all'] - median['(c) exp run --temp']:.2f} s")
-
+    per_workspace = median["(b) exp run"] - direct
+    per_temp = median["(c) exp run --temp"] - direct
+    queue_fixed = median["(d) queue + run-all"] - median["(c) exp run --temp"]
+    rows: list[list[object]] = [[mode, f"{median[mode]:.1f}", " ".join(f"{v:.1f}" for v in times[mode])]
+                                for mode in times]
+    more = [("What each mode adds", ["cost", "s"],
+             [["per experiment, in the workspace: (b) - (a)", f"{per_workspace:.2f}"],
+              ["per experiment, in a fresh repository: (c) - (a)", f"{per_temp:.2f}"],
+              ["per queue run, worker start and idle end: (d) - (c)", f"{queue_fixed:.2f}"]])]
+    numbers = {"repeat": repeat, "seconds": times, "median_s": median, "per_experiment_workspace_s": per_workspace,
+               "per_experiment_temp_s": per_temp, "queue_fixed_s": queue_fixed}
+    note = f"One digits experiment (a new `model.gamma` each run), medians of {repeat}:"
+    print(f"written: {record('exp_modes', numbers, ['mode', 'median s', 'runs'], rows, note=note, more=more)}")
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
