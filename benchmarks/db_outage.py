@@ -171,7 +171,8 @@ def main() -> None:
             + "; ".join(f"*{w}*: {WHEN[w]}" for w in args.when)
             + ". Failed: trials ended FAIL; rerun: trials that retry a failed one with its params; lost "
             "experiments: completed trials whose experiment a fresh clone cannot pull with its outputs in sync; "
-            "workers' waits: each worker's `database ... back after N s` line")
+            "workers' waits: each worker's `database ... back after N s` line, none where only its heartbeat "
+            "thread met the outage")
     print(f"written: {record('db_outage', numbers, headers, rows, note=note)}")
 
 
