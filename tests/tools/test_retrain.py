@@ -209,16 +209,41 @@ def test_refusals_before_anything_changes(champion: Setup, tmp_path: Path) -> No
     shutil.move(tmp_path / "moved", champion.upstream)
 
 
-def test_the_shipped_project_says_in_one_line_what_a_scheduled_retrain_needs(tmp_path: Path) -> None:
-    project = copy_project(tmp_path / "project")  # the default params: an embedded dataset, a folder remote
+def workflow_runs() -> list[str]:
+    """The `run:` of each step of the scheduled workflow, in order."""
+    from mlkit.testing import ROOT
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "retrain.yml").read_text())
+    return [step.get("run", "").strip() for step in workflow["jobs"]["retrain"]["steps"]]
+
+
+def test_the_weekly_workflow_on_the_shipped_project_says_in_one_line_what_it_needs(tmp_path: Path) -> None:
+    """The workflow's mlkit steps, in its order and stopping at the first that fails (as Actions does), on a
+    copy of the shipped project (default params.yaml: an embedded dataset, the folder remote) with an origin.
+    Its set-up, git identity and `dvc pull` steps are not retrain's."""
+    project = copy_project(tmp_path / "project")
     project.commit("as shipped")
-    code, out, err = retrain(project, "--check", "--push", "--fresh-runner")  # the workflow's first step
-    assert (code, out) == (1, [])
-    assert err == ("error: this project is not ready for scheduled retraining: it needs an imported source to "
-                   "refresh (`import_url` in params.yaml, then `mlkit import`; the shipped presets embed their data); "
-                   "and a DVC remote that outlives this runner: the default, `local`, is a folder on it "
-                   f"({tmp_path / 'dvc-storage'}): `mlkit remote add storage s3://BUCKET/PREFIX --default` "
-                   "(docs/tutorials/remote-storage.md); nothing was changed"), err
+    project.git("init", "-q", "--bare", "-b", "main", str(tmp_path / "origin.git"))
+    project.git("remote", "add", "origin", str(tmp_path / "origin.git"))
+    project.git("push", "-q", "origin", "main")
+    head = sha(project, "HEAD")
+    needs = ("error: this project is not ready for scheduled retraining: it needs an imported source to "
+             "refresh (`import_url` in params.yaml, then `mlkit import`; the shipped presets embed their data); "
+             "and a DVC remote that outlives this runner: the default, `local`, is a folder on it "
+             f"({tmp_path / 'dvc-storage'}): `mlkit remote add storage s3://BUCKET/PREFIX --default` "
+             "(docs/tutorials/remote-storage.md); nothing was changed")
+    ran = []
+    for run in [r for r in workflow_runs() if r.startswith("mlkit ")]:
+        code, out, err = retrain(project, *run.split()[2:]) if run.startswith("mlkit retrain") else (
+            (done := project.tool(*run.split()[1:])).returncode, done.stdout.splitlines(), done.stderr.strip())
+        ran.append((run, code, err))
+        if code != 0:
+            break
+    assert ran == [("mlkit remote secrets", 0, ""), ("mlkit retrain --check --push --fresh-runner", 1, needs)], ran
+    # Without the check step, the retrain step itself says the same before it changes anything.
+    assert retrain(project, "--push", "--fresh-runner") == (1, [], needs)
+    assert sha(project, "HEAD") == head and project.git("status", "--porcelain").stdout == ""
+    assert project.git("ls-remote", "origin", "refs/heads/main").stdout.split()[0] == head and not tags(project)
     assert retrain(project)[2].startswith("error: this project is not ready for scheduled retraining: it needs an "
                                           "imported source")  # a folder remote is fine where the machine stays
 

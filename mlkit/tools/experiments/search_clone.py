@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import shutil
 import signal
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,14 @@ def git_environment(url: str, timeout: float, config: Path) -> str:
     os.environ.setdefault("GIT_SSH_COMMAND", f"ssh -o BatchMode=yes -o ConnectTimeout={seconds} "
                           f"-o ServerAliveInterval={seconds} -o ServerAliveCountMax=1")
     lines = ["[http]", f"\ttimeout = {seconds}", "\tlowSpeedLimit = 1", f"\tlowSpeedTime = {seconds}"]
+    if bare.startswith("git://") and "GIT_PROXY_COMMAND" not in os.environ:
+        # git's own protocol has no timeout: git and dulwich reach the host through a relay that has one.
+        proxy = proxy_path(config)
+        proxy.parent.mkdir(parents=True, exist_ok=True)
+        proxy.touch(mode=0o700)
+        proxy.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m mlkit.core.git_proxy {seconds} "$@"\n',
+                         encoding="utf-8")
+        lines += ["[core]", f"\tgitProxy = {proxy}"]
     if user is not None:
         os.environ[GIT_USER_ENV] = user if token else "oauth2"
         os.environ[GIT_TOKEN_ENV] = token or user
@@ -60,6 +70,16 @@ def git_environment(url: str, timeout: float, config: Path) -> str:
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.environ["GIT_CONFIG_GLOBAL"] = str(config)
     return bare
+
+
+def proxy_path(config: Path) -> Path:
+    """The git:// relay's script beside a worker's git settings."""
+    return config.with_name(config.name.removesuffix(".gitconfig") + ".git-proxy")
+
+
+def remove_git_settings(config: Path) -> None:
+    config.unlink(missing_ok=True)
+    proxy_path(config).unlink(missing_ok=True)
 
 
 def s3_timeouts(remote: str, timeout: float, root: Path) -> None:
@@ -115,7 +135,7 @@ class Clone:
                 why = f"no answer from {host_of(bare)} within {timeout:g} s (--timeout) ({why})"
             else:  # git's first line can stop before the reason ("unable to connect to HOST:"): all of it
                 why = f"git clone failed: {vcs.remote_error(bare, workdir) or why.removeprefix('git clone failed: ')}"
-            config.unlink(missing_ok=True)
+            remove_git_settings(config)
             raise PipelineError(f"--git-remote {shown}: {why}") from None
         clone = cls(path, shown, git_config=config)
         try:
@@ -138,7 +158,7 @@ class Clone:
                                     f"{pull_advice(str(exc))}") from None
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
-            config.unlink(missing_ok=True)
+            remove_git_settings(config)
             raise
         return clone
 
@@ -228,7 +248,7 @@ class Clone:
             ex.stop_workers(self.path)
         shutil.rmtree(self.path, ignore_errors=True)
         if self.git_config:
-            self.git_config.unlink(missing_ok=True)
+            remove_git_settings(self.git_config)
 
 
 def pull_advice(why: str) -> str:

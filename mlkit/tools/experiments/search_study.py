@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -220,9 +221,18 @@ def make_storage(options: SearchOptions, lost_trial: Lost | None = None) -> optu
                                       **kwargs)
 
 
+def no_sql_dumps(record: logging.LogRecord) -> bool:
+    """Optuna's storage logs a failed query with its SQL over several lines before it tries a slower one; a
+    database that went away fails that too, and Patient says so in one line."""
+    return not record.getMessage().startswith("Caught an error from sqlalchemy")
+
+
 def open_study(options: SearchOptions, space: list[Dimension], lost_trial: Lost,
                attrs: dict[str, str] | None = None) -> tuple[optuna.Study, optuna.storages.RDBStorage]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logger = logging.getLogger("optuna.storages._rdb.storage")
+    if no_sql_dumps not in logger.filters:
+        logger.addFilter(no_sql_dumps)
 
     def create() -> tuple[optuna.Study, optuna.storages.RDBStorage]:
         storage = make_storage(options, lost_trial)

@@ -126,3 +126,33 @@ def test_a_new_study_cannot_reuse_the_name_of_experiments_still_here(digits: Pro
         "another --study name, or `dvc exp remove reused-t000 ...` first"]
     assert list(experiments(digits, "reused")) == ["reused-t000"]  # the earlier experiment is kept
     assert "reused-t" not in digits.dvc("queue", "status").stdout
+
+
+FALLBACK = """
+import sys
+import optuna
+from mlkit.tools.experiments.search_options import SearchOptions
+from mlkit.tools.experiments.search_space import parse_dimension
+from mlkit.tools.experiments.search_study import Lost, open_study
+
+options = SearchOptions(study="s", trials=1, space=["model.C=log:0.5:20"], metric="valid.accuracy",
+                        storage=sys.argv[1])
+open_study(options, [parse_dimension("model.C=log:0.5:20")], Lost())
+logger = optuna.logging.get_logger("optuna.storages._rdb.storage")  # what Optuna's fallback logs to
+logger.warning("Caught an error from sqlalchemy: (psycopg.OperationalError) consuming input failed: server "
+               "closed the connection unexpectedly\\n[SQL: SELECT trial_values.trial_id FROM trial_values]. "
+               "Falling back to a slower alternative.")
+logger.warning("another warning")
+"""
+
+
+@pytest.mark.fast
+def test_a_failed_query_is_not_dumped_with_its_sql(tmp_path) -> None:
+    """Optuna's storage logs a query that failed (a database going away) with its SQL over several lines
+    before it tries a slower one; a search says one line instead (`database HOST unreachable`). Optuna's
+    other warnings still show."""
+    done = subprocess.run([sys.executable, "-c", FALLBACK, f"sqlite:///{tmp_path / 'optuna.db'}"], env=ENV,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "[SQL:" not in done.stderr and "Caught an error" not in done.stderr, done.stderr
+    assert "another warning" in done.stderr

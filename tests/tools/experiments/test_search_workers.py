@@ -334,20 +334,29 @@ def test_a_silent_database_fails_in_one_line_within_the_timeout(tmp_path: Path) 
     assert took < 2 + 10  # the timeout, plus the interpreter's start
 
 
-def test_a_silent_git_host_fails_in_one_line_within_the_timeout(setup: Setup) -> None:
-    with SilentServer() as silent:
+@pytest.mark.parametrize("scheme", ["http", "git"])
+def test_a_silent_git_host_fails_in_one_line_within_the_timeout(tmp_path: Path, scheme: str) -> None:
+    """An HTTP git host (curl's low-speed limit) and a git daemon (git:// has no timeout of its own: a relay,
+    mlkit/core/git_proxy.py) that accept the connection and never answer."""
+    home = tmp_path / "worker"
+    home.mkdir()
+    with SilentServer() as silent, PgServer(password=PASSWORD) as pg:
+        login = f"oauth2:{TOKEN}@" if scheme == "http" else ""
+        url = f"{scheme}://{login}127.0.0.1:{silent.port}/team/mlkit.git"
         started = time.monotonic()
-        worker, home = setup.worker("silent-git", "silent", 1, None, "--timeout", "2",
-                                    git_remote=f"http://oauth2:{TOKEN}@127.0.0.1:{silent.port}/team/mlkit.git")
-        out, err = worker.communicate(timeout=120)
+        done = subprocess.run([sys.executable, "-m", "mlkit", "search", "--study", "s", "--trials", "1", *SPACE,
+                               "--dvc-remote", REMOTE, "--timeout", "2", "--workdir", str(home / "work")],
+                              cwd=home, env={**WORKER_ENV, "MLKIT_STORAGE": pg.url, "MLKIT_GIT_REMOTE": url},
+                              capture_output=True, text=True, timeout=120)
         took = time.monotonic() - started
-    assert worker.returncode == 1, (out, err)
-    lines = err.strip().splitlines()
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    shown = url.replace(TOKEN, "***")
     assert len(lines) == 1 and lines[0].startswith(
-        f"error: --git-remote http://oauth2:***@127.0.0.1:{silent.port}/team/mlkit.git: no answer from "
-        f"127.0.0.1:{silent.port} within 2 s (--timeout)"), lines
+        f"error: --git-remote {shown}: no answer from 127.0.0.1:{silent.port} within 2 s (--timeout)"), lines
+    assert TOKEN not in done.stdout + done.stderr
     assert took < 2 + 20  # the timeout, plus the interpreter's start and the study's database
-    assert not list((home / "work").iterdir())
+    assert not list((home / "work").iterdir())  # no clone, no git settings or relay left
 
 
 def test_a_refused_git_connection_and_wrong_s3_keys_say_why(setup: Setup) -> None:
