@@ -267,3 +267,10 @@ def test_a_champion_of_another_task_is_kept_without_a_comparison(own_registry: P
     assert "this one a multiclass model of 0, 1, 2, 3, 4, 5 and 4 more" in result["reason"]
     assert "low" not in result  # no bootstrap between the two
     assert "**Decision: keep.** The champion is a model of another task" in project.file("metrics/compare.md").read_text()
+
+    # The digits mapped onto the champion's six emotions: the same labels, but it reads texts, this one pixels.
+    emotions = ["anger", "fear", "joy", "love", "sadness", "surprise"]
+    project.set_params(data={"label_map": {str(digit): emotions[digit % 6] for digit in range(10)}})
+    project.dvc("exp", "run")
+    result = decision(project)
+    assert result["decision"] == "keep" and "(it reads texts; this one numeric features)" in result["reason"]
