@@ -167,7 +167,7 @@ MUTANTS = [
            "mlkit/core/errors.py",
            (('    except KeyboardInterrupt:\n        report("interrupted (Ctrl+C)", 130)',
              "    except KeyboardInterrupt:\n        raise"),),
-           (f"{FAULTS}::test_an_interrupted_stage_says_in_one_line_how_its_outputs_come_back", "-k", "SIGINT"),
+           (f"{FAULTS}::test_an_interrupted_stage_says_in_one_line_how_its_outputs_come_back", "-k", "Ctrl"),
            fast=False),
     Mutant("full-disk-traceback", "a full disk during train or predict ends in a traceback", "mlkit/core/errors.py",
            (('    errno.ENOSPC: "free space there and run again",\n', ""),),
