@@ -2,7 +2,8 @@
 
 A paired bootstrap of `compare.metric`: both models' predictions on the same resampled test rows, so the
 interval is about the difference, not about how hard the split is. The champion is re-scored on the
-current test split unless its own predictions were made on exactly these rows. The compare stage judges
+current test split unless its own predictions were made on exactly these rows; a champion of another task
+(other labels or inputs) is not compared at all, and kept. The compare stage judges
 against the registry's champion; the review report (mlkit report) against the base when there is none.
 """
 
