@@ -115,3 +115,26 @@ def test_every_figure_a_benchmark_drew_is_shown_by_the_page_that_includes_its_ta
         for page in showing:
             link = os.path.relpath(results / figure.name, page.parent)
             assert f"]({link})" in pages[page], f"{page.relative_to(ROOT)} does not show {link}"
+
+
+def test_every_mutant_applies_to_the_code_as_it_is_and_names_tests_that_exist() -> None:
+    """The mutation check plants each bug by replacing text that must occur once: code that moved would make
+    the check stop at its start, so it is caught here first."""
+    from benchmarks._mutants import MUTANTS
+
+    assert len({m.name for m in MUTANTS}) == len(MUTANTS)
+    for mutant in MUTANTS:
+        text = (ROOT / mutant.path).read_text(encoding="utf-8")
+        for old, _ in mutant.edits:
+            assert text.count(old) == 1, f"{mutant.name}: {old!r} occurs {text.count(old)} times in {mutant.path}"
+        for test in (arg for arg in mutant.tests if arg.startswith("tests/")):
+            assert (ROOT / test.split("::")[0]).is_file(), f"{mutant.name}: no {test}"
+
+
+def test_the_mutation_check_runs_the_mutants_named_with_commas() -> None:
+    done = benchmarks("mutation", "--only", "case-variants-split,forest-trees-untrusted", "--list")
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()[2:]] == ["case-variants-split",
+                                                                          "forest-trees-untrusted"]
+    unknown = benchmarks("mutation", "--only", "case-variants-split,no-such-mutant", "--list")
+    assert unknown.returncode == 1 and "unknown mutant(s): no-such-mutant" in unknown.stderr

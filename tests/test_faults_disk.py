@@ -57,17 +57,32 @@ def test_train_onto_a_full_disk_keeps_the_last_good_model(trained: Path) -> None
     before = {p.name: p.read_bytes() for p in (saved / "model").iterdir()}
     with tmpfs(trained / "models", "size=256k") as models:
         shutil.copytree(saved, models, dirs_exist_ok=True)
-        try:
-            with open(models / "filler", "wb") as filler:  # the rest of the disk, full
-                while True:
-                    filler.write(b"\0" * 4096)
-                    filler.flush()
-        except OSError:
-            pass
+        fill(models)
         done = stage(trained, "train")
         one_error(done, "No space left on device; free space there and run again")
         assert {p.name: p.read_bytes() for p in (models / "model").iterdir()} == before
         assert sorted(p.name for p in models.iterdir()) == ["filler", "model"]  # no scratch folder left
+
+
+def fill(folder: Path) -> None:
+    """The rest of the disk under `folder`, full."""
+    try:
+        with open(folder / "filler", "wb") as filler:
+            while True:
+                filler.write(b"\0" * 4096)
+                filler.flush()
+    except OSError:
+        pass
+
+
+def test_predict_onto_a_full_disk_is_one_line(trained: Path) -> None:
+    with tmpfs(trained / "full", "size=64k") as full:
+        fill(full)
+        done = subprocess.run([sys.executable, "-m", "mlkit", "predict", "data/sources/t.csv", "--output",
+                               "full/predictions.csv"], cwd=trained, env={**ENV, "PYTHONPATH": str(ROOT)},
+                              capture_output=True, text=True)
+        one_error(done, "full/predictions.csv: No space left on device; free space there and run again")
+        assert sorted(p.name for p in full.iterdir()) == ["filler"]  # no scratch file left
 
 
 def test_predict_into_a_read_only_folder_is_one_line(trained: Path) -> None:
@@ -76,3 +91,13 @@ def test_predict_into_a_read_only_folder_is_one_line(trained: Path) -> None:
                                "read-only/predictions.csv"], cwd=trained, env={**ENV, "PYTHONPATH": str(ROOT)},
                               capture_output=True, text=True)
         one_error(done, "read-only/predictions.csv: Read-only file system; write somewhere else")
+
+
+def test_predict_from_a_read_only_folder_names_predictions_csv(trained: Path) -> None:
+    """The default output, predictions.csv, in a read-only working folder: the line names it, not the scratch
+    file that would have stood beside it."""
+    with tmpfs(trained / "read-only", "size=64k,ro") as folder:
+        done = subprocess.run([sys.executable, "-m", "mlkit", "predict", str(trained / "data/sources/t.csv"),
+                               "--model", str(trained / "models/model")], cwd=folder,
+                              env={**ENV, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+        one_error(done, "error: predictions.csv: Read-only file system; write somewhere else")

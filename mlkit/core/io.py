@@ -77,7 +77,8 @@ def replacing(target: Path | str, *, is_dir: bool = False) -> Iterator[Path]:
 def named(exc: OSError, target: Path) -> OSError:
     """The error names the output the user asked for, not the scratch file beside it (or nothing, as a
     full disk under pandas' writer does)."""
-    if exc.filename is None or str(exc.filename).startswith(str(target.parent / f".{target.name}.")):
+    scratch = os.path.normpath(target.parent / f".{target.name}.")  # mkdtemp's name may start with ./
+    if exc.filename is None or os.path.normpath(exc.filename).startswith(scratch):
         exc.filename = str(target)
     return exc
 

@@ -204,9 +204,10 @@ def check_spellings(frame: pd.DataFrame, labels: list[str], params: DataParams) 
         has = (frame[key] == second) if key == "label" else frame[key].map(lambda ls, v=second: v in ls)
         row = frame[has.to_numpy(dtype=bool)].iloc[0]
         spelled = " and ".join(repr(v) for v in variants)
+        onto_first = ", ".join(f"{v}: {variants[0]}" for v in variants[1:])
         raise PipelineError(
             f"data: labels {spelled} differ only in case or spacing (source {row['source']!r} row {row['row']} "
-            f"has {variants[1]!r}); one class: data.label_map: {{{variants[1]}: {variants[0]}}}; separate "
+            f"has {variants[1]!r}); one class: data.label_map: {{{onto_first}}}; separate "
             "classes: list each spelling in data.labels")
 
 

@@ -2,13 +2,15 @@
 
 A paired bootstrap of `compare.metric`: both models' predictions on the same resampled test rows, so the
 interval is about the difference, not about how hard the split is. The champion is re-scored on the
-current test split unless its own predictions were made on exactly these rows. The compare stage judges
+current test split unless its own predictions were made on exactly these rows; a champion of another task
+(other labels or inputs) is not compared at all, and kept. The compare stage judges
 against the registry's champion; the review report (mlkit report) against the base when there is none.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +22,7 @@ from mlkit.core.errors import PipelineError
 from mlkit.core.params import CompareParams, task_metrics
 from mlkit.core.table import dedupe_key, has_text
 from mlkit.modeling.base import load_model
-from mlkit.modeling.card import ModelCard
+from mlkit.modeling.card import CARD_FILE, ModelCard
 from mlkit.modeling.champion import Champion, model_at, read_at
 from mlkit.modeling.metrics import (
     PairedBootstrap,
@@ -41,6 +43,29 @@ class Verdict:
     record: dict[str, Any]  # metrics/compare.json
 
 
+class Incomparable(Exception):  # noqa: N818 - a verdict, not a failure
+    """The champion is a model of something else (another task's labels or inputs): no score compares them."""
+
+
+def labels_shown(labels: list[str]) -> str:
+    return ", ".join(labels[:6]) + (f" and {len(labels) - 6} more" if len(labels) > 6 else "")
+
+
+def check_comparable(champion: Champion, card: ModelCard) -> None:
+    """Raise Incomparable when the champion's card names another task or other labels than `card`."""
+    saved = read_at(f"{paths.MODEL}/{CARD_FILE}", champion.rev)
+    if saved is None:  # champion_predictions says what it cannot read
+        return
+    try:
+        theirs = json.loads(saved)
+        task, labels = theirs["task"], [str(label) for label in theirs["labels"]]
+    except (ValueError, KeyError, TypeError):
+        raise PipelineError(f"champion at {champion.rev[:12]}: {paths.MODEL}/{CARD_FILE} is not a model card") from None
+    if task != card.task or sorted(labels) != sorted(card.labels):
+        raise Incomparable(f"it is a {task} model of {labels_shown(labels)}; this one a {card.task} model of "
+                           f"{labels_shown(card.labels)}")
+
+
 def champion_predictions(champion: Champion, test: pd.DataFrame, truth: list,
                          task: str) -> tuple[list, np.ndarray, str]:
     """The champion's predictions on the test rows, which rows count, and how they were obtained.
@@ -59,7 +84,11 @@ def champion_predictions(champion: Champion, test: pd.DataFrame, truth: list,
     if trained_on is None:
         raise PipelineError(f"champion at {champion.rev[:12]}: cannot read {CHAMPION_TRAIN}, so the test rows it "
                             "trained on cannot be told apart; `dvc pull` its data or check the remote")
-    seen = set(row_key(pd.read_parquet(io.BytesIO(trained_on))))
+    champion_train = pd.read_parquet(io.BytesIO(trained_on))
+    if has_text(champion_train) != has_text(test):
+        reads = {True: "texts", False: "numeric features"}
+        raise Incomparable(f"it reads {reads[has_text(champion_train)]}; this one {reads[has_text(test)]}")
+    seen = set(row_key(champion_train))
     unseen = ~row_key(test).isin(seen).to_numpy()
     if not unseen.any():
         raise PipelineError(f"champion at {champion.rev[:12]}: trained on every row of the current test split; "
@@ -94,8 +123,9 @@ def markdown(champion: Champion | None, how: str, result: PairedBootstrap | None
     verdict = f"**Decision: {decision}.** {reason[0].upper()}{reason[1:]}."
     if champion is None:
         lines = [f"No champion: nothing is assigned to stage `{params.champion_stage}` of the registry.", verdict]
+    elif result is None:  # a champion of another task: nothing to bootstrap
+        lines = [f"Champion: {champion.described} (commit `{champion.rev[:12]}`).", "", verdict]
     else:
-        assert result is not None  # judge() bootstraps whenever there is a champion
         lines = [f"Champion: {champion.described} (commit `{champion.rev[:12]}`), {how}.", "",
                  f"Test `{metric}`: champion {result.champion:.4f}, new {result.new:.4f}, difference "
                  f"**{result.difference:+.4f}** ({params.level:.0%} interval {result.low:+.4f} to {result.high:+.4f}, "
@@ -113,15 +143,23 @@ def judge(champion: Champion | None, test: pd.DataFrame, new: list, card: ModelC
     """The new model's test predictions `new` against `champion` (None: there is none), as compare reports it."""
     task, labels, positive = card.task, card.labels, card.positive_label
     truth = [list(v) for v in test["labels"]] if task == "multilabel" else test["label"].astype(str).tolist()
-    result, how, old_scores = None, "", {}
+    result, how, old_scores, apart = None, "", {}, ""
     if champion is not None:
-        old, rows, how = champion_predictions(champion, test, truth, task)
-        truth, new, old = ([v for v, keep in zip(values, rows) if keep] for values in (truth, new, old))
-        result = paired_bootstrap(truth, new, old, params.metric, task, labels, positive,
-                                  params.resamples, params.seed, params.level)
-        old_scores = classification_metrics(truth, old, task, labels, positive)
+        try:
+            check_comparable(champion, card)
+            old, rows, how = champion_predictions(champion, test, truth, task)
+        except Incomparable as exc:
+            apart = str(exc)
+        else:
+            truth, new, old = ([v for v, keep in zip(values, rows) if keep] for values in (truth, new, old))
+            result = paired_bootstrap(truth, new, old, params.metric, task, labels, positive,
+                                      params.resamples, params.seed, params.level)
+            old_scores = classification_metrics(truth, old, task, labels, positive)
     new_scores = classification_metrics(truth, new, task, labels, positive)
     decision, reason = decide(result, params)
+    if apart:
+        decision, reason = "keep", (f"the champion is a model of another task ({apart}), so the two cannot be "
+                                    "compared; compare.champion_rev may name a commit of this one")
     table = [(str(name), old_scores.get(name), new_scores[name]) for name in task_metrics(task, positive)]
     record = {
         "champion": champion.described if champion else None,

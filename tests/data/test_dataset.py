@@ -87,6 +87,12 @@ def test_labels_differing_only_in_case_or_spacing_are_refused_until_params_decid
     assert merged["rows_per_label"] == {"Pos": 2, "Very bad": 2, "neg": 1}
     apart = build_dataset([table(rows)], params(labels=["pos", "Pos", "neg", "very  bad", "Very bad"]))[1]
     assert apart["labels"] == ["pos", "Pos", "neg", "very  bad", "Very bad"]
+    # three spellings: the label_map it suggests maps both others, so following it is enough
+    three = [*rows, ("f", "POS")]
+    with pytest.raises(PipelineError, match=r"labels 'POS' and 'Pos' and 'pos' .* data.label_map: \{Pos: POS, pos: POS\}"):
+        build_dataset([table(three)], params(label_map={"very  bad": "Very bad"}))
+    mapped = build_dataset([table(three)], params(label_map={"Pos": "POS", "pos": "POS", "very  bad": "Very bad"}))[1]
+    assert mapped["rows_per_label"] == {"POS": 3, "Very bad": 2, "neg": 1}
 
 
 def test_no_rows_left_says_why() -> None:

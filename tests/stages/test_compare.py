@@ -250,3 +250,27 @@ def test_better_challenger_is_promoted_worse_is_kept(own_registry: Project) -> N
     champion.dvc("repro", "-f", "-s", "compare")
     same = decision(champion)
     assert same["decision"] == "keep" and same["difference"] == 0
+
+
+def test_a_champion_of_another_task_is_kept_without_a_comparison(own_registry: Project) -> None:
+    """The issue's probe: the digits preset's experiment while an emotion model holds `prod`. Its labels are
+    other labels: nothing compares the two, so compare keeps the champion, says why, and the experiment runs
+    to its end."""
+    project = own_registry
+    project.tool("preset", "digits", check=True)
+    done = project.dvc("exp", "run", "-S", "model.gamma=0.5", check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    result = decision(project)
+    assert result["decision"] == "keep" and result["champion"] == "`text-classifier` v0.0.1 in stage `prod`"
+    assert result["reason"].startswith("the champion is a model of another task (it is a multiclass model of ")
+    assert "this one a multiclass model of 0, 1, 2, 3, 4, 5 and 4 more" in result["reason"]
+    assert "low" not in result  # no bootstrap between the two
+    assert "**Decision: keep.** The champion is a model of another task" in project.file("metrics/compare.md").read_text()
+
+    # The digits mapped onto the champion's six emotions: the same labels, but it reads texts, this one pixels.
+    emotions = ["anger", "fear", "joy", "love", "sadness", "surprise"]
+    project.set_params(data={"label_map": {str(digit): emotions[digit % 6] for digit in range(10)}})
+    project.dvc("exp", "run")
+    result = decision(project)
+    assert result["decision"] == "keep" and "(it reads texts; this one numeric features)" in result["reason"]
