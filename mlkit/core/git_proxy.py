@@ -5,7 +5,7 @@ speak the protocol over its stdin and stdout. This relay connects with a timeout
 when nothing has moved either way for the timeout, it says so on stderr in one line and exits 1 (as
 http.lowSpeedTime does for HTTP: git's servers send keep-alive packets every 5 s while they prepare a pack).
 
-    python -m mlkit.core.git_proxy SECONDS HOST PORT
+    python -m mlkit.cli.git_proxy SECONDS HOST PORT   (the command: mlkit/cli/git_proxy.py)
 """
 
 from __future__ import annotations
@@ -71,14 +71,3 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         view = view[os.write(fd, view):]
 
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print("usage: python -m mlkit.core.git_proxy SECONDS HOST PORT", file=sys.stderr)
-        return 2
-    seconds, host, port = argv
-    return relay(host, int(port), float(seconds))
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -52,7 +52,7 @@ def git_environment(url: str, timeout: float, config: Path) -> str:
         proxy = proxy_path(config)
         proxy.parent.mkdir(parents=True, exist_ok=True)
         proxy.touch(mode=0o700)
-        proxy.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m mlkit.core.git_proxy {seconds} "$@"\n',
+        proxy.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m mlkit.cli.git_proxy {seconds} "$@"\n',
                          encoding="utf-8")
         lines += ["[core]", f"\tgitProxy = {proxy}"]
     if user is not None:
