@@ -165,24 +165,28 @@ class SklearnModel(Model):
                                 "(or max_features), or check the texts") from None
         return {}
 
-    def _in_chunks(self, method: Callable[[Any], Any], frame: pd.DataFrame) -> np.ndarray:
-        """`method` over PREDICT_CHUNK rows at a time: the features of one chunk in memory, whatever the rows."""
+    @staticmethod
+    def _chunks(frame: pd.DataFrame) -> list[pd.DataFrame]:
+        """PREDICT_CHUNK rows at a time: the features of one chunk in memory, whatever the rows."""
         if len(frame) <= PREDICT_CHUNK:
-            return np.asarray(method(inputs(frame)))
-        return np.concatenate([np.asarray(method(inputs(frame.iloc[begin:begin + PREDICT_CHUNK])))
-                               for begin in range(0, len(frame), PREDICT_CHUNK)])
+            return [frame]
+        return [frame.iloc[begin:begin + PREDICT_CHUNK] for begin in range(0, len(frame), PREDICT_CHUNK)]
 
-    def predict(self, frame: pd.DataFrame) -> list[Any]:
-        predicted = self._in_chunks(self.pipeline.predict, frame)
+    def _in_chunks(self, method: Callable[[Any], Any], frame: pd.DataFrame) -> np.ndarray:
+        return np.concatenate([np.asarray(method(inputs(chunk))) for chunk in self._chunks(frame)])
+
+    @staticmethod
+    def _scorer(estimator: Any) -> Callable[[Any], Any]:
+        """What scores a row: the decision function where the estimator has one, else its probabilities."""
+        return estimator.decision_function if hasattr(estimator, "decision_function") else estimator.predict_proba
+
+    def _labels(self, predicted: np.ndarray) -> list[Any]:
         if self.task == "multilabel":
-            return [[self.labels[j] for j in np.flatnonzero(row)] for row in np.asarray(predicted)]
+            return [[self.labels[j] for j in np.flatnonzero(row)] for row in predicted]
         return [str(p) for p in predicted]
 
-    def scores(self, frame: pd.DataFrame) -> np.ndarray:
-        if hasattr(self.pipeline, "decision_function"):
-            raw = self._in_chunks(self.pipeline.decision_function, frame).astype(float)
-        else:
-            raw = self._in_chunks(self.pipeline.predict_proba, frame).astype(float)
+    def _arranged(self, raw: np.ndarray) -> np.ndarray:
+        """The scorer's output as `scores` gives it: one column per label, in `self.labels` order."""
         if self.task == "multilabel":
             return raw
         classes = [str(c) for c in self.pipeline.classes_]
@@ -190,6 +194,27 @@ class SklearnModel(Model):
             raw = np.column_stack([-raw, raw])
         order = [classes.index(label) for label in self.labels]
         return raw[:, order]
+
+    def predict(self, frame: pd.DataFrame) -> list[Any]:
+        return self._labels(self._in_chunks(self.pipeline.predict, frame))
+
+    def scores(self, frame: pd.DataFrame) -> np.ndarray:
+        return self._arranged(self._in_chunks(self._scorer(self.pipeline), frame).astype(float))
+
+    def predict_with_scores(self, frame: pd.DataFrame) -> tuple[list[Any], np.ndarray]:
+        """The texts turned into features once per chunk; the estimator's own predict and its scorer both
+        read them, so the labels are `predict`'s exactly (its ties and thresholds included)."""
+        steps = self.pipeline.steps
+        features = self.pipeline[:-1] if len(steps) > 1 else None
+        estimator = steps[-1][1]
+        scorer = self._scorer(estimator)
+        predicted, raw = [], []
+        for chunk in self._chunks(frame):
+            rows = inputs(chunk)
+            x = features.transform(rows) if features is not None else rows
+            predicted.append(np.asarray(estimator.predict(x)))
+            raw.append(np.asarray(scorer(x)))
+        return self._labels(np.concatenate(predicted)), self._arranged(np.concatenate(raw).astype(float))
 
     def save_files(self, directory: Path) -> None:
         # TfidfVectorizer caches id(self.stop_words) in `_stop_words_id` to skip re-checking them; a memory
