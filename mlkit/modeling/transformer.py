@@ -287,8 +287,7 @@ class TransformerModel(Model):
         return shifted / shifted.sum(axis=1, keepdims=True)
 
     def labels_from_scores(self, probabilities: np.ndarray) -> list:
-        """The labels `predict` gives for rows of these `scores`: the likeliest label, or (multilabel) every
-        label at or above its threshold."""
+        """`predict`'s labels for rows of `scores`: the likeliest, or (multilabel) each at or above its threshold."""
         if self.task == "multilabel":
             chosen = probabilities >= np.asarray(self.thresholds)
             return [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
@@ -298,12 +297,10 @@ class TransformerModel(Model):
         return self.labels_from_scores(self._probabilities(frame))
 
     def scores(self, frame: pd.DataFrame) -> np.ndarray:
-        """Probability per label, shape (rows, labels), columns in `self.labels` order."""
-        return self._probabilities(frame)
+        return self._probabilities(frame)  # probability per label, columns in `self.labels` order
 
     def predict_with_scores(self, frame: pd.DataFrame) -> tuple[list, np.ndarray]:
-        """One forward pass: the labels are read off the probabilities it gives."""
-        probabilities = self._probabilities(frame)
+        probabilities = self._probabilities(frame)  # one forward pass; the labels are read off it
         return self.labels_from_scores(probabilities), probabilities
 
     # ------------------------------------------------------------ persistence
