@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import parallel_config
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, is_classifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -165,28 +165,30 @@ class SklearnModel(Model):
                                 "(or max_features), or check the texts") from None
         return {}
 
-    @staticmethod
-    def _chunks(frame: pd.DataFrame) -> list[pd.DataFrame]:
-        """PREDICT_CHUNK rows at a time: the features of one chunk in memory, whatever the rows."""
-        if len(frame) <= PREDICT_CHUNK:
-            return [frame]
-        return [frame.iloc[begin:begin + PREDICT_CHUNK] for begin in range(0, len(frame), PREDICT_CHUNK)]
-
     def _in_chunks(self, method: Callable[[Any], Any], frame: pd.DataFrame) -> np.ndarray:
-        return np.concatenate([np.asarray(method(inputs(chunk))) for chunk in self._chunks(frame)])
-
-    @staticmethod
-    def _scorer(estimator: Any) -> Callable[[Any], Any]:
-        """What scores a row: the decision function where the estimator has one, else its probabilities."""
-        return estimator.decision_function if hasattr(estimator, "decision_function") else estimator.predict_proba
+        """`method` over PREDICT_CHUNK rows at a time: the features of one chunk in memory, whatever the rows."""
+        if len(frame) <= PREDICT_CHUNK:
+            return np.asarray(method(inputs(frame)))
+        return np.concatenate([np.asarray(method(inputs(frame.iloc[begin:begin + PREDICT_CHUNK])))
+                               for begin in range(0, len(frame), PREDICT_CHUNK)])
 
     def _labels(self, predicted: np.ndarray) -> list[Any]:
         if self.task == "multilabel":
-            return [[self.labels[j] for j in np.flatnonzero(row)] for row in predicted]
+            return [[self.labels[j] for j in np.flatnonzero(row)] for row in np.asarray(predicted)]
         return [str(p) for p in predicted]
 
-    def _arranged(self, raw: np.ndarray) -> np.ndarray:
-        """The scorer's output as `scores` gives it: one column per label, in `self.labels` order."""
+    def predict(self, frame: pd.DataFrame) -> list[Any]:
+        return self._labels(self._in_chunks(self.pipeline.predict, frame))
+
+    def scores(self, frame: pd.DataFrame) -> np.ndarray:
+        estimator = self.pipeline.steps[-1][1]
+        # One-vs-rest says it has a decision function when its first label's estimator has one: a constant one
+        # (a label train never shows) has, a random forest beside it has not. The estimator it copies decides.
+        if hasattr(estimator.estimator if isinstance(estimator, OneVsRestClassifier) else estimator,
+                   "decision_function"):
+            raw = self._in_chunks(self.pipeline.decision_function, frame).astype(float)
+        else:
+            raw = self._in_chunks(self.pipeline.predict_proba, frame).astype(float)
         if self.task == "multilabel":
             return raw
         classes = [str(c) for c in self.pipeline.classes_]
@@ -195,26 +197,28 @@ class SklearnModel(Model):
         order = [classes.index(label) for label in self.labels]
         return raw[:, order]
 
-    def predict(self, frame: pd.DataFrame) -> list[Any]:
-        return self._labels(self._in_chunks(self.pipeline.predict, frame))
-
-    def scores(self, frame: pd.DataFrame) -> np.ndarray:
-        return self._arranged(self._in_chunks(self._scorer(self.pipeline), frame).astype(float))
+    def labels_from_scores(self, scores: np.ndarray) -> list[Any]:
+        """`predict`'s labels for rows of `scores`, read as scikit-learn's predict reads its estimator's scores:
+        the highest in the estimator's classes' order (a tie: the first), or (multilabel) every label above
+        OneVsRestClassifier's cut, 0 on a classifier's decision function, else 0.5 on probabilities."""
+        if self.task == "multilabel":
+            estimator = self.pipeline.steps[-1][1]
+            first = estimator.estimators_[0] if hasattr(estimator, "estimators_") else estimator
+            cut = 0.0 if hasattr(first, "decision_function") and is_classifier(first) else 0.5
+            return self._labels((np.asarray(scores) > cut).astype(int))
+        classes = [str(c) for c in self.pipeline.classes_]
+        in_class_order = np.asarray(scores)[:, [self.labels.index(c) for c in classes]]
+        if len(classes) == 2 and isinstance(self.pipeline.steps[-1][1], SVC):
+            # libsvm's predict: the second class at a decision of exactly 0 (a text none of whose features the
+            # model knows scores the intercept, 0 on balanced classes), where argmax takes the first.
+            return [classes[int(row[1] >= row[0])] for row in in_class_order]
+        return [classes[j] for j in in_class_order.argmax(axis=1)]
 
     def predict_with_scores(self, frame: pd.DataFrame) -> tuple[list[Any], np.ndarray]:
-        """The texts turned into features once per chunk; the estimator's own predict and its scorer both
-        read them, so the labels are `predict`'s exactly (its ties and thresholds included)."""
-        steps = self.pipeline.steps
-        features = self.pipeline[:-1] if len(steps) > 1 else None
-        estimator = steps[-1][1]
-        scorer = self._scorer(estimator)
-        predicted, raw = [], []
-        for chunk in self._chunks(frame):
-            rows = inputs(chunk)
-            x = features.transform(rows) if features is not None else rows
-            predicted.append(np.asarray(estimator.predict(x)))
-            raw.append(np.asarray(scorer(x)))
-        return self._labels(np.concatenate(predicted)), self._arranged(np.concatenate(raw).astype(float))
+        """One pass: features and the estimator's scores once (its kernel or trees, the bulk of the cost), the
+        labels read off them."""
+        scores = self.scores(frame)
+        return self.labels_from_scores(scores), scores
 
     def save_files(self, directory: Path) -> None:
         # TfidfVectorizer caches id(self.stop_words) in `_stop_words_id` to skip re-checking them; a memory
