@@ -159,15 +159,17 @@ def test_a_fine_tuned_transformer_answers_as_mlkit_predict_in_input_order(transf
 
 
 def passes(model: Model) -> list[int]:
-    """A list that grows by one each time `model` reads rows: a transformer's forward pass (torch's hook),
-    a scikit-learn pipeline's features (its FeatureUnion's transform)."""
+    """A list that grows by one each time `model` reads rows: a transformer's forward pass (torch's hook), a
+    scikit-learn estimator's predict, decision function or probabilities (the kernel or the trees: the cost)."""
     calls: list[int] = []
     if model.backend == "transformer":
         model.model.register_forward_hook(lambda *_: calls.append(1))  # type: ignore[attr-defined]
-    else:
-        features = model.pipeline.named_steps["features"]  # type: ignore[attr-defined]
-        transform = features.transform
-        features.transform = lambda rows, **kw: calls.append(1) or transform(rows, **kw)
+        return calls
+    estimator = model.pipeline.steps[-1][1]  # type: ignore[attr-defined]
+    for name in ("predict", "decision_function", "predict_proba"):
+        if hasattr(estimator, name):
+            method = getattr(estimator, name)
+            setattr(estimator, name, lambda x, _method=method: calls.append(1) or _method(x))
     return calls
 
 
