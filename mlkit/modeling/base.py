@@ -75,6 +75,11 @@ class Model(ABC):
         """Confidence per label, shape (rows, labels), columns in `self.labels` order; higher is surer."""
 
     @abstractmethod
+    def predict_with_scores(self, frame: pd.DataFrame) -> tuple[list[Any], np.ndarray]:
+        """`predict`'s labels and `scores`' scores for the same rows from one pass of the model over them
+        (a transformer's forward pass, a pipeline's features): for callers that need both, as serve does."""
+
+    @abstractmethod
     def save_files(self, directory: Path) -> None:
         """Write the backend's own files into `directory`."""
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import parallel_config
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, is_classifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -172,14 +172,20 @@ class SklearnModel(Model):
         return np.concatenate([np.asarray(method(inputs(frame.iloc[begin:begin + PREDICT_CHUNK])))
                                for begin in range(0, len(frame), PREDICT_CHUNK)])
 
-    def predict(self, frame: pd.DataFrame) -> list[Any]:
-        predicted = self._in_chunks(self.pipeline.predict, frame)
+    def _labels(self, predicted: np.ndarray) -> list[Any]:
         if self.task == "multilabel":
             return [[self.labels[j] for j in np.flatnonzero(row)] for row in np.asarray(predicted)]
         return [str(p) for p in predicted]
 
+    def predict(self, frame: pd.DataFrame) -> list[Any]:
+        return self._labels(self._in_chunks(self.pipeline.predict, frame))
+
     def scores(self, frame: pd.DataFrame) -> np.ndarray:
-        if hasattr(self.pipeline, "decision_function"):
+        estimator = self.pipeline.steps[-1][1]
+        # One-vs-rest says it has a decision function when its first label's estimator has one: a constant one
+        # (a label train never shows) has, a random forest beside it has not. The estimator it copies decides.
+        if hasattr(estimator.estimator if isinstance(estimator, OneVsRestClassifier) else estimator,
+                   "decision_function"):
             raw = self._in_chunks(self.pipeline.decision_function, frame).astype(float)
         else:
             raw = self._in_chunks(self.pipeline.predict_proba, frame).astype(float)
@@ -190,6 +196,29 @@ class SklearnModel(Model):
             raw = np.column_stack([-raw, raw])
         order = [classes.index(label) for label in self.labels]
         return raw[:, order]
+
+    def labels_from_scores(self, scores: np.ndarray) -> list[Any]:
+        """`predict`'s labels for rows of `scores`, read as scikit-learn's predict reads its estimator's scores:
+        the highest in the estimator's classes' order (a tie: the first), or (multilabel) every label above
+        OneVsRestClassifier's cut, 0 on a classifier's decision function, else 0.5 on probabilities."""
+        if self.task == "multilabel":
+            estimator = self.pipeline.steps[-1][1]
+            first = estimator.estimators_[0] if hasattr(estimator, "estimators_") else estimator
+            cut = 0.0 if hasattr(first, "decision_function") and is_classifier(first) else 0.5
+            return self._labels((np.asarray(scores) > cut).astype(int))
+        classes = [str(c) for c in self.pipeline.classes_]
+        in_class_order = np.asarray(scores)[:, [self.labels.index(c) for c in classes]]
+        if len(classes) == 2 and isinstance(self.pipeline.steps[-1][1], SVC):
+            # libsvm's predict: the second class at a decision of exactly 0 (a text none of whose features the
+            # model knows scores the intercept, 0 on balanced classes), where argmax takes the first.
+            return [classes[int(row[1] >= row[0])] for row in in_class_order]
+        return [classes[j] for j in in_class_order.argmax(axis=1)]
+
+    def predict_with_scores(self, frame: pd.DataFrame) -> tuple[list[Any], np.ndarray]:
+        """One pass: features and the estimator's scores once (its kernel or trees, the bulk of the cost), the
+        labels read off them."""
+        scores = self.scores(frame)
+        return self.labels_from_scores(scores), scores
 
     def save_files(self, directory: Path) -> None:
         # TfidfVectorizer caches id(self.stop_words) in `_stop_words_id` to skip re-checking them; a memory

@@ -286,16 +286,22 @@ class TransformerModel(Model):
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
 
-    def predict(self, frame: pd.DataFrame) -> list:
-        probabilities = self._probabilities(frame)
+    def labels_from_scores(self, probabilities: np.ndarray) -> list:
+        """`predict`'s labels for rows of `scores`: the likeliest, or (multilabel) each at or above its threshold."""
         if self.task == "multilabel":
             chosen = probabilities >= np.asarray(self.thresholds)
             return [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
         return [self.labels[j] for j in probabilities.argmax(axis=1)]
 
+    def predict(self, frame: pd.DataFrame) -> list:
+        return self.labels_from_scores(self._probabilities(frame))
+
     def scores(self, frame: pd.DataFrame) -> np.ndarray:
-        """Probability per label, shape (rows, labels), columns in `self.labels` order."""
-        return self._probabilities(frame)
+        return self._probabilities(frame)  # probability per label, columns in `self.labels` order
+
+    def predict_with_scores(self, frame: pd.DataFrame) -> tuple[list, np.ndarray]:
+        probabilities = self._probabilities(frame)  # one forward pass; the labels are read off it
+        return self.labels_from_scores(probabilities), probabilities
 
     # ------------------------------------------------------------ persistence
     def save_files(self, directory: Path) -> None:

@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +23,7 @@ from mlkit.core.params import validate
 from mlkit.modeling.factory import DataFacts, build_model
 from mlkit.testing import ENV, ROOT, committed, dvc, git
 from mlkit.testing.s3server import KEY, SECRET, S3Server
+from mlkit.testing.serving import Server
 
 # Two text columns, joined with " | " as training joined them: the served model must join them alike.
 COLUMNS = {"text_column": ["title", "body"], "label_column": "label", "label_columns": None,
@@ -42,37 +42,6 @@ def train(folder: Path) -> Path:
     folder.mkdir(parents=True)
     model.save(folder, trained={"columns": COLUMNS})
     return folder
-
-
-class Server:
-    """`mlkit serve ARGS --port 0` in the background; its URL from the line it prints when it listens."""
-
-    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None):
-        self.log = cwd / f"serve-{time.monotonic_ns()}.log"
-        with open(self.log, "w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "mlkit", "serve", "--port", "0", *args], cwd=cwd, stdout=log,
-                stderr=subprocess.STDOUT, env={**ENV, "PYTHONPATH": str(ROOT), **(env or {})})
-        deadline = time.monotonic() + 120
-        while not (found := re.search(r" on (http://127\.0\.0\.1:\d+)", self.log.read_text())):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError(f"mlkit serve did not start: {self.log.read_text()}")
-            time.sleep(0.1)
-        self.url = found[1]
-        self.client = httpx.Client(base_url=self.url, timeout=60)
-        while True:  # the line is printed just before uvicorn accepts connections
-            try:
-                self.client.get("/health")
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-        return self.log.read_text()
 
 
 @pytest.fixture(scope="module")

@@ -56,9 +56,9 @@ class ServedModel:
         return model_frame(table, spec, "request")
 
     def run(self, frame: pd.DataFrame) -> tuple[list[Any], list[dict[str, float]]]:
-        """Labels (a list per text: multilabel) and every label's score per text, in the rows' order."""
-        labels = self.model.predict(frame)
-        scores = self.model.scores(frame)
+        """Labels (a list per text: multilabel) and every label's score per text, in the rows' order; one pass of
+        the model gives both, the labels those `mlkit predict` gives."""
+        labels, scores = self.model.predict_with_scores(frame)
         names = self.model.labels
         return labels, [{name: round(float(v), 6) for name, v in zip(names, row)} for row in scores]
 
