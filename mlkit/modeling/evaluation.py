@@ -61,6 +61,7 @@ class Evaluation:
     test: pd.DataFrame
     truth: list
     predicted: list
+    test_scores: np.ndarray               # the test rows' scores per label, from the pass that predicted them
 
     def gap(self) -> dict[str, float]:
         return gap(self.results)
@@ -102,10 +103,12 @@ def evaluate(model: Model, read_split: Callable[[str], pd.DataFrame], train_rows
             sampled = (train_rows, len(frame))
             frame = frame.sample(n=train_rows, random_state=seed)
         truth = [list(v) if task == "multilabel" else v for v in frame[key]]
-        predicted = model.predict(frame)
+        if split == "test":  # the plots need its scores too: one pass of the model gives both
+            predicted, scores = model.predict_with_scores(frame)
+            test = (frame, truth, predicted, scores)
+        else:
+            predicted = model.predict(frame)
         results[split] = classification_metrics(truth, predicted, task, model.labels, model.positive_label)
-        if split == "test":
-            test = (frame, truth, predicted)
     return Evaluation(results, sampled, *test)
 
 
@@ -117,7 +120,7 @@ def log_to_live(live: Any, evaluation: Evaluation, model: Model, metric: str) ->
     truth, task = evaluation.truth, model.task
     live.log_sklearn_plot("confusion_matrix", *confusion_pairs(truth, evaluation.predicted, task),
                           name="confusion_matrix.json")
-    y_curve, s_curve = curve_inputs(truth, model.scores(evaluation.test), task, model.labels, model.positive_label)
+    y_curve, s_curve = curve_inputs(truth, evaluation.test_scores, task, model.labels, model.positive_label)
     live.log_sklearn_plot("roc", y_curve, s_curve, name="roc.json")
     live.log_sklearn_plot("precision_recall", y_curve, s_curve, name="precision_recall.json")
     per_class = [{"class": label, "f1": v["f1"]} for label, v in evaluation.results["test"]["per_class"].items()]
