@@ -33,7 +33,7 @@ def gamma_study(project: Path) -> list[list[object]]:
     rows = []
     for gamma in GAMMAS:
         seconds = run(f"dvc exp run -S model.gamma={gamma}", project)
-        metrics = read(project, "metrics/eval/metrics.json")
+        metrics = read(project, "metrics/eval/scores.json")
         rows.append([gamma, metrics["train"]["accuracy"], metrics["test"]["accuracy"], f"{seconds:.1f}"])
     return rows
 
@@ -46,7 +46,7 @@ def main(names: list[str]) -> None:
             run(f"mlkit preset {name}", project)
             import_sources(project)
             seconds = run("dvc repro", project)
-            card, metrics = read(project, "metrics/data_card.json"), read(project, "metrics/eval/metrics.json")
+            card, metrics = read(project, "metrics/data_card.json"), read(project, "metrics/eval/scores.json")
             model = read(project, "models/model/card.json")["params"]["model"]["type"]
             train, valid, test = metrics["train"], metrics["valid"], metrics["test"]
             rows.append([name, card["task"], card["rows"], model, train["accuracy"], valid["accuracy"],
