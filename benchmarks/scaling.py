@@ -17,8 +17,8 @@ system), peak resident memory (the stage's own: the rusage of a process that run
 second. Over the sizes, the exponent b of a least-squares fit on log-log axes, x ~ rows^b, per stage, for wall
 time, CPU time (the steadier on a shared machine) and peak memory: 1 is linear, 0 flat; a stage's start-up
 (imports, a few seconds) pulls b below 1 at small sizes. The streaming run writes
-docs/studies/results/scaling.{json,md,png} (the numbers, the table, a log-log plot of time and memory); an
-in-memory run writes docs/studies/results/scaling_memory[_MODEL][_hashing][_repro].{json,md}.
+docs/studies/results/scaling.{json,md,png} (the numbers, the table, a log-log plot of time and memory); the
+in-memory path prints its table, and `python -m benchmarks scaling_memory` writes it as a result file.
 
 The texts: tweet-like lengths (words per text log-normal, median 18, 3 to 120), words drawn from a
 Zipf law (exponent 1.1) over a 50,000-word vocabulary of pseudo-words of 2 to 10 letters, and one word
@@ -256,42 +256,27 @@ def main() -> None:
     sizes = sorted(args.sizes or [10_000, 100_000])
     stages = ("dvc repro",) if args.repro else STAGES
     measured = {rows: measure(rows, args.model, args.hashing, stages) for rows in sizes}
-    memory_result(args, sizes, stages, measured)
-
-
-def memory_result(args: argparse.Namespace, sizes: list[int], stages: tuple[str, ...],
-                  measured: dict[int, dict[str, tuple[float, float, int]]]) -> None:
-    """The in-memory table, written to results/scaling_memory[_MODEL][_hashing][_repro].{json,md}."""
     head = ["stage"] + [f"{r:,} rows: wall s / CPU s / peak MiB / rows/s" for r in sizes]
-    head += ["wall ~ rows^b", "CPU ~ rows^b"] if len(sizes) > 1 else []
-    rows: list[list[object]] = []
+    head += ["wall ~ rows^b", "CPU ~ rows^b"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for stage in (*stages, "total") if len(stages) > 1 else stages:
         cells, walls, cpus = [], [], []
-        for size in sizes:
+        for rows in sizes:
             if stage == "total":
-                wall = sum(w for w, _, _ in measured[size].values())
-                cpu = sum(c for _, c, _ in measured[size].values())
-                peak = max(p for _, _, p in measured[size].values())
+                wall = sum(w for w, _, _ in measured[rows].values())
+                cpu = sum(c for _, c, _ in measured[rows].values())
+                peak = max(p for _, _, p in measured[rows].values())
             else:
-                wall, cpu, peak = measured[size][stage]
+                wall, cpu, peak = measured[rows][stage]
             walls.append(wall)
             cpus.append(cpu)
-            cells.append(f"{wall:.1f} / {cpu:.1f} / {peak / 2**20:,.0f} / {size / wall:,.0f}")
-        fits = [exponent(sizes, t) for t in (walls, cpus)] if len(sizes) > 1 else []
-        rows.append([stage, *cells, *("-" if b is None else f"{b:.2f}" for b in fits)])
-    print(markdown_table(head, rows))
+            cells.append(f"{wall:.1f} / {cpu:.1f} / {peak / 2**20:,.0f} / {rows / wall:,.0f}")
+        fits = [exponent(sizes, t) for t in (walls, cpus)]
+        lines.append(f"| {stage} | " + " | ".join(cells) + " | "
+                     + " | ".join("-" if b is None else f"{b:.2f}" for b in fits) + " |")
+    print("\n".join(lines))
     print(f"\n(total: the stages' times summed, the largest peak; {load()})")
-    name = "scaling_memory" + ("" if args.model == "linear_svc" else f"_{args.model}")
-    name += ("_hashing" if args.hashing else "") + ("_repro" if args.repro else "")
-    features = (f"`features.hashing: {args.hashing}`, `min_df: 1`" if args.hashing
-                else "the committed features (a vocabulary)")
-    note = (f"`model.type: {args.model}`, {features}; "
-            + ("one `dvc repro` of every stage" if args.repro else "each stage alone; total: their times summed, "
-               "the largest peak") + "; b: the exponent of a log-log fit over the sizes")
-    numbers = {"model": args.model, "hashing": args.hashing, "repro": args.repro, "sizes": sizes,
-               "stages": {str(size): {stage: {"wall_s": w, "cpu_s": c, "peak_bytes": p}
-                                      for stage, (w, c, p) in measured[size].items()} for size in sizes}}
-    print(f"written: {record(name, numbers, head, rows, note=note)}")
+
 
 if __name__ == "__main__":
     main()
