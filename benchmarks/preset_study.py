@@ -8,6 +8,8 @@ the preset's compare.metric on valid and on test, test with its 95% bootstrap in
 The pick (`*`) is the best on valid: test only reports it, so the choice does not fit the test split.
 Embedding candidates encode once, into a fresh memo; later candidates read it, so the first row with each
 encoder includes its encoding (cold) in its seconds and the others do not.
+Writes docs/studies/results/preset_study.{json,md} after each preset (a run cut short keeps the presets it
+completed), which docs/studies/preset-study.md includes.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from benchmarks.embedding_features import fit_and_test, read_preset, split_prese
 from mlkit.core.params import DEFAULT_CHECKPOINT, validate
 from mlkit.modeling.embeddings import MULTILINGUAL_USE
 from mlkit.modeling.metrics import score, targets
-from mlkit.testing.bench import load, table
+from mlkit.testing.bench import load, record, table
 
 SVC = {"type": "linear_svc", "class_weight": "balanced"}
 NO_EMBEDDING = {"embedding": None}
@@ -86,9 +88,21 @@ def main(names: list[str]) -> None:
         for i, row in enumerate(found):
             rows.append([*row[:3], f"{row[3]:.4f}{' *' if i == best else ''}", f"{row[4]:.4f}", row[5],
                          f"{row[6]:.1f}"])
-    print(table(["preset", "metric", "candidate", "valid", "test", "test 95% interval", "s"], rows))
-    print(load())
+        write(names, rows)  # after each preset: a run cut short keeps the presets it completed
 
+
+def write(names: list[str], rows: list[list[Any]]) -> None:
+    headers = ["preset", "metric", "candidate", "valid", "test", "test 95% interval", "s"]
+    print(table(headers, rows))
+    print(load())
+    numbers = [dict(zip(["preset", "metric", "candidate", "valid", "test", "test_interval", "seconds"], r))
+               for r in rows]
+    done = list(dict.fromkeys(r[0] for r in rows))
+    note = ("Each preset's data split as the pipeline splits it; the preset as committed and each candidate fitted on "
+            "train, scored with the preset's compare.metric; `*`: the best on valid, the pick; s: fit and predict "
+            "seconds, the first row with an encoder including its encoding")
+    path = record("preset_study", {"presets": done, "asked": names, "rows": numbers}, headers, rows, note=note)
+    print(f"written: {path}")
 
 if __name__ == "__main__":
     main(sys.argv[1:] or ["emotion", "disaster_tweets", "ru_emotion"])

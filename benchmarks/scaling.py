@@ -17,7 +17,8 @@ system), peak resident memory (the stage's own: the rusage of a process that run
 second. Over the sizes, the exponent b of a least-squares fit on log-log axes, x ~ rows^b, per stage, for wall
 time, CPU time (the steadier on a shared machine) and peak memory: 1 is linear, 0 flat; a stage's start-up
 (imports, a few seconds) pulls b below 1 at small sizes. The streaming run writes
-docs/studies/results/scaling.{json,md,png} (the numbers, the table, a log-log plot of time and memory).
+docs/studies/results/scaling.{json,md,png} (the numbers, the table, a log-log plot of time and memory); the
+in-memory path prints its table, and `python -m benchmarks scaling_memory` writes it as a result file.
 
 The texts: tweet-like lengths (words per text log-normal, median 18, 3 to 120), words drawn from a
 Zipf law (exponent 1.1) over a 50,000-word vocabulary of pseudo-words of 2 to 10 letters, and one word

@@ -4,7 +4,8 @@
 
 Each preset runs in its own temporary committed copy of the project; the working tree is untouched.
 Writes docs/studies/results/tasks.{json,md,svg} (the tables; with digits, train and test accuracy against
-gamma), which docs/studies/tasks.md includes.
+gamma) after each preset (a run cut short keeps the presets it completed), which docs/studies/tasks.md
+includes.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def gamma_study(project: Path) -> list[list[object]]:
     rows = []
     for gamma in GAMMAS:
         seconds = run(f"dvc exp run -S model.gamma={gamma}", project)
-        metrics = read(project, "metrics/eval/metrics.json")
+        metrics = read(project, "metrics/eval/scores.json")
         rows.append([gamma, metrics["train"]["accuracy"], metrics["test"]["accuracy"], f"{seconds:.1f}"])
     return rows
 
@@ -46,7 +47,7 @@ def main(names: list[str]) -> None:
             run(f"mlkit preset {name}", project)
             import_sources(project)
             seconds = run("dvc repro", project)
-            card, metrics = read(project, "metrics/data_card.json"), read(project, "metrics/eval/metrics.json")
+            card, metrics = read(project, "metrics/data_card.json"), read(project, "metrics/eval/scores.json")
             model = read(project, "models/model/card.json")["params"]["model"]["type"]
             train, valid, test = metrics["train"], metrics["valid"], metrics["test"]
             rows.append([name, card["task"], card["rows"], model, train["accuracy"], valid["accuracy"],
@@ -62,6 +63,10 @@ def main(names: list[str]) -> None:
             print(f"done: {name} ({seconds:.1f} s)", flush=True)
             if name == "digits":
                 study = gamma_study(project)
+        write(rows, intervals, study)  # after each preset: a run cut short keeps the presets it completed
+
+
+def write(rows: list[list[Any]], intervals: list[list[Any]], study: list[list[object]] | None) -> None:
     notes = ["`mlkit preset NAME && dvc repro` in a fresh copy (empty cache); test f1 = F1 of the positive class, "
              "binary tasks only",
              "The task's metric (compare.metric) and accuracy on test, 95% bootstrap intervals (1,000 resamples); "
