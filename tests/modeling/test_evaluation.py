@@ -21,6 +21,10 @@ class Echo:
     def predict(self, frame: pd.DataFrame) -> list:
         return list(frame["guess"])
 
+    def predict_with_scores(self, frame: pd.DataFrame) -> tuple[list, np.ndarray]:
+        guess = self.predict(frame)
+        return guess, np.array([[float(g == label) for label in self.labels] for g in guess])
+
 
 def split(n: int, wrong: int) -> pd.DataFrame:
     labels = ["yes" if i % 2 else "no" for i in range(n)]
