@@ -123,8 +123,8 @@ def main() -> None:
                          f"[{low:.4f}, {high:.4f}]", f"{fitted:.1f}", f"{total:.1f}", per_thousand))
             numbers.append({"preset": name, "train_rows": len(parts["train"]), "test_rows": len(parts["test"]),
                             "metric": metric, "features": variant, "encoder": features.embedding,
-                            "head": params.model.type, "C": getattr(params.model, "C", None), "value": value, "low": low,
-                            "high": high, "fit_s": fitted, "fit_predict_s": total,
+                            "head": params.model.type, "C": getattr(params.model, "C", None), "value": value,
+                            "low": low, "high": high, "fit_s": fitted, "fit_predict_s": total,
                             "encode_s_per_1k": None if per_thousand == "-" else float(per_thousand)})
         print(f"{name}: {texts:,} texts, {len(parts['train']):,} train", file=sys.stderr, flush=True)
     print(table(HEADERS, rows))
