@@ -35,10 +35,12 @@ from mlkit.testing.bench import (
 
 
 def transformer_params(preset: str, rows: int | None, **model: Any) -> dict[str, Any]:
-    """A preset's params with the `emotion_transformer` model section; `rows` limits the data, and each
-    model key given (not None) replaces the section's value."""
+    """A preset's params with the `emotion_transformer` model and features sections; `rows` limits the data,
+    and each model key given (not None) replaces the section's value."""
     params = yaml.safe_load((ROOT / "presets" / f"{preset}.yaml").read_text())
-    params["model"] = yaml.safe_load((ROOT / "presets" / "emotion_transformer.yaml").read_text())["model"]
+    transformer = yaml.safe_load((ROOT / "presets" / "emotion_transformer.yaml").read_text())
+    params["model"] = transformer["model"]
+    params["features"] = transformer["features"]  # a transformer reads no n-gram or embedding settings
     params["data"]["limit"] = rows
     params["model"].update({k: v for k, v in model.items() if v is not None})
     return params
