@@ -6,7 +6,8 @@ Each task runs in a temporary copy of the project with its preset, `--limit` a s
 (`data.limit`, default 3000; 0: all of it); after each run the test metric and its 95% percentile bootstrap
 interval (1,000 resamples of the test predictions) are read from the workspace, and at the end
 `dvc exp show` prints the same experiments as DVC records them. Writes
-docs/studies/results/augment_study.{json,md} (a table per task), which docs/studies/augmentation.md includes.
+docs/studies/results/augment_study.{json,md} (a table per task, rewritten as each task ends), which
+docs/studies/augmentation.md includes.
 """
 
 from __future__ import annotations
@@ -106,8 +107,8 @@ def main() -> None:
         tables.append((f"**{task}** ({sample}; `{' '.join(f'-S {o}' for o in study['model'])}`): test "
                        f"{study['metric']} and its 95% bootstrap interval (1,000 resamples); train rows after "
                        "augmentation", heads, rows))
-    (note, heads, rows), *more = tables
-    print(f"written: {record('augment_study', numbers, heads, rows, note=note, more=more)}")
+        (first_note, first_heads, first_rows), *more = tables  # after each task: a stopped run keeps those done
+        print(f"written: {record('augment_study', numbers, first_heads, first_rows, note=first_note, more=more)}")
 
 
 if __name__ == "__main__":
