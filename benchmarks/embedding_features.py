@@ -1,6 +1,7 @@
 """TF-IDF, sentence embeddings and both, under each preset's own scikit-learn head, on its own splits.
 
-    python -m benchmarks embedding_features [PRESET ...]     (default: emotion disaster_tweets ru_emotion)
+    python -m benchmarks embedding_features [PRESET ...] [--limit ROWS]
+        (default: emotion disaster_tweets ru_emotion; --limit 3000)
 
 For each preset: its data read and split as the pipeline does (fetch's cleaning, split's seed), then the
 preset's model fitted three ways: on its TF-IDF features (as the preset is, less any embedding it has), on
@@ -9,11 +10,15 @@ encoder is MiniLM for English presets and universal-sentence-encoder-multilingua
 (`augment.language`). Prints the preset's test metric (compare.metric) with its 95% bootstrap interval
 (1,000 resamples of the test rows),
 the fit and predict seconds, and for the `embedding` variant (the first to encode: train and test, cold)
-its whole time per 1,000 texts encoded, an upper bound on the encoder's cost.
+its whole time per 1,000 texts encoded, an upper bound on the encoder's cost. `--limit` keeps a seeded
+sample of that many rows of each preset's data (`data.limit`; 0: all of it), as encoding on CPU takes
+seconds per 1,000 texts. Writes docs/studies/results/embedding_features.{json,md}, which
+docs/studies/embedding-features.md includes.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -32,7 +37,7 @@ from mlkit.data.split import split_frame
 from mlkit.modeling.embeddings import MULTILINGUAL_USE
 from mlkit.modeling.metrics import score, targets
 from mlkit.modeling.sklearn_model import SklearnModel, build_pipeline
-from mlkit.testing.bench import ROOT, SHARED, load, table
+from mlkit.testing.bench import ROOT, SHARED, load, record, table
 
 
 def interval(truth: np.ndarray, predicted: np.ndarray, metric: str, labels: list[str], positive: str | None,
@@ -79,12 +84,23 @@ def fit_and_test(features: Any, model_params: Any, parts: dict[str, pd.DataFrame
     return model, fitted, total, *interval(truth, predicted, metric, labels, positive)
 
 
-def main(names: list[str]) -> None:
+HEADERS = ["preset", "metric", "features", "encoder", "head", "value", "95% interval", "fit s", "fit+predict s",
+           "encode s / 1k texts"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks embedding_features")
+    parser.add_argument("presets", nargs="*", default=["emotion", "disaster_tweets", "ru_emotion"])
+    parser.add_argument("--limit", type=int, default=3000, help="rows of each preset's data (0: all of them)")
+    args = parser.parse_args()
     print(f"command: python {' '.join(sys.argv)}; nproc {os.cpu_count()}; {load()}")
     os.environ["MLKIT_EMBEDDING_CACHE"] = tempfile.mkdtemp(prefix="mlkit-emb-")  # every encoding timed cold
     rows = []
-    for name in names:
+    numbers: list[dict[str, Any]] = []
+    for name in args.presets:
         raw = read_preset(name)
+        if args.limit:
+            raw["data"] = {**raw["data"], "limit": args.limit}
         params, parts, card, truth = split_preset(raw)
         metric = params.compare.metric
         texts = sum(len(p) for p in parts.values())
@@ -103,13 +119,23 @@ def main(names: list[str]) -> None:
             else:
                 per_thousand = "-"
             rows.append((name, f"test {metric}", variant, encoder.split("/")[-1] if features.embedding else "-",
-                         f"{params.model.type} C={params.model.C}", f"{value:.4f}",
+                         f"{params.model.type} C={getattr(params.model, 'C', None)}", f"{value:.4f}",
                          f"[{low:.4f}, {high:.4f}]", f"{fitted:.1f}", f"{total:.1f}", per_thousand))
+            numbers.append({"preset": name, "train_rows": len(parts["train"]), "test_rows": len(parts["test"]),
+                            "metric": metric, "features": variant, "encoder": features.embedding,
+                            "head": params.model.type, "C": getattr(params.model, "C", None), "value": value,
+                            "low": low, "high": high, "fit_s": fitted, "fit_predict_s": total,
+                            "encode_s_per_1k": None if per_thousand == "-" else float(per_thousand)})
         print(f"{name}: {texts:,} texts, {len(parts['train']):,} train", file=sys.stderr, flush=True)
-    print(table(["preset", "metric", "features", "encoder", "head", "value", "95% interval", "fit s", "fit+predict s",
-                 "encode s / 1k texts"], rows))
+    print(table(HEADERS, rows))
     print(load())
+    sample = f"a seeded sample of {args.limit:,} rows of each preset's data" if args.limit else "each preset's data"
+    note = (f"`python -m benchmarks embedding_features --limit {args.limit} {' '.join(args.presets)}`: {sample}, "
+            "cleaned and split as the pipeline does; the preset's head fitted on train and scored on test with "
+            "its compare.metric and 95% bootstrap interval (1,000 resamples); encoding timed cold")
+    result = record("embedding_features", {"limit": args.limit, "runs": numbers}, HEADERS, rows, note=note)
+    print(f"written: {result}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["emotion", "disaster_tweets", "ru_emotion"])
+    main()

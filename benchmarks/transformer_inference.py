@@ -7,7 +7,8 @@ saved as the train stage saves it) scores emotion texts repeated to each size, i
 (`load_model` then `scores`, as evaluate and predict do). Per size: wall seconds of the scoring alone, rows
 per second, and the process's peak resident memory. Texts are tokenized `INFERENCE_CHUNK` rows at a time
 (mlkit/modeling/transformer.py), so the peak should not grow with the rows beyond the scores themselves.
-Threads: torch uses every CPU (or OMP_NUM_THREADS).
+Threads: torch uses every CPU (or OMP_NUM_THREADS). Writes docs/studies/results/transformer_inference.{json,md},
+which docs/studies/transformer.md includes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from mlkit.testing.bench import ROOT, SHARED, env, load, table
+from mlkit.testing.bench import ROOT, SHARED, env, load, record, table
 
 SCORE = r"""
 import json, resource, sys, time
@@ -61,15 +62,23 @@ def main() -> None:
         folder.mkdir()
         subprocess.run([sys.executable, "-c", BUILD, str(folder), str(args.max_length)], cwd=ROOT, env=env(),
                        check=True, capture_output=True)
-        rows = []
+        rows, numbers = [], []
         for n in args.rows:
             done = subprocess.run([sys.executable, "-c", SCORE, str(folder), str(texts), str(n)], cwd=ROOT,
                                   env=env(), check=True, capture_output=True, text=True)
             result = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append((f"{n:,}", f"{result['seconds']:.1f}", f"{n / result['seconds']:,.0f}",
                          f"{result['peak'] / 2**20:,.0f}"))
-    print(table(["rows", "scoring s", "rows/s", "peak MiB"], rows))
+            numbers.append({"rows": n, "seconds": result["seconds"], "rows_per_second": n / result["seconds"],
+                            "peak_bytes": result["peak"]})
+    headers = ["rows", "scoring s", "rows/s", "peak MiB"]
+    print(table(headers, rows))
     print(load())
+    note = (f"`python -m benchmarks transformer_inference --rows {' '.join(map(str, args.rows))} --max-length "
+            f"{args.max_length}`: all-MiniLM-L6-v2 with a 6-label head, emotion texts, CPU only, one process per "
+            "size; seconds of the scoring alone and the process's peak resident memory")
+    numbers_all = {"max_length": args.max_length, "sizes": numbers}
+    print(f"written: {record('transformer_inference', numbers_all, headers, rows, note=note)}")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ the same train split with the same batch size, epochs and learning rate. Through
 `train_samples_per_second` for the plain script; for the stage, both the time inside its training steps
 (what the plain script does) and Trainer's whole run (+ the per-epoch evaluation on the valid split and
 the best-checkpoint save). The plain script runs twice per turn: with Trainer's default random batches,
-and with the stage's length-grouped batches (which isolates the stage's own overhead). Prints the ratios (stage / plain), and the stage's tokenization time
-against its training time.
+and with the stage's length-grouped batches (which isolates the stage's own overhead). Prints the ratios
+(stage / plain), and the stage's tokenization time against its training time. Writes
+docs/studies/results/transformer_throughput.{json,md}, which docs/studies/transformer.md includes.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from mlkit.testing.bench import (
     env,
     import_sources,
     project_copy,
+    record,
     run,
+    run_output,
     table,
+    train_timings,
 )
 
 PLAIN = r"""
@@ -72,7 +76,9 @@ def main() -> None:
         import_sources(project)
         run("dvc repro augment", project)  # upstream first: the timed runs below share its output
         model = params["model"]
-        plain_runs, grouped_runs, stage_runs = [], [], []
+        plain_runs: list[dict] = []
+        grouped_runs: list[dict] = []
+        stage_runs: list[dict] = []
         for _ in range(args.repeat):  # alternate, so that load from other processes hits all alike
             for sampling, runs in (("random", plain_runs), ("group_by_length", grouped_runs)):
                 plain = subprocess.run(
@@ -80,8 +86,8 @@ def main() -> None:
                      str(args.epochs), str(model["lr"]), str(model["seed"]), sampling],
                     cwd=project, env=env(), capture_output=True, text=True, check=True)
                 runs.append(json.loads(plain.stdout.strip().splitlines()[-1]))
-            stage_wall = run("dvc repro -f -s train", project)
-            stage_runs.append(json.loads((project / "metrics/train/metrics.json").read_text()))
+            stage_wall, log = run_output("dvc repro -f -s train", project)
+            stage_runs.append(train_timings(log))  # the stage prints its timings to the log
         rows = len(__import__("pandas").read_parquet(project / "data/augmented/train.parquet"))
 
     def mean(runs: list[dict], key: str) -> float:
@@ -91,21 +97,37 @@ def main() -> None:
     plain_rate = mean(plain_runs, "train_samples_per_second")
     grouped_rate = mean(grouped_runs, "train_samples_per_second")
     curves = stage_runs[-1]
-    print(f"emotion, {rows} train rows, {args.epochs} epoch(s), batch {args.batch_size}, max_length "
-          f"{args.max_length}, {model['checkpoint']}; mean of {args.repeat} alternating run(s) each")
-    print(table(["run", "samples/s", "seconds"], [
+    headers = ["run", "samples/s", "seconds"]
+    table_rows: list[list[object]] = [
         ["train stage: training steps", loop, mean(stage_runs, "loop_seconds")],
         ["train stage: + valid eval, best checkpoint", whole, mean(stage_runs, "train_seconds")],
         ["plain Trainer script (defaults, no eval)", plain_rate, mean(plain_runs, "train_runtime")],
         ["plain script + group_by_length", grouped_rate, mean(grouped_runs, "train_runtime")],
-    ]))
-    print(f"throughput ratio (stage / plain), training steps: {loop / plain_rate:.3f}")
-    print(f"throughput ratio (stage / plain), with the stage's per-epoch evaluation: {whole / plain_rate:.3f}")
-    print(f"throughput ratio (stage / plain with the same length-grouped batches), training steps: "
-          f"{loop / grouped_rate:.3f}")
-    print(f"tokenization {curves['tokenize_seconds']:.3f} s vs training {curves['train_seconds']:.1f} s "
-          f"({100 * curves['tokenize_seconds'] / curves['train_seconds']:.2f} %); whole `dvc repro train` "
-          f"{stage_wall:.1f} s")
+    ]
+    ratios: list[list[object]] = [
+        ["stage training steps / plain script", loop / plain_rate],
+        ["stage with its per-epoch evaluation / plain script", whole / plain_rate],
+        ["stage training steps / plain script with the same length-grouped batches", loop / grouped_rate],
+    ]
+    tokenize, train = curves["tokenize_seconds"], curves["train_seconds"]
+    costs: list[list[object]] = [["tokenization", tokenize, 100 * tokenize / train], ["training", train, 100.0],
+                                 ["whole `dvc repro train`", stage_wall, None]]
+    setting = (f"emotion, {rows} train rows, {args.epochs} epoch(s), batch {args.batch_size}, max_length "
+               f"{args.max_length}, {model['checkpoint']}, CPU only; mean of {args.repeat} alternating run(s) each")
+    print(setting)
+    print(table(headers, table_rows))
+    print(table(["throughput ratio", "ratio"], ratios))
+    print(table(["the stage's", "seconds", "% of training"], costs))
+    numbers = {"train_rows": rows, "epochs": args.epochs, "batch_size": args.batch_size,
+               "max_length": args.max_length, "repeat": args.repeat,
+               "stage_loop_samples_per_second": loop, "stage_train_samples_per_second": whole,
+               "plain_samples_per_second": plain_rate, "plain_grouped_samples_per_second": grouped_rate,
+               "tokenize_seconds": tokenize, "train_seconds": train, "repro_train_seconds": stage_wall}
+    note = (f"`python -m benchmarks transformer_throughput --rows {args.rows} --repeat {args.repeat}`: {setting}")
+    more = [("Throughput ratios (samples per second)", ["throughput ratio", "ratio"], ratios),
+            ("Tokenization against training, in the stage's last run", ["the stage's", "seconds", "% of training"],
+             costs)]
+    print(f"written: {record('transformer_throughput', numbers, headers, table_rows, note=note, more=more)}")
 
 
 if __name__ == "__main__":

@@ -15,12 +15,8 @@ pytestmark = pytest.mark.fast
 
 STUDIES = ROOT / "docs" / "studies"
 RESULTS = STUDIES / "results"
-# Pages still holding pasted figures: converted by other branches.
-OTHER_BRANCHES = {"default-model.md", "recipe.md", "embedding-features.md", "transformer.md", "augmentation.md",
-                  "mutation.md", "queue.md"}
 # Pages whose benchmark writes a result file but has not been run to completion yet: still pasted.
-NOT_RUN_YET = {"rare-labels.md", "text-columns.md", "disaster-sweep.md"}
-STILL_PASTED = OTHER_BRANCHES | NOT_RUN_YET
+STILL_PASTED = {"rare-labels.md", "text-columns.md", "disaster-sweep.md", "recipe.md"}
 
 INCLUDE = re.compile(r'^--8<--\s+"([^"]+)"\s*$', re.MULTILINE)
 FENCE = re.compile(r"^(```|~~~)([^\n]*)\n(.*?)^\1\s*$", re.MULTILINE | re.DOTALL)
