@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 
 from mlkit.testing.bench import DIRECT, commit, project_copy, record, run, set_params
@@ -41,21 +40,22 @@ def main(repeat: int) -> None:
             times["(c) exp run --temp"].append(run(f"dvc exp run --temp -S model.gamma={gamma}2", project))
             times["(d) queue + run-all"].append(run(
                 f"dvc exp run --queue -S model.gamma={gamma}3 && dvc exp run --run-all -j 1", project))
-    median = {mode: statistics.median(values) for mode, values in times.items()}
-    direct = median["(a) direct"]
-    per_workspace = median["(b) exp run"] - direct
-    per_temp = median["(c) exp run --temp"] - direct
-    queue_fixed = median["(d) queue + run-all"] - median["(c) exp run --temp"]
-    rows: list[list[object]] = [[mode, f"{median[mode]:.1f}", " ".join(f"{v:.1f}" for v in times[mode])]
+    # Other work on the machine only adds time, so each mode's fastest run is its estimate (as timeit takes)
+    fastest = {mode: min(values) for mode, values in times.items()}
+    direct = fastest["(a) direct"]
+    per_workspace = fastest["(b) exp run"] - direct
+    per_temp = fastest["(c) exp run --temp"] - direct
+    queue_fixed = fastest["(d) queue + run-all"] - fastest["(c) exp run --temp"]
+    rows: list[list[object]] = [[mode, f"{fastest[mode]:.1f}", " ".join(f"{v:.1f}" for v in times[mode])]
                                 for mode in times]
     more = [("What each mode adds", ["cost", "s"],
              [["per experiment, in the workspace: (b) - (a)", f"{per_workspace:.2f}"],
               ["per experiment, in a fresh repository: (c) - (a)", f"{per_temp:.2f}"],
               ["per queue run, worker start and idle end: (d) - (c)", f"{queue_fixed:.2f}"]])]
-    numbers = {"repeat": repeat, "seconds": times, "median_s": median, "per_experiment_workspace_s": per_workspace,
+    numbers = {"repeat": repeat, "seconds": times, "fastest_s": fastest, "per_experiment_workspace_s": per_workspace,
                "per_experiment_temp_s": per_temp, "queue_fixed_s": queue_fixed}
-    note = f"One digits experiment (a new `model.gamma` each run), medians of {repeat}:"
-    print(f"written: {record('exp_modes', numbers, ['mode', 'median s', 'runs'], rows, note=note, more=more)}")
+    note = f"One digits experiment (a new `model.gamma` each run), the fastest of {repeat} runs per mode:"
+    print(f"written: {record('exp_modes', numbers, ['mode', 'fastest s', 'runs'], rows, note=note, more=more)}")
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
