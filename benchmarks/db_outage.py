@@ -24,18 +24,15 @@ import platform
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
+from benchmarks._search_site import CREDS, SPACE, published
 from mlkit.testing import git
-from mlkit.testing.bench import ROOT, commit, env, load, project_copy, record, run, table
+from mlkit.testing.bench import env, load, record, table
 from mlkit.testing.pgserver import PgServer
-from mlkit.testing.s3server import KEY, SECRET, S3Server
 
-CREDS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
-SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.005"]
 TOLD = re.compile(r"^trial \d+: \S+ valid\.accuracy = ")
 ASKED = re.compile(r"^trial (\d+): \S+ model\.")
 BACK = re.compile(r"^database .* back after (\d+) s")
@@ -140,20 +137,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"command: python {' '.join(sys.argv)} (cwd {Path.cwd()})")
     print(f"machine: {platform.node()}, nproc {os.cpu_count()}, {platform.platform()}")
-    with project_copy() as project, tempfile.TemporaryDirectory(prefix="mlkit-outage-") as tmp_name, \
-            S3Server(Path(tmp_name) / "s3") as s3, PgServer() as pg:
-        tmp = Path(tmp_name)
-        s3.bucket("dvc")
-        (project / "params.yaml").write_text((ROOT / "presets" / f"{args.preset}.yaml").read_text())
-        run(f"{sys.executable} -m mlkit remote add store s3://dvc/store --endpoint {s3.endpoint} --default",
-            project)
-        run(f"{sys.executable} -m dvc repro -q", project)
-        commit(project, "preset, reproduced")
-        remote = tmp / "origin.git"
-        git("init", "-q", "--bare", "-b", "main", str(remote), cwd=project)
-        git("push", "-q", str(remote), "HEAD:main", cwd=project)
-        os.environ.update(CREDS)
-        run(f"{sys.executable} -m dvc push -q", project)
+    with published(args.preset, "mlkit-outage-") as (tmp, remote, pg):
         print(f"before: {load()}")
         results = [scenario(when, args, pg, remote, tmp) for when in args.when]
         print(f"after: {load()}\n")

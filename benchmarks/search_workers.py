@@ -18,17 +18,11 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from mlkit.testing import git
-from mlkit.testing.bench import ROOT, commit, env, load, plot, project_copy, record, run, table
-from mlkit.testing.pgserver import PgServer
-from mlkit.testing.s3server import KEY, SECRET, S3Server
-
-CREDS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
-SPACE = ["--space", "model.C=log:0.5:20", "--space", "model.gamma=log:0.0002:0.005"]
+from benchmarks._search_site import CREDS, SPACE, published
+from mlkit.testing.bench import env, load, plot, record, table
 
 
 def study(workers: int, trials: int, name: str, remote: Path, storage: str, tmp: Path) -> float:
@@ -59,22 +53,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"command: python {' '.join(sys.argv)} (cwd {Path.cwd()})")
     print(f"machine: {platform.node()}, nproc {os.cpu_count()}, {platform.platform()}")
-    with project_copy() as project, tempfile.TemporaryDirectory(prefix="mlkit-workers-") as tmp_name, \
-            S3Server(Path(tmp_name) / "s3") as s3, PgServer() as pg:
-        tmp = Path(tmp_name)
-        s3.bucket("dvc")
-        (project / "params.yaml").write_text((ROOT / "presets" / f"{args.preset}.yaml").read_text())
-        run(f"{sys.executable} -m mlkit remote add store s3://dvc/store --endpoint {s3.endpoint} --default",
-            project)
-        run(f"{sys.executable} -m dvc repro -q", project)
-        commit(project, "preset, reproduced")
-        git("init", "-q", "--bare", "-b", "main", str(tmp / "origin.git"), cwd=project)
-        git("push", "-q", str(tmp / "origin.git"), "HEAD:main", cwd=project)
-        os.environ.update(CREDS)
-        run(f"{sys.executable} -m dvc push -q", project)
+    with published(args.preset, "mlkit-workers-") as (tmp, remote, pg):
         print(f"before: {load()}")
-        one = study(1, args.trials, "one", tmp / "origin.git", pg.url, tmp)
-        two = study(2, args.trials, "two", tmp / "origin.git", pg.url, tmp)
+        one = study(1, args.trials, "one", remote, pg.url, tmp)
+        two = study(2, args.trials, "two", remote, pg.url, tmp)
         print(f"after: {load()}\n")
     headers = ["workers", "trials", "wall s", "s per trial", "speed-up"]
     rows = [(1, args.trials, one, one / args.trials, 1.0), (2, args.trials, two, two / args.trials, one / two)]
