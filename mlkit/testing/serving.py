@@ -9,8 +9,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pandas as pd
+import yaml
 
+from mlkit.core.params import validate
+from mlkit.modeling.factory import DataFacts, build_model
 from mlkit.testing.commands import ENV, ROOT
+from mlkit.testing.project import committed
 
 
 class Server:
@@ -42,3 +47,15 @@ class Server:
             self.process.terminate()
             self.process.wait(timeout=30)
         return self.log.read_text()
+
+
+def multiclass_model(folder: Path, texts: list[str], columns: dict[str, object]) -> Path:
+    """The default scikit-learn model (params.yaml as committed) saved in `folder`, fitted on `texts` labelled
+    a, b, c in turn (each text should give its label away), with `columns` as the card's trained columns."""
+    params = validate(yaml.safe_load(committed("params.yaml")), "params.yaml")
+    frame = pd.DataFrame({"text": texts, "label": ["abc"[i % 3] for i in range(len(texts))]})
+    model = build_model(params, DataFacts("multiclass", ["a", "b", "c"], None, True, len(frame)))
+    model.fit(frame)
+    folder.mkdir(parents=True)
+    model.save(folder, trained={"columns": columns})
+    return folder

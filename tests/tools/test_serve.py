@@ -19,11 +19,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlkit.core.params import validate
-from mlkit.modeling.factory import DataFacts, build_model
-from mlkit.testing import ENV, ROOT, committed, dvc, git
+from mlkit.testing import ENV, ROOT, dvc, git
 from mlkit.testing.s3server import KEY, SECRET, S3Server
-from mlkit.testing.serving import Server
+from mlkit.testing.serving import Server, multiclass_model
 
 # Two text columns, joined with " | " as training joined them: the served model must join them alike.
 COLUMNS = {"text_column": ["title", "body"], "label_column": "label", "label_columns": None,
@@ -34,14 +32,7 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
 
 def train(folder: Path) -> Path:
     """The default scikit-learn model (params.yaml as committed) on 90 rows whose words give the label away."""
-    params = validate(yaml.safe_load(committed("params.yaml")), "params.yaml")
-    frame = pd.DataFrame({"text": [f"note {i} | says {'abc'[i % 3]}word" for i in range(90)],
-                          "label": ["abc"[i % 3] for i in range(90)]})
-    model = build_model(params, DataFacts("multiclass", ["a", "b", "c"], None, True, len(frame)))
-    model.fit(frame)
-    folder.mkdir(parents=True)
-    model.save(folder, trained={"columns": COLUMNS})
-    return folder
+    return multiclass_model(folder, [f"note {i} | says {'abc'[i % 3]}word" for i in range(90)], COLUMNS)
 
 
 @pytest.fixture(scope="module")

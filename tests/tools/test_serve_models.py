@@ -21,7 +21,7 @@ from mlkit.modeling.base import Model
 from mlkit.modeling.factory import DataFacts, build_model
 from mlkit.modeling.metrics import PREDICTION_SEPARATOR
 from mlkit.testing import ENV, ROOT, committed
-from mlkit.testing.serving import Server
+from mlkit.testing.serving import Server, multiclass_model
 from mlkit.tools.serve.model import Origin, ServedModel
 
 TAGS = ["x", "y", "z"]
@@ -44,14 +44,8 @@ def multilabel(folder: Path) -> Path:
 
 def multiclass(folder: Path) -> Path:
     """The default scikit-learn model on 60 rows, a label each."""
-    params = validate(yaml.safe_load(committed("params.yaml")), "params.yaml")
-    frame = pd.DataFrame({"text": [f"row {i} says {'abc'[i % 3]}word" for i in range(60)],
-                          "label": ["abc"[i % 3] for i in range(60)]})
-    model = build_model(params, DataFacts("multiclass", ["a", "b", "c"], None, True, len(frame)))
-    model.fit(frame)
-    folder.mkdir(parents=True)
-    model.save(folder, trained={"columns": {"text_column": "text", "label_column": "label"}})
-    return folder
+    return multiclass_model(folder, [f"row {i} says {'abc'[i % 3]}word" for i in range(60)],
+                            {"text_column": "text", "label_column": "label"})
 
 
 def transformer(folder: Path) -> Path:
