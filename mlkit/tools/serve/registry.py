@@ -10,6 +10,7 @@ from typing import Any
 import gto.api
 from dvc.api import DVCFileSystem
 from dvc.exceptions import DvcException
+from dvc_data.index.index import DataIndexDirError
 from gto.exceptions import GTOException
 
 from mlkit.core import paths
@@ -56,9 +57,11 @@ def fetch(repo: str, stage: str | None, version: str | None, folder: Path) -> Or
         raise PipelineError(f"--repo {repo}: cannot open the repository at {commit[:12]} ({one_line(exc)})") from None
     try:
         fs.get(paths.MODEL, str(folder), recursive=True)
-    except (DvcException, FileNotFoundError, OSError) as exc:
+    except (DvcException, DataIndexDirError, FileNotFoundError, OSError) as exc:
+        # dvc-data wraps a remote's refusal of a folder's listing (a wrong S3 secret: Forbidden) in its own error
+        why = exc.__cause__ if isinstance(exc, DataIndexDirError) and exc.__cause__ else exc
         raise PipelineError(f"`{ARTIFACT}` {found} ({commit[:12]}): cannot read {paths.MODEL} from the DVC remote "
-                            f"({one_line(exc)}); check the remote and its credentials (AWS_ACCESS_KEY_ID, ...)") \
+                            f"({one_line(why)}); check the remote and its credentials (AWS_ACCESS_KEY_ID, ...)") \
             from None
     return Origin(source=repo, version=found, stage=stage, commit=commit, metrics=metrics_at(fs))
 
