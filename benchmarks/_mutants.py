@@ -167,7 +167,7 @@ MUTANTS = [
            (f"{QUEUE_FAULTS}::test_a_point_lost_to_the_parallel_queue_race_is_requeued",), fast=False),
     Mutant("sigint-traceback", "Ctrl+C during train ends in a traceback, not the line naming `dvc checkout`",
            "mlkit/core/errors.py",
-           (('    except KeyboardInterrupt:\n        report("interrupted (Ctrl+C)", 130)',
+           (('    except KeyboardInterrupt:\n        report("interrupted (Ctrl+C)", 130, outs=outs)',
              "    except KeyboardInterrupt:\n        raise"),),
            (f"{FAULTS}::test_an_interrupted_stage_says_in_one_line_how_its_outputs_come_back", "-k", "Ctrl"),
            fast=False),
@@ -198,4 +198,7 @@ MUTANTS = [
     Mutant("foreign-champion-inputs", "compare re-scores a champion that reads texts on numeric features",
            "mlkit/modeling/comparison.py", (("    if has_text(champion_train) != has_text(test):", "    if False:"),),
            (COMPARE_FOREIGN,), fast=False),
+    Mutant("unknown-section-unseen", "validate tracks one section, so a typo'd section (`modle:`) passes `dvc repro`",
+           "dvc.yaml", (("    params:\n    - params.yaml:\n", "    params:\n    - compare\n"),),
+           ("tests/stages/test_pipeline.py::test_an_unknown_section_is_refused_though_no_stage_reads_it",), fast=False),
 ]

@@ -61,9 +61,10 @@ def system_error(exc: OSError) -> str | None:
     return f"{where}{exc.strerror or os.strerror(exc.errno or 0)}; {hint} (outputs already there are left as they were)"
 
 
-def report(message: str, exit_code: int) -> None:
+def report(message: str, exit_code: int, *, outs: bool = True) -> None:
+    """`outs`: the running stage has outs, which DVC removed before running it."""
     message = " ".join(message.split())  # one line, whatever the cause held
-    if os.environ.get("DVC_STAGE"):  # DVC removed the stage's outs before running it
+    if outs and os.environ.get("DVC_STAGE"):
         message += RESTORE
     print(f"error: {message}", file=sys.stderr)
     sys.exit(exit_code)
@@ -138,11 +139,11 @@ def exit_on_interrupt() -> None:
         signal.signal(signal.SIGTERM, _exit_now)
 
 
-def run_main(main: Callable[[], None]) -> None:
+def run_main(main: Callable[[], None], *, outs: bool = True) -> None:
     """Run a tool's or stage's main(); a PipelineError, or an OSError of the machine (full disk, read-only
     folder), becomes `error: ...` on stderr and a non-zero exit code. Ctrl+C and SIGTERM end it with one
-    line too (130, 143); inside a DVC stage the line names the command that restores its outputs, and the
-    stage stops when the dvc that started it ends."""
+    line too (130, 143); inside a DVC stage the line names the command that restores its outputs (`outs`:
+    the stage has some), and the stage stops when the dvc that started it ends."""
     try:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -151,13 +152,13 @@ def run_main(main: Callable[[], None]) -> None:
                 stop_with_dvc(_STARTED_BY)
         main()
     except PipelineError as exc:
-        report(str(exc), exc.exit_code)
+        report(str(exc), exc.exit_code, outs=outs)
     except OSError as exc:
         message = system_error(exc)
         if message is None:
             raise
-        report(message, 1)
+        report(message, 1, outs=outs)
     except Interrupted as exc:
-        report(exc.why, exc.exit_code)
+        report(exc.why, exc.exit_code, outs=outs)
     except KeyboardInterrupt:
-        report("interrupted (Ctrl+C)", 130)
+        report("interrupted (Ctrl+C)", 130, outs=outs)

@@ -6,7 +6,7 @@ import json
 
 from mlkit.testing import Project, dataset
 
-STAGES = ["fetch", "split", "augment", "train", "evaluate", "compare"]
+STAGES = ["validate", "fetch", "split", "augment", "train", "evaluate", "compare"]
 OUTPUTS = ["data/raw.parquet", "data/split/train.parquet", "data/augmented/train.parquet", "models/model/model.skops",
            "models/model/card.json", "metrics/eval/metrics.json", "metrics/eval/per_class.json",
            "metrics/eval/predictions.csv",
@@ -48,7 +48,7 @@ def test_repro_experiment_metrics_and_plots(project: Project) -> None:
 
     project.commit("baseline run")
     experiment = project.dvc("exp", "run", "-S", "model.C=0.05")
-    assert ran(experiment.stdout) == ["train", "evaluate", "compare"]  # upstream stays cached
+    assert ran(experiment.stdout) == ["validate", "train", "evaluate", "compare"]  # upstream stays cached
     # Stages rewrite whole folders; DVC's .gitignore files in them survive, so git sees no output.
     assert project.git("status", "--porcelain", "--", "data", "models", "metrics").stdout.strip() == ""
 
@@ -58,18 +58,31 @@ def test_repro_experiment_metrics_and_plots(project: Project) -> None:
     assert "test.accuracy" in diff
 
 
-def test_bad_parameter_loses_nothing_and_says_how_to_restore(project: Project) -> None:
+def test_a_bad_parameter_is_refused_before_any_stage_removes_an_output(project: Project) -> None:
     project.dvc("repro")
     project.commit("baseline run")
     before = {p: project.file(p).read_bytes() for p in ["models/model/model.skops", "metrics/eval/metrics.json"]}
     failed = project.dvc("exp", "run", "-S", "model.C=-1", check=False)
-    assert failed.returncode != 0
-    assert "error: params.yaml: model.C: Input should be greater than 0 (got -1)" in failed.stderr
-    assert "`dvc checkout` restores them" in failed.stderr and "Traceback" not in failed.stderr
-    project.git("checkout", "params.yaml")
-    project.dvc("checkout")  # the command the error names
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    assert "error: params.yaml: model.C: Input should be greater than 0 (got -1)\n" in failed.stderr
+    assert ran(failed.stdout) == ["validate"]  # train never started, so its outputs were never removed
     assert {p: project.file(p).read_bytes() for p in before} == before
+    project.git("checkout", "params.yaml")
     assert "Data and pipelines are up to date" in project.dvc("status").stdout
+
+
+def test_an_unknown_section_is_refused_though_no_stage_reads_it(project: Project) -> None:
+    """A typo'd section (`modle:`) changes no section a pipeline stage reads; validate reads the whole file."""
+    project.dvc("repro")
+    with project.file("params.yaml").open("a") as params:
+        params.write("modle:\n  C: 2\n")
+    failed = project.dvc("repro", check=False)
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    assert [line for line in failed.stderr.splitlines() if line.startswith("error:")] == [
+        "error: params.yaml: modle: unknown key"]
+    assert ran(failed.stdout) == ["validate"]
+    project.git("checkout", "params.yaml")
+    assert "Data and pipelines are up to date" in project.dvc("repro").stdout
 
 
 def test_predict_on_a_labelled_file(project: Project, tmp_path) -> None:
