@@ -15,8 +15,6 @@ pytestmark = pytest.mark.fast
 
 STUDIES = ROOT / "docs" / "studies"
 RESULTS = STUDIES / "results"
-# Pages whose benchmark writes a result file but has not been run to completion yet: still pasted.
-STILL_PASTED = {"recipe.md"}
 
 INCLUDE = re.compile(r'^--8<--\s+"([^"]+)"\s*$', re.MULTILINE)
 FENCE = re.compile(r"^(```|~~~)([^\n]*)\n(.*?)^\1\s*$", re.MULTILINE | re.DOTALL)
@@ -56,15 +54,10 @@ def pages() -> list[Path]:
 
 
 def test_no_study_page_holds_pasted_figures() -> None:
-    still = {page.name: where for page in pages() if page.name not in STILL_PASTED
+    still = {page.name: where for page in pages()
              for where in [pasted(page.read_text(encoding="utf-8"))] if where}
     assert not still, ("study pages with pasted figures (write them with mlkit.testing.bench.record and include "
                        "docs/studies/results/NAME.md): " + "; ".join(f"{p}: {', '.join(w)}" for p, w in still.items()))
-
-
-def test_the_allowed_pages_exist() -> None:
-    """An allowed page that was renamed or removed would leave its entry to excuse a page of the same name."""
-    assert STILL_PASTED <= {page.name for page in pages()}
 
 
 def test_each_included_result_exists() -> None:
