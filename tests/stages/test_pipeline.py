@@ -61,13 +61,16 @@ def test_repro_experiment_metrics_and_plots(project: Project) -> None:
 def test_a_bad_parameter_is_refused_before_any_stage_removes_an_output(project: Project) -> None:
     project.dvc("repro")
     project.commit("baseline run")
-    before = {p: project.file(p).read_bytes() for p in ["models/model/model.skops", "metrics/eval/metrics.json"]}
+    before = {p: project.file(p).read_bytes() for p in ["models/model/model.skops", "metrics/eval/metrics.json",
+                                                          "params.yaml"]}
     failed = project.dvc("exp", "run", "-S", "model.C=-1", check=False)
     assert failed.returncode != 0 and "Traceback" not in failed.stderr
     assert "error: params.yaml: model.C: Input should be greater than 0 (got -1)\n" in failed.stderr
     assert ran(failed.stdout) == ["validate"]  # train never started, so its outputs were never removed
+    # -S left its value in params.yaml; put back by content (git's index may take the file for unchanged
+    # after DVC's reset: docs/reference/errors.md)
+    project.file("params.yaml").write_bytes(before.pop("params.yaml"))
     assert {p: project.file(p).read_bytes() for p in before} == before
-    project.git("checkout", "params.yaml")
     assert "Data and pipelines are up to date" in project.dvc("status").stdout
 
 
