@@ -61,10 +61,10 @@ def main() -> None:
         loads: dict[str, str] = {}
         for label, jobs in (("(a) queue -j 2", 2), ("(b) queue -j 1", 1)):
             settle(project)
-            loads[label] = load()
+            loads[label] = load().removeprefix("load average ")
             times[label] = run(f"{sweep} -j {jobs} --name j{jobs}", project)
         settle(project)
-        loads["(c) direct"] = load()
+        loads["(c) direct"] = load().removeprefix("load average ")
         seconds = 0.0
         for point in points:
             set_params(project, {key: yaml.safe_load(text) for key, text in point.items()})
@@ -76,7 +76,7 @@ def main() -> None:
     speedup = times["(b) queue -j 1"] / times["(a) queue -j 2"]
     overhead = (times["(b) queue -j 1"] - times["(c) direct"]) / n
     direct_ratio = times["(c) direct"] / times["(a) queue -j 2"]
-    headers = ["mode", "wall s", "s per point", "load before"]
+    headers = ["mode", "wall s", "s per point", "load before (1, 5, 15 min)"]
     rows: list[list[object]] = [[label, f"{t:.1f}", f"{t / n:.1f}", loads[label]] for label, t in times.items()]
     rows += [["speed-up -j 2 over -j 1", f"{speedup:.2f}", "", ""],
              [f"DVC overhead per experiment ((b) - (c)) / {n}", f"{overhead:.2f}", "", ""],
