@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from mlkit.testing import git
-from mlkit.testing.bench import DIRECT, commit, load, project_copy, record, run, set_params, table
+from mlkit.testing.bench import DIRECT, commit, load, load_figures, project_copy, record, run, set_params, table
 from mlkit.tools.experiments.queue import stop_workers
 
 GRIDS = {
@@ -61,10 +61,10 @@ def main() -> None:
         loads: dict[str, str] = {}
         for label, jobs in (("(a) queue -j 2", 2), ("(b) queue -j 1", 1)):
             settle(project)
-            loads[label] = load().removeprefix("load average ")
+            loads[label] = load_figures()
             times[label] = run(f"{sweep} -j {jobs} --name j{jobs}", project)
         settle(project)
-        loads["(c) direct"] = load().removeprefix("load average ")
+        loads["(c) direct"] = load_figures()
         seconds = 0.0
         for point in points:
             set_params(project, {key: yaml.safe_load(text) for key, text in point.items()})

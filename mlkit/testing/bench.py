@@ -38,11 +38,16 @@ def set_params(project: Path, values: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
 
 
-def load() -> str:
+def load_figures() -> str:
+    """The 1, 5 and 15 minute load averages, e.g. `1.10 1.76 2.33`."""
     try:
-        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
-        return "load average unknown"
+        return "unknown"
+
+
+def load() -> str:
+    return f"load average {load_figures()}"
 
 
 def env() -> dict[str, str]:
