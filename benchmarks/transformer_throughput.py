@@ -114,19 +114,19 @@ def main() -> None:
                                  ["whole `dvc repro train`", stage_wall, None]]
     setting = (f"emotion, {rows} train rows, {args.epochs} epoch(s), batch {args.batch_size}, max_length "
                f"{args.max_length}, {model['checkpoint']}, CPU only; mean of {args.repeat} alternating run(s) each")
+    more = [("Throughput ratios (samples per second)", ["throughput ratio", "ratio"], ratios),
+            ("Tokenization against training, in the stage's last run", ["the stage's", "seconds", "% of training"],
+             costs)]
     print(setting)
     print(table(headers, table_rows))
-    print(table(["throughput ratio", "ratio"], ratios))
-    print(table(["the stage's", "seconds", "% of training"], costs))
+    for _, more_headers, more_rows in more:
+        print(table(more_headers, more_rows))
     numbers = {"train_rows": rows, "epochs": args.epochs, "batch_size": args.batch_size,
                "max_length": args.max_length, "repeat": args.repeat,
                "stage_loop_samples_per_second": loop, "stage_train_samples_per_second": whole,
                "plain_samples_per_second": plain_rate, "plain_grouped_samples_per_second": grouped_rate,
                "tokenize_seconds": tokenize, "train_seconds": train, "repro_train_seconds": stage_wall}
     note = (f"`python -m benchmarks transformer_throughput --rows {args.rows} --repeat {args.repeat}`: {setting}")
-    more = [("Throughput ratios (samples per second)", ["throughput ratio", "ratio"], ratios),
-            ("Tokenization against training, in the stage's last run", ["the stage's", "seconds", "% of training"],
-             costs)]
     print(f"written: {record('transformer_throughput', numbers, headers, table_rows, note=note, more=more)}")
 
 
